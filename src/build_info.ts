@@ -1,0 +1,3 @@
+// Stamped by scripts/compile.sh when a binary is built; these are the values
+// a run from source reports.
+export const BUILD_INFO = { version: "dev", gitCommit: "unknown" } as const;

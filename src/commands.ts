@@ -1,0 +1,53 @@
+// The subcommands: their settings, switches and a lazy loader, so each one pulls in
+// only the code (and memory) it needs.
+
+import type { Config, SettingKey } from "./config/settings.ts";
+import { COMMON_KEYS } from "./config/settings.ts";
+
+type CommonKey = typeof COMMON_KEYS[number];
+
+export interface CommandContext<K extends SettingKey> {
+  config: Config<K | CommonKey>;
+  /** Values of the switches (flags that are not settings), by camelCase name. */
+  switches: Record<string, boolean | string | undefined>;
+}
+
+export interface Switch {
+  flags: string;
+  description: string;
+}
+
+export interface CommandSpec<K extends SettingKey = SettingKey> {
+  name: string;
+  summary: string;
+  keys: readonly K[];
+  switches?: readonly Switch[];
+  /** Whether log lines and config warnings are emitted (false for pure-output commands). */
+  run: (ctx: CommandContext<K>) => Promise<number>;
+}
+
+const spec = <K extends SettingKey>(
+  s: CommandSpec<K>,
+): CommandSpec<SettingKey> => s as unknown as CommandSpec<SettingKey>;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  spec({
+    name: "receive",
+    summary: "run a Mixpanel-compatible receiver for hodometer events",
+    keys: ["listenHost", "listenPort", "recordLevel", "maxEvents"],
+    run: async (ctx) =>
+      (await import("./receive/command.ts")).receiveCommand(ctx),
+  }),
+  spec({
+    name: "version",
+    summary: "print the collector version, git commit and runtime",
+    keys: [],
+    run: async () => {
+      const { versionText } = await import("./version.ts");
+      console.log(versionText());
+      return 0;
+    },
+  }),
+];
+
+export { COMMON_KEYS };

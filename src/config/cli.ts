@@ -1,0 +1,60 @@
+// Commander glue: flags generated from the settings table, raw values handed to
+// the pure resolver with the real environment.
+
+import { type Command, Option } from "commander";
+import { type SettingDef, type SettingKey, SETTINGS } from "./settings.ts";
+import { type Resolved, resolveSettings } from "./resolve.ts";
+
+function helpDefault(def: SettingDef<unknown>): string {
+  if (def.defaultText) return def.defaultText;
+  return Array.isArray(def.default)
+    ? def.default.join(",")
+    : String(def.default);
+}
+
+/** Adds one flag per setting, its help naming the variable and the default. */
+export function addSettingOptions(
+  cmd: Command,
+  keys: readonly SettingKey[],
+): Command {
+  for (const key of keys) {
+    const def = SETTINGS[key] as SettingDef<unknown>;
+    const aliases = def.envAliases?.length
+      ? ` or ${def.envAliases.join(", ")}`
+      : "";
+    const option = new Option(
+      `--${def.flag}${def.arg ? ` ${def.arg}` : ""}`,
+      `${def.description} [env ${def.env}${aliases}; default ${
+        helpDefault(def)
+      }]`,
+    );
+    option.attributeName = () => key;
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+export function fileReadable(path: string): boolean {
+  try {
+    if (!Deno.statSync(path).isFile) return false;
+    Deno.openSync(path, { read: true }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves the settings of a parsed command from its flags and the process environment. */
+export function readConfig<K extends SettingKey>(
+  cmd: Command,
+  keys: readonly K[],
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Resolved<K> {
+  const opts = cmd.opts() as Record<string, unknown>;
+  const flags: Partial<Record<SettingKey, string>> = {};
+  for (const key of keys) {
+    const value = opts[key];
+    if (value !== undefined) flags[key] = String(value);
+  }
+  return resolveSettings(keys, { env, flags, fileReadable });
+}

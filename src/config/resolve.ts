@@ -1,0 +1,92 @@
+// Pure resolution of settings: flag, else environment, else default.
+// Every bad value is reported, not only the first.
+
+import {
+  type Config,
+  type Env,
+  type SettingDef,
+  type SettingKey,
+  SETTINGS,
+} from "./settings.ts";
+
+export interface ResolveInput {
+  env: Env;
+  /** Raw flag values by setting key; a boolean switch given on the command line is `"true"`. */
+  flags: Partial<Record<SettingKey, string>>;
+  /** Whether a path names a readable file (injected so resolution stays pure). */
+  fileReadable: (path: string) => boolean;
+}
+
+export type Resolved<K extends SettingKey> =
+  | { ok: true; config: Config<K>; warnings: string[] }
+  | { ok: false; errors: string[]; warnings: string[] };
+
+interface RawValue {
+  raw: string;
+  /** The variable the value stands for, and how it was given when not by that variable. */
+  name: string;
+  via: string;
+}
+
+function rawValue(
+  key: SettingKey,
+  def: SettingDef<unknown>,
+  input: ResolveInput,
+): RawValue | null {
+  const flag = input.flags[key];
+  if (flag !== undefined) {
+    return { raw: flag, name: def.env, via: ` (given as --${def.flag})` };
+  }
+  for (const name of [def.env, ...(def.envAliases ?? [])]) {
+    const value = input.env[name];
+    if (value !== undefined && value.trim() !== "") {
+      return { raw: value, name, via: "" };
+    }
+  }
+  return null;
+}
+
+export function resolveSettings<K extends SettingKey>(
+  keys: readonly K[],
+  input: ResolveInput,
+): Resolved<K> {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const key of keys) {
+    const def = SETTINGS[key] as SettingDef<unknown>;
+    const fallback = typeof def.default === "function"
+      ? (def.default as (env: Env) => unknown)(input.env)
+      : def.default;
+    const found = rawValue(key, def, input);
+    if (found === null) {
+      config[key] = fallback;
+      continue;
+    }
+    const given = `${found.name}=${JSON.stringify(found.raw)}${found.via}`;
+    const parsed = def.parse(found.raw);
+    if (!parsed.ok) {
+      const line = `${given} is not valid: expected ${parsed.accepted}`;
+      if (def.warnOnly) {
+        warnings.push(line);
+        config[key] = fallback;
+      } else {
+        errors.push(line);
+      }
+      continue;
+    }
+    if (
+      def.file && typeof parsed.value === "string" &&
+      !input.fileReadable(parsed.value)
+    ) {
+      errors.push(
+        `${given} is not valid: expected a readable file; it is missing or unreadable`,
+      );
+      continue;
+    }
+    config[key] = parsed.value;
+  }
+  return errors.length > 0
+    ? { ok: false, errors, warnings }
+    : { ok: true, config: config as Config<K>, warnings };
+}

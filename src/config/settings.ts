@@ -1,0 +1,331 @@
+// The one table of settings: environment variable, flag, default and parser.
+// Subcommands pick the keys they use; help text and validation come from here.
+
+import {
+  isUuid,
+  parseBoolean,
+  parseChoice,
+  type Parsed,
+  parseDuration,
+  parseHttpUrl,
+  parseInteger,
+  parseNonEmpty,
+  parsePort,
+  parseUrlList,
+} from "./parsers.ts";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface SettingDef<T> {
+  /** Primary environment variable. */
+  env: string;
+  /** Other accepted environment variables, consulted after `env`. */
+  envAliases?: readonly string[];
+  /** Long flag name without dashes. */
+  flag: string;
+  /** Placeholder for the flag's argument; absent for a boolean switch. */
+  arg?: string;
+  description: string;
+  default: T | ((env: Env) => T);
+  /** How the default reads in help, when it is computed or unset. */
+  defaultText?: string;
+  parse: (raw: string) => Parsed<T>;
+  /** A path that must name a readable file. */
+  file?: boolean;
+  /** Invalid values are dropped with a warning instead of stopping start-up. */
+  warnOnly?: boolean;
+}
+
+const setting = <T>(def: SettingDef<T>): SettingDef<T> => def;
+const optionalString = (raw: string): Parsed<string | undefined> =>
+  parseNonEmpty(raw);
+
+export const METRICS_LEVELS = ["cluster", "resource", "feature"] as const;
+export type MetricsLevel = typeof METRICS_LEVELS[number];
+export const LOG_LEVELS = [
+  "trace",
+  "debug",
+  "info",
+  "warning",
+  "error",
+  "fatal",
+] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+export const RECORD_LEVELS = ["none", "summary", "all"] as const;
+export type RecordLevel = typeof RECORD_LEVELS[number];
+
+/** Seldon's public Mixpanel project token, as the reference sends it. */
+export const SELDON_TOKEN = "e943e8a2ebd1352338ecac1f9fde8c7c";
+
+export function defaultStateDir(env: Env): string {
+  if (env.XDG_STATE_HOME) return `${env.XDG_STATE_HOME}/hodometer`;
+  return `${env.HOME ?? "."}/.local/state/hodometer`;
+}
+
+const tlsFile = (env: string, flag: string, description: string) =>
+  setting<string | undefined>({
+    env,
+    flag,
+    arg: "<file>",
+    description,
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+    file: true,
+  });
+
+export const SETTINGS = {
+  metricsLevel: setting<MetricsLevel>({
+    env: "METRICS_LEVEL",
+    flag: "level",
+    arg: "<level>",
+    description: "level of detail: cluster, resource or feature",
+    default: "feature",
+    parse: parseChoice(METRICS_LEVELS),
+  }),
+  schedulerHost: setting<string>({
+    env: "SCHEDULER_HOST",
+    flag: "scheduler-host",
+    arg: "<host>",
+    description: "host name of the Seldon Core 2 scheduler",
+    default: "seldon-scheduler",
+    parse: parseNonEmpty,
+  }),
+  schedulerPort: setting<number>({
+    env: "SCHEDULER_PLAINTXT_PORT",
+    envAliases: ["SCHEDULER_PORT"],
+    flag: "scheduler-port",
+    arg: "<port>",
+    description:
+      "scheduler plaintext gRPC port (SCHEDULER_PORT is accepted too)",
+    default: 9004,
+    parse: parsePort,
+  }),
+  schedulerTlsPort: setting<number>({
+    env: "SCHEDULER_TLS_PORT",
+    flag: "scheduler-tls-port",
+    arg: "<port>",
+    description: "scheduler TLS gRPC port, used when control-plane TLS is on",
+    default: 9044,
+    parse: parsePort,
+  }),
+  schedulerTimeoutMs: setting<number>({
+    env: "SCHEDULER_TIMEOUT",
+    flag: "scheduler-timeout",
+    arg: "<duration>",
+    description: "deadline of each scheduler call",
+    default: 30_000,
+    defaultText: "30s",
+    parse: parseDuration,
+  }),
+  controlPlaneSecurityProtocol: setting<"PLAINTEXT" | "SSL">({
+    env: "CONTROL_PLANE_SECURITY_PROTOCOL",
+    flag: "control-plane-security-protocol",
+    arg: "<protocol>",
+    description: "PLAINTEXT, or SSL for TLS to the scheduler",
+    default: "PLAINTEXT",
+    parse: (raw) => {
+      const p = parseChoice(["plaintext", "ssl"] as const)(raw);
+      return p.ok
+        ? { ok: true, value: p.value === "ssl" ? "SSL" : "PLAINTEXT" }
+        : p;
+    },
+  }),
+  clientTlsCrt: tlsFile(
+    "CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION",
+    "client-tls-crt",
+    "client certificate file for mTLS to the scheduler",
+  ),
+  clientTlsKey: tlsFile(
+    "CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION",
+    "client-tls-key",
+    "client private key file for mTLS to the scheduler",
+  ),
+  clientTlsCa: tlsFile(
+    "CONTROL_PLANE_CLIENT_TLS_CA_LOCATION",
+    "client-tls-ca",
+    "CA file of the client certificate",
+  ),
+  serverTlsCa: tlsFile(
+    "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
+    "server-tls-ca",
+    "CA file that validates the scheduler's certificate",
+  ),
+  clientTlsSecretName: setting<string | undefined>({
+    env: "CONTROL_PLANE_CLIENT_TLS_SECRET_NAME",
+    flag: "client-tls-secret-name",
+    arg: "<name>",
+    description:
+      "Kubernetes TLS secret holding the client certificate (in POD_NAMESPACE)",
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+  }),
+  serverTlsSecretName: setting<string | undefined>({
+    env: "CONTROL_PLANE_SERVER_TLS_SECRET_NAME",
+    flag: "server-tls-secret-name",
+    arg: "<name>",
+    description:
+      "Kubernetes TLS secret holding the scheduler's CA (in POD_NAMESPACE)",
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+  }),
+  podNamespace: setting<string | undefined>({
+    env: "POD_NAMESPACE",
+    flag: "pod-namespace",
+    arg: "<namespace>",
+    description:
+      "namespace of this pod (for TLS secrets and the cluster-id ConfigMap)",
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+  }),
+  kubeconfig: setting<string | undefined>({
+    env: "KUBECONFIG",
+    flag: "kubeconfig",
+    arg: "<file>",
+    description: "kubeconfig for Kubernetes access outside a pod",
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+    file: true,
+  }),
+  publishUrl: setting<string>({
+    env: "PUBLISH_URL",
+    flag: "publish-url",
+    arg: "<url>",
+    description: "Seldon's endpoint",
+    default: "http://hodometer.seldon.io",
+    parse: parseHttpUrl,
+  }),
+  extraPublishUrls: setting<string[]>({
+    env: "EXTRA_PUBLISH_URLS",
+    flag: "extra-publish-urls",
+    arg: "<urls>",
+    description: "comma-separated extra endpoints to publish to",
+    default: [],
+    defaultText: "none",
+    parse: parseUrlList,
+  }),
+  doNotTrack: setting<boolean>({
+    env: "DO_NOT_TRACK",
+    flag: "do-not-track",
+    description: "skip Seldon's PUBLISH_URL; extra URLs still receive events",
+    default: false,
+    parse: parseBoolean,
+  }),
+  token: setting<string>({
+    env: "PUBLISH_TOKEN",
+    flag: "token",
+    arg: "<token>",
+    description: "Mixpanel project token put in each event",
+    default: SELDON_TOKEN,
+    defaultText: "Seldon's public token",
+    parse: parseNonEmpty,
+  }),
+  publishTimeoutMs: setting<number>({
+    env: "PUBLISH_TIMEOUT",
+    flag: "publish-timeout",
+    arg: "<duration>",
+    description: "timeout of each delivery attempt",
+    default: 10_000,
+    defaultText: "10s",
+    parse: parseDuration,
+  }),
+  intervalMs: setting<number>({
+    env: "PUBLISH_INTERVAL",
+    flag: "interval",
+    arg: "<duration>",
+    description: "time between collections (±5% jitter)",
+    default: 8 * 3_600_000,
+    defaultText: "8h",
+    parse: parseDuration,
+  }),
+  clusterId: setting<string | undefined>({
+    env: "CLUSTER_ID",
+    flag: "cluster-id",
+    arg: "<uuid>",
+    description:
+      "cluster identifier to use; anything but a UUID is ignored with a warning",
+    default: undefined,
+    defaultText: "persisted random UUID",
+    parse: (raw) =>
+      isUuid(raw)
+        ? { ok: true, value: raw.trim().toLowerCase() }
+        : { ok: false, accepted: "a UUID; ignoring it" },
+    warnOnly: true,
+  }),
+  stateDir: setting<string>({
+    env: "STATE_DIR",
+    flag: "state-dir",
+    arg: "<dir>",
+    description:
+      "directory for the persisted cluster id and the receiver's store",
+    default: defaultStateDir,
+    defaultText: "$XDG_STATE_HOME/hodometer or ~/.local/state/hodometer",
+    parse: parseNonEmpty,
+  }),
+  logLevel: setting<LogLevel>({
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    arg: "<level>",
+    description: "trace, debug, info, warn, error or fatal",
+    default: "info",
+    parse: parseChoice(LOG_LEVELS, { warn: "warning" }),
+  }),
+  logFormat: setting<"text" | "json">({
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    arg: "<format>",
+    description: "text, or json for JSON lines",
+    default: "text",
+    parse: parseChoice(["text", "json"] as const),
+  }),
+  listenHost: setting<string>({
+    env: "LISTEN_HOST",
+    flag: "listen-host",
+    arg: "<host>",
+    description: "address the receiver listens on",
+    default: "0.0.0.0",
+    defaultText: "0.0.0.0 (all interfaces)",
+    parse: parseNonEmpty,
+  }),
+  listenPort: setting<number>({
+    env: "LISTEN_PORT",
+    flag: "listen-port",
+    arg: "<port>",
+    description: "receiver port (0 picks a free one)",
+    default: 8001,
+    parse: parseInteger(0, 65535),
+  }),
+  recordLevel: setting<RecordLevel>({
+    env: "RECORD_LEVEL",
+    flag: "record-level",
+    arg: "<level>",
+    description: "what the receiver records: none, summary or all",
+    default: "summary",
+    parse: parseChoice(RECORD_LEVELS),
+  }),
+  maxEvents: setting<number>({
+    env: "MAX_EVENTS",
+    flag: "max-events",
+    arg: "<n>",
+    description:
+      "events kept in memory with RECORD_LEVEL=all (oldest dropped first)",
+    default: 10_000,
+    parse: parseInteger(1, 10_000_000),
+  }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValue<K extends SettingKey> = typeof SETTINGS[K] extends
+  SettingDef<infer T> ? T
+  : never;
+export type Config<K extends SettingKey> = { [P in K]: SettingValue<P> };
+
+/** Settings every subcommand takes. */
+export const COMMON_KEYS = [
+  "logLevel",
+  "logFormat",
+] as const satisfies readonly SettingKey[];

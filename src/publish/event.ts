@@ -1,0 +1,50 @@
+// The Mixpanel-compatible event of one collection (SPEC §6), and its wire encoding.
+
+import type { Snapshot } from "../collect/catalogue.ts";
+
+export const EVENT_NAME = "collect metrics";
+
+export interface TrackEvent {
+  event: string;
+  properties: Record<string, unknown>;
+}
+
+export interface EventInput {
+  /** The metrics to report, already filtered by level; includes `cluster_id`. */
+  snapshot: Snapshot;
+  clusterId: string;
+  token: string;
+  /** Collection time in milliseconds since the epoch. */
+  timeMs: number;
+  insertId: string;
+}
+
+/** A fresh de-duplication id: a random UUID (36 chars of [0-9a-f-]). */
+export function newInsertId(): string {
+  return crypto.randomUUID();
+}
+
+export function buildEvent(input: EventInput): TrackEvent {
+  return {
+    event: EVENT_NAME,
+    properties: {
+      token: input.token,
+      distinct_id: input.clusterId,
+      time: Math.floor(input.timeMs / 1000),
+      $insert_id: input.insertId,
+      // "0" tells Mixpanel not to geolocate the sender.
+      ip: "0",
+      ...input.snapshot,
+    },
+  };
+}
+
+/** Standard base64 (with padding) of the event's UTF-8 JSON, as the reference sends it. */
+export function encodeEventData(event: TrackEvent): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(event));
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}

@@ -1,0 +1,207 @@
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { resolveSettings } from "../src/config/resolve.ts";
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseUrlList,
+} from "../src/config/parsers.ts";
+import type { SettingKey } from "../src/config/settings.ts";
+
+const readable = new Set(["/tls/ca.crt"]);
+const resolve = <K extends SettingKey>(
+  keys: readonly K[],
+  env: Record<string, string> = {},
+  flags: Partial<Record<SettingKey, string>> = {},
+) =>
+  resolveSettings(keys, { env, flags, fileReadable: (p) => readable.has(p) });
+
+Deno.test("defaults apply when neither flag nor variable is set", () => {
+  const r = resolve([
+    "metricsLevel",
+    "schedulerHost",
+    "schedulerPort",
+    "publishUrl",
+    "logLevel",
+  ]);
+  assert(r.ok);
+  assertEquals(r.config, {
+    metricsLevel: "feature",
+    schedulerHost: "seldon-scheduler",
+    schedulerPort: 9004,
+    publishUrl: "http://hodometer.seldon.io",
+    logLevel: "info",
+  });
+});
+
+Deno.test("levels are case-insensitive and warn is an alias of warning", () => {
+  const r = resolve(["metricsLevel", "logLevel", "recordLevel"], {
+    METRICS_LEVEL: "Resource",
+    LOG_LEVEL: "WARN",
+    RECORD_LEVEL: "ALL",
+  });
+  assert(r.ok);
+  assertEquals(r.config, {
+    metricsLevel: "resource",
+    logLevel: "warning",
+    recordLevel: "all",
+  });
+});
+
+Deno.test("flags win over the environment", () => {
+  const r = resolve(["metricsLevel", "listenPort"], {
+    METRICS_LEVEL: "cluster",
+    LISTEN_PORT: "9",
+  }, {
+    metricsLevel: "resource",
+  });
+  assert(r.ok);
+  assertEquals(r.config, { metricsLevel: "resource", listenPort: 9 });
+});
+
+Deno.test("SCHEDULER_PORT is an alias; SCHEDULER_PLAINTXT_PORT wins over it", () => {
+  const alias = resolve(["schedulerPort"], { SCHEDULER_PORT: "9100" });
+  assert(alias.ok);
+  assertEquals(alias.config.schedulerPort, 9100);
+  const both = resolve(["schedulerPort"], {
+    SCHEDULER_PORT: "9100",
+    SCHEDULER_PLAINTXT_PORT: "9200",
+  });
+  assert(both.ok);
+  assertEquals(both.config.schedulerPort, 9200);
+});
+
+Deno.test("every bad setting is reported at once, each naming variable, value and what is accepted", () => {
+  const r = resolve(
+    [
+      "metricsLevel",
+      "schedulerPort",
+      "publishUrl",
+      "serverTlsCa",
+      "logLevel",
+      "schedulerHost",
+    ],
+    {
+      METRICS_LEVEL: "verbose",
+      SCHEDULER_PLAINTXT_PORT: "90a4",
+      PUBLISH_URL: "ftp://x",
+      CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/tls/missing.crt",
+    },
+    { logLevel: "loud" },
+  );
+  assert(!r.ok);
+  assertEquals(r.errors.length, 5);
+  assertMatch(
+    r.errors[0],
+    /^METRICS_LEVEL="verbose" is not valid: expected one of cluster, resource, feature/,
+  );
+  assertMatch(
+    r.errors[1],
+    /^SCHEDULER_PLAINTXT_PORT="90a4" is not valid: expected a whole number from 1 to 65535/,
+  );
+  assertMatch(
+    r.errors[2],
+    /^PUBLISH_URL="ftp:\/\/x" is not valid: expected an http:\/\/ or https:\/\/ URL/,
+  );
+  assertMatch(
+    r.errors[3],
+    /^CONTROL_PLANE_SERVER_TLS_CA_LOCATION="\/tls\/missing.crt" is not valid: expected a readable file/,
+  );
+  assertMatch(
+    r.errors[4],
+    /^LOG_LEVEL="loud" \(given as --log-level\) is not valid/,
+  );
+});
+
+Deno.test("ports out of range are refused", () => {
+  for (const bad of ["0", "65536", "-1", "1.5", " "]) {
+    const r = resolve(["schedulerTlsPort"], {}, { schedulerTlsPort: bad });
+    assert(!r.ok, `port ${JSON.stringify(bad)} should be refused`);
+  }
+});
+
+Deno.test("a readable TLS file is accepted", () => {
+  const r = resolve(["serverTlsCa"], {
+    CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/tls/ca.crt",
+  });
+  assert(r.ok);
+  assertEquals(r.config.serverTlsCa, "/tls/ca.crt");
+});
+
+Deno.test("CLUSTER_ID that is not a UUID is ignored with a warning, not an error", () => {
+  const r = resolve(["clusterId"], { CLUSTER_ID: "my-laptop" });
+  assert(r.ok);
+  assertEquals(r.config.clusterId, undefined);
+  assertEquals(r.warnings.length, 1);
+  assertMatch(
+    r.warnings[0],
+    /CLUSTER_ID="my-laptop" is not valid: expected a UUID/,
+  );
+  const good = resolve(["clusterId"], {
+    CLUSTER_ID: "22D36DA9-9B3A-42EC-ADF7-28CA710E6183",
+  });
+  assert(good.ok);
+  assertEquals(good.config.clusterId, "22d36da9-9b3a-42ec-adf7-28ca710e6183");
+});
+
+Deno.test("EXTRA_PUBLISH_URLS trims items and ignores empty ones", () => {
+  const r = parseUrlList(" http://a:8000/ , ,https://b.example/base,");
+  assert(r.ok);
+  assertEquals(r.value, ["http://a:8000", "https://b.example/base"]);
+  const bad = parseUrlList("http://a,not a url");
+  assert(!bad.ok);
+  assertMatch(bad.accepted, /"not a url" is not one/);
+});
+
+Deno.test("URLs must be http(s) with a host and no query", () => {
+  assert(parseHttpUrl("http://hodometer.seldon.io").ok);
+  for (
+    const bad of [
+      "hodometer.seldon.io",
+      "file:///etc/passwd",
+      "http://h/?q=1",
+      "http://",
+    ]
+  ) {
+    assert(!parseHttpUrl(bad).ok, bad);
+  }
+});
+
+Deno.test("durations accept the usual units", () => {
+  const ms = (s: string) => {
+    const r = parseDuration(s);
+    return r.ok ? r.value : NaN;
+  };
+  assertEquals(ms("90s"), 90_000);
+  assertEquals(ms("30m"), 1_800_000);
+  assertEquals(ms("8h"), 28_800_000);
+  assertEquals(ms("1h30m"), 5_400_000);
+  assertEquals(ms("250ms"), 250);
+  assertEquals(ms("90d"), 7_776_000_000);
+  for (const bad of ["", "8", "h", "-1s", "0s", "1x"]) {
+    assert(!parseDuration(bad).ok, bad);
+  }
+});
+
+Deno.test("empty variables count as unset", () => {
+  const r = resolve(["schedulerHost", "extraPublishUrls"], {
+    SCHEDULER_HOST: "",
+    EXTRA_PUBLISH_URLS: " ",
+  });
+  assert(r.ok);
+  assertEquals(r.config, {
+    schedulerHost: "seldon-scheduler",
+    extraPublishUrls: [],
+  });
+});
+
+Deno.test("the state directory default follows XDG_STATE_HOME, else HOME", () => {
+  const xdg = resolve(["stateDir"], {
+    XDG_STATE_HOME: "/x/state",
+    HOME: "/home/u",
+  });
+  assert(xdg.ok);
+  assertEquals(xdg.config.stateDir, "/x/state/hodometer");
+  const home = resolve(["stateDir"], { HOME: "/home/u" });
+  assert(home.ok);
+  assertEquals(home.config.stateDir, "/home/u/.local/state/hodometer");
+});
