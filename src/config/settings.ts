@@ -191,6 +191,24 @@ export const SETTINGS = {
     parse: optionalString,
     file: true,
   }),
+  kubeServiceAccountDir: setting<string>({
+    env: "KUBERNETES_SERVICEACCOUNT_DIR",
+    flag: "kube-serviceaccount-dir",
+    arg: "<dir>",
+    description:
+      "where the pod's service-account token, ca.crt and namespace are mounted",
+    default: "/var/run/secrets/kubernetes.io/serviceaccount",
+    parse: parseNonEmpty,
+  }),
+  kubeTimeoutMs: setting<number>({
+    env: "KUBERNETES_TIMEOUT",
+    flag: "kube-timeout",
+    arg: "<duration>",
+    description: "timeout of each Kubernetes API request",
+    default: 10_000,
+    defaultText: "10s",
+    parse: parseDuration,
+  }),
   publishUrl: setting<string>({
     env: "PUBLISH_URL",
     flag: "publish-url",

@@ -1,0 +1,101 @@
+// The cluster identifier inside Kubernetes: ConfigMap `hodometer`, key
+// `cluster_id`, in the pod's namespace. Read it, else create it; when another
+// replica created it first (409), read the winner's. Every failure is an Error
+// value so the caller can fall back to the state file (SPEC §5).
+
+import { isUuid } from "../config/parsers.ts";
+import { explainFailure, type KubeClient } from "./client.ts";
+
+export const CLUSTER_ID_CONFIGMAP = "hodometer";
+export const CLUSTER_ID_KEY = "cluster_id";
+
+export interface ClusterIdStore {
+  /** The stored id; undefined when there is no ConfigMap yet. */
+  load(signal?: AbortSignal): Promise<string | undefined | Error>;
+  /** Stores `id` unless another replica stored one first; returns the id in force. */
+  save(id: string, signal?: AbortSignal): Promise<string | Error>;
+}
+
+export function kubeClusterIdStore(
+  client: KubeClient,
+  namespace: string,
+): ClusterIdStore {
+  const ns = encodeURIComponent(namespace);
+  const scope = `in namespace ${namespace}`;
+  const lost = "falling back to the state file";
+
+  const load = async (signal?: AbortSignal) => {
+    const res = await client.request({
+      path: `/api/v1/namespaces/${ns}/configmaps/${CLUSTER_ID_CONFIGMAP}`,
+      signal,
+    });
+    if (!res.ok) {
+      if (res.failure === "not found") return undefined;
+      return new Error(explainFailure(
+        {
+          verb: "get",
+          resource: "configmaps",
+          name: CLUSTER_ID_CONFIGMAP,
+          scope,
+        },
+        res,
+        lost,
+      ));
+    }
+    const data = (res.body as { data?: unknown } | null)?.data;
+    const raw = typeof data === "object" && data !== null
+      ? (data as Record<string, unknown>)[CLUSTER_ID_KEY]
+      : undefined;
+    if (typeof raw !== "string" || !isUuid(raw)) {
+      return new Error(
+        `kubernetes: ConfigMap ${CLUSTER_ID_CONFIGMAP} ${scope} has no UUID under "${CLUSTER_ID_KEY}": ${lost}`,
+      );
+    }
+    return raw.trim().toLowerCase();
+  };
+
+  const save = async (id: string, signal?: AbortSignal) => {
+    if (!isUuid(id)) return new Error(`"${id}" is not a UUID`);
+    const res = await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: CLUSTER_ID_CONFIGMAP,
+          labels: { "app.kubernetes.io/name": "hodometer" },
+        },
+        data: { [CLUSTER_ID_KEY]: id.trim().toLowerCase() },
+      },
+      signal,
+    });
+    if (res.ok) return id.trim().toLowerCase();
+    if (res.failure === "conflict") {
+      const winner = await load(signal);
+      return winner === undefined
+        ? new Error(
+          `kubernetes: ConfigMap ${CLUSTER_ID_CONFIGMAP} ${scope} conflicted on create but cannot be read back: ${lost}`,
+        )
+        : winner;
+    }
+    return new Error(explainFailure(
+      { verb: "create", resource: "configmaps", scope },
+      res,
+      lost,
+    ));
+  };
+
+  return { load, save };
+}
+
+/** The persisted id, creating it with `newId()` when there is none yet. */
+export async function getOrCreateClusterId(
+  store: ClusterIdStore,
+  newId: () => string = () => crypto.randomUUID(),
+  signal?: AbortSignal,
+): Promise<string | Error> {
+  const found = await store.load(signal);
+  if (found !== undefined) return found;
+  return await store.save(newId(), signal);
+}

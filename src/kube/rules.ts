@@ -1,0 +1,379 @@
+// The counting rules for the Kubernetes-derived metrics, as pure functions over
+// already-decoded API objects. Names of resources are used only to join
+// Servers to their ServerConfigs and in warnings for the operator's own logs;
+// what leaves this module for the event is counts, flags, a sanitized version
+// and the fixed inference server names.
+
+import {
+  add,
+  compare,
+  type Decimal,
+  isNegative,
+  multiply,
+  parseQuantity,
+  toNumber,
+  ZERO,
+} from "./quantity.ts";
+
+// ---------------------------------------------------------------- shapes
+
+export interface ContainerSpec {
+  name: string;
+  image?: string;
+  limits: Record<string, unknown>;
+  requests: Record<string, unknown>;
+}
+
+export interface PodSpecLite {
+  containers: ContainerSpec[];
+}
+
+export interface ServerConfigLite {
+  namespace: string;
+  name: string;
+  podSpec: PodSpecLite;
+}
+
+export interface ServerLite {
+  namespace: string;
+  name: string;
+  serverConfig?: string;
+  /** As found in spec.replicas; undefined when unset (defaults to 1). */
+  replicas: unknown;
+  podSpec: PodSpecLite;
+}
+
+type Obj = Record<string, unknown>;
+
+export class ShapeError extends Error {}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function objectAt(v: unknown, where: string, optional = true): Obj {
+  if (v === undefined || v === null) {
+    if (optional) return {};
+    throw new ShapeError(`${where} is missing`);
+  }
+  if (!isObj(v)) throw new ShapeError(`${where} is not an object`);
+  return v;
+}
+
+function stringAt(v: unknown, where: string): string {
+  if (typeof v !== "string" || v === "") {
+    throw new ShapeError(`${where} is not a non-empty string`);
+  }
+  return v;
+}
+
+function optionalStringAt(v: unknown, where: string): string | undefined {
+  return v === undefined || v === null ? undefined : stringAt(v, where);
+}
+
+/** The items of a Kubernetes list response, or a ShapeError naming what is wrong. */
+export function listItems(body: unknown, what: string): unknown[] {
+  const list = objectAt(body, `${what} response`, false);
+  if (!Array.isArray(list.items)) {
+    throw new ShapeError(`${what} response has no "items" list`);
+  }
+  return list.items;
+}
+
+/** The `metadata.continue` token of a list response, when more pages follow. */
+export function continueToken(body: unknown, what: string): string | undefined {
+  const meta = objectAt(
+    objectAt(body, `${what} response`, false).metadata,
+    `${what} response metadata`,
+  );
+  const token = meta.continue;
+  if (token === undefined || token === null || token === "") return undefined;
+  if (typeof token !== "string") {
+    throw new ShapeError(`${what} response metadata.continue is not a string`);
+  }
+  return token;
+}
+
+/** The namespace of a namespaced list item (e.g. a SeldonRuntime). */
+export function itemNamespace(item: unknown, where: string): string {
+  const meta = objectAt(
+    objectAt(item, where, false).metadata,
+    `${where}.metadata`,
+    false,
+  );
+  return stringAt(meta.namespace, `${where}.metadata.namespace`);
+}
+
+export function readPodSpec(v: unknown, where: string): PodSpecLite {
+  const spec = objectAt(v, where);
+  if (spec.containers === undefined || spec.containers === null) {
+    return { containers: [] };
+  }
+  if (!Array.isArray(spec.containers)) {
+    throw new ShapeError(`${where}.containers is not a list`);
+  }
+  return {
+    containers: spec.containers.map((c, i) => {
+      const at = `${where}.containers[${i}]`;
+      const container = objectAt(c, at, false);
+      const resources = objectAt(container.resources, `${at}.resources`);
+      return {
+        name: stringAt(container.name, `${at}.name`),
+        image: optionalStringAt(container.image, `${at}.image`),
+        limits: objectAt(resources.limits, `${at}.resources.limits`),
+        requests: objectAt(resources.requests, `${at}.resources.requests`),
+      };
+    }),
+  };
+}
+
+function readMeta(item: unknown, where: string) {
+  const obj = objectAt(item, where, false);
+  const meta = objectAt(obj.metadata, `${where}.metadata`, false);
+  return {
+    obj,
+    namespace: stringAt(meta.namespace, `${where}.metadata.namespace`),
+    name: stringAt(meta.name, `${where}.metadata.name`),
+    spec: objectAt(obj.spec, `${where}.spec`),
+  };
+}
+
+export function readServerConfig(
+  item: unknown,
+  where: string,
+): ServerConfigLite {
+  const { namespace, name, spec } = readMeta(item, where);
+  return {
+    namespace,
+    name,
+    podSpec: readPodSpec(spec.podSpec, `${where}.spec.podSpec`),
+  };
+}
+
+export function readServer(item: unknown, where: string): ServerLite {
+  const { namespace, name, spec } = readMeta(item, where);
+  return {
+    namespace,
+    name,
+    serverConfig: optionalStringAt(
+      spec.serverConfig,
+      `${where}.spec.serverConfig`,
+    ),
+    replicas: spec.replicas,
+    podSpec: readPodSpec(spec.podSpec, `${where}.spec.podSpec`),
+  };
+}
+
+// ---------------------------------------------------------------- rules
+
+/**
+ * The ServerConfig's pod spec with the Server's containers merged by name: a
+ * new name is appended; in a merged container the Server's fields win and the
+ * limits and requests maps merge key by key, the Server's value winning.
+ */
+export function effectivePodSpec(
+  base: PodSpecLite,
+  override: PodSpecLite,
+): PodSpecLite {
+  const containers = base.containers.map((c) => ({ ...c }));
+  for (const o of override.containers) {
+    const i = containers.findIndex((c) => c.name === o.name);
+    if (i < 0) {
+      containers.push({ ...o });
+      continue;
+    }
+    const b = containers[i];
+    containers[i] = {
+      name: o.name,
+      image: o.image ?? b.image,
+      limits: { ...b.limits, ...o.limits },
+      requests: { ...b.requests, ...o.requests },
+    };
+  }
+  return { containers };
+}
+
+export interface Counted<T> {
+  value: T;
+  warnings: string[];
+}
+
+/** Whether any container requests or limits more than zero of a resource ending in `/gpu`. */
+export function usesGpu(pod: PodSpecLite, who: string): Counted<boolean> {
+  const warnings: string[] = [];
+  let gpu = false;
+  for (const c of pod.containers) {
+    for (
+      const [kind, map] of [["limit", c.limits], [
+        "request",
+        c.requests,
+      ]] as const
+    ) {
+      for (const [resource, raw] of Object.entries(map)) {
+        if (!resource.toLowerCase().endsWith("/gpu")) continue;
+        const q = parseQuantity(raw);
+        if (!q.ok) {
+          warnings.push(
+            `${who}: container "${c.name}" ${resource} ${kind} ${q.error}; counted as 0`,
+          );
+        } else if (compare(q.value, ZERO) > 0) gpu = true;
+      }
+    }
+  }
+  return { value: gpu, warnings };
+}
+
+/** CPU cores of one pod: Σ containers (the cpu limit, else the cpu request, else 0). */
+export function podCpuCores(pod: PodSpecLite, who: string): Counted<Decimal> {
+  const warnings: string[] = [];
+  let sum = ZERO;
+  for (const c of pod.containers) {
+    const kind = c.limits.cpu !== undefined ? "limit" : "request";
+    const raw = kind === "limit" ? c.limits.cpu : c.requests.cpu;
+    if (raw === undefined) continue;
+    const q = parseQuantity(raw);
+    if (!q.ok) {
+      warnings.push(
+        `${who}: container "${c.name}" cpu ${kind} ${q.error}; counted as 0`,
+      );
+    } else if (isNegative(q.value)) {
+      warnings.push(
+        `${who}: container "${c.name}" cpu ${kind} is negative; counted as 0`,
+      );
+    } else sum = add(sum, q.value);
+  }
+  return { value: sum, warnings };
+}
+
+export type InferenceServer = "MLServer" | "Triton" | "custom";
+
+/**
+ * The inference server an image runs, judged by the last path segment of its
+ * repository (registry, organisation, tag and digest ignored), case-insensitive:
+ * "mlserver" in it → MLServer, else "triton" (incl. "tritonserver") → Triton.
+ */
+export function inferenceServerOf(image: string | undefined): InferenceServer {
+  if (image === undefined) return "custom";
+  let repo = image.trim().toLowerCase();
+  const at = repo.indexOf("@");
+  if (at >= 0) repo = repo.slice(0, at);
+  const lastSlash = repo.lastIndexOf("/");
+  let last = repo.slice(lastSlash + 1);
+  const colon = last.indexOf(":");
+  if (colon >= 0) last = last.slice(0, colon);
+  if (last.includes("mlserver")) return "MLServer";
+  if (last.includes("triton")) return "Triton";
+  return "custom";
+}
+
+/** spec.replicas: unset → 1; a whole number ≥ 0 → itself; anything else → 0 with a warning. */
+export function serverReplicas(raw: unknown, who: string): Counted<number> {
+  if (raw === undefined || raw === null) return { value: 1, warnings: [] };
+  if (
+    typeof raw === "number" && Number.isInteger(raw) && raw >= 0 &&
+    raw <= 2 ** 31 - 1
+  ) {
+    return { value: raw, warnings: [] };
+  }
+  return {
+    value: 0,
+    warnings: [
+      `${who}: spec.replicas ${
+        JSON.stringify(raw)
+      } is not a whole number ≥ 0; its CPU counted as 0`,
+    ],
+  };
+}
+
+export interface ServerMetrics {
+  gpu_enabled_count: number;
+  inference_server_name: string;
+  server_cpu_cores_sum: number;
+}
+
+/**
+ * Folds Servers one at a time (lists are paged, so nothing needs holding but
+ * the ServerConfigs they refer to) into gpu_enabled_count,
+ * inference_server_name and server_cpu_cores_sum.
+ */
+export class ServerTally {
+  #gpu = 0;
+  #names = new Set<InferenceServer>();
+  #cpu: Decimal = ZERO;
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly configs: ReadonlyMap<string, PodSpecLite>,
+  ) {}
+
+  static configKey(namespace: string, name: string): string {
+    return `${namespace}/${name}`;
+  }
+
+  add(server: ServerLite): void {
+    const who = `Server ${server.namespace}/${server.name}`;
+    let base: PodSpecLite = { containers: [] };
+    if (server.serverConfig === undefined) {
+      this.warnings.push(
+        `${who} names no spec.serverConfig; using its own pod spec only`,
+      );
+    } else {
+      const found = this.configs.get(
+        ServerTally.configKey(server.namespace, server.serverConfig),
+      );
+      if (found) base = found;
+      else {
+        this.warnings.push(
+          `${who}: ServerConfig "${server.serverConfig}" not found in its namespace; using the Server's own pod spec only`,
+        );
+      }
+    }
+    const pod = effectivePodSpec(base, server.podSpec);
+    const gpu = usesGpu(pod, who);
+    const cpu = podCpuCores(pod, who);
+    const replicas = serverReplicas(server.replicas, who);
+    this.warnings.push(...gpu.warnings, ...cpu.warnings, ...replicas.warnings);
+    if (gpu.value) this.#gpu += 1;
+    this.#cpu = add(this.#cpu, multiply(cpu.value, replicas.value));
+    const main = pod.containers.find((c) => c.name === "server");
+    if (main) this.#names.add(inferenceServerOf(main.image));
+  }
+
+  result(): ServerMetrics {
+    return {
+      gpu_enabled_count: this.#gpu,
+      inference_server_name: [...this.#names].sort().join(","),
+      server_cpu_cores_sum: toNumber(this.#cpu),
+    };
+  }
+}
+
+/** Installed cluster-wide when SeldonRuntime resources exist in more than one namespace. */
+export function isGlobalInstallation(namespaces: ReadonlySet<string>): boolean {
+  return namespaces.size > 1;
+}
+
+const VERSION_RE =
+  /^v?(\d{1,4})\.(\d{1,4})\.(\d{1,6})([-+][0-9A-Za-z.+-]{1,40})?$/;
+const HOSTLIKE_RE =
+  /(?:^|[^0-9A-Za-z])[A-Za-z][A-Za-z0-9-]*\.[A-Za-z][A-Za-z0-9-]*/;
+const IPLIKE_RE = /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/;
+
+/**
+ * Keeps a Kubernetes gitVersion only when it is version-like (`v1.30.2`,
+ * `v1.29.4-eks-036c24b`, `v1.28.9+k3s1`, `v1.27.3-gke.1700`); a suffix that
+ * looks like a host name or an IP address is dropped, keeping `vX.Y.Z`.
+ */
+export function sanitizeVersion(raw: unknown): string | undefined {
+  if (typeof raw !== "string") return undefined;
+  const m = VERSION_RE.exec(raw.trim());
+  if (!m) return undefined;
+  const core = `v${Number(m[1])}.${Number(m[2])}.${Number(m[3])}`;
+  const suffix = m[4];
+  if (
+    suffix === undefined || HOSTLIKE_RE.test(suffix) || IPLIKE_RE.test(suffix)
+  ) {
+    return core;
+  }
+  return core + suffix;
+}

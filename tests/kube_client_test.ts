@@ -1,0 +1,91 @@
+// The small fetch client's edges: response cap, network errors, credentials.
+
+import { assertEquals, assertMatch } from "./assert.ts";
+import { withKubeDouble } from "./fixtures/kube_double.ts";
+import { httpKubeClient, type KubeClient } from "../src/kube/client.ts";
+
+function clientFor(
+  server: string,
+  caPem: string,
+  extra: Partial<Parameters<typeof httpKubeClient>[0]> = {},
+): KubeClient {
+  return httpKubeClient({
+    mode: "in-cluster",
+    server,
+    httpClient: Deno.createHttpClient({ caCerts: [caPem] }),
+    timeoutMs: 2_000,
+    credentials: () =>
+      Promise.resolve({ headers: { authorization: "Bearer token-1" } }),
+    ...extra,
+  });
+}
+
+Deno.test("client: a response over the cap is refused without being kept", async () => {
+  await withKubeDouble(async (h) => {
+    h.double.nodeNames = Array.from({ length: 50 }, (_, i) => `node-${i}`);
+    const client = clientFor(h.double.url, h.double.caPem, {
+      maxResponseBytes: 256,
+    });
+    try {
+      const res = await client.request({ path: "/api/v1/nodes" });
+      assertEquals(res.ok, false);
+      if (!res.ok) {
+        assertEquals(res.failure, "too large");
+        assertMatch(
+          res.message,
+          /GET \/api\/v1\/nodes: response larger than 256 bytes/,
+        );
+      }
+      const small = await client.request({ path: "/version" });
+      assertEquals(small.ok, true);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("client: an unreachable server and failing credentials are values", async () => {
+  await withKubeDouble(async (h) => {
+    // a port that was just free: nothing listens there
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const unreachable = clientFor(`https://127.0.0.1:${port}`, h.double.caPem);
+    try {
+      const res = await unreachable.request({ path: "/version" });
+      assertEquals(res.ok ? "ok" : res.failure, "network");
+    } finally {
+      unreachable.close();
+    }
+    const noToken = clientFor(h.double.url, h.double.caPem, {
+      credentials: () =>
+        Promise.resolve(new Error("/var/run/secrets/token does not exist")),
+    });
+    try {
+      const res = await noToken.request({ path: "/version" });
+      assertEquals(res, {
+        ok: false,
+        failure: "credentials",
+        message: "/var/run/secrets/token does not exist",
+      });
+      assertEquals(h.double.requests.length, 0);
+    } finally {
+      noToken.close();
+    }
+  });
+});
+
+Deno.test("client: a server certificate from another CA is refused", async () => {
+  await withKubeDouble(async (h) => {
+    await withKubeDouble(async (other) => {
+      const client = clientFor(h.double.url, other.double.caPem);
+      try {
+        const res = await client.request({ path: "/version" });
+        assertEquals(res.ok ? "ok" : res.failure, "network");
+        assertEquals(h.double.requests.length, 0);
+      } finally {
+        client.close();
+      }
+    });
+  });
+});
