@@ -4,13 +4,7 @@
 import { type Command, Option } from "commander";
 import { type SettingDef, type SettingKey, SETTINGS } from "./settings.ts";
 import { type Resolved, resolveSettings } from "./resolve.ts";
-
-function helpDefault(def: SettingDef<unknown>): string {
-  if (def.defaultText) return def.defaultText;
-  return Array.isArray(def.default)
-    ? def.default.join(",")
-    : String(def.default);
-}
+import { helpDefault } from "./table.ts";
 
 /** Adds one flag per setting, its help naming the variable and the default. */
 export function addSettingOptions(
