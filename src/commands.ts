@@ -3,6 +3,7 @@
 
 import type { Config, SettingKey } from "./config/settings.ts";
 import { COMMON_KEYS } from "./config/settings.ts";
+import { COLLECT_KEYS } from "./collect/keys.ts";
 
 type CommonKey = typeof COMMON_KEYS[number];
 
@@ -31,6 +32,30 @@ const spec = <K extends SettingKey>(
 ): CommandSpec<SettingKey> => s as unknown as CommandSpec<SettingKey>;
 
 export const COMMANDS: readonly CommandSpec[] = [
+  spec({
+    name: "collect",
+    summary:
+      "take one snapshot and print the exact event that would be published; sends nothing",
+    keys: COLLECT_KEYS,
+    switches: [
+      { flags: "--compact", description: "print the event on one line" },
+    ],
+    run: async (ctx) =>
+      (await import("./collect/command.ts")).collectCommand(ctx),
+  }),
+  spec({
+    name: "metrics",
+    summary: "list every metric hodometer can report: level, type, meaning",
+    keys: [],
+    switches: [
+      { flags: "--json", description: "print the catalogue as JSON" },
+    ],
+    run: async (ctx) => {
+      const { metricsText } = await import("./collect/metrics_command.ts");
+      console.log(metricsText(ctx.switches.json === true));
+      return 0;
+    },
+  }),
   spec({
     name: "receive",
     summary: "run a Mixpanel-compatible receiver for hodometer events",

@@ -2,11 +2,15 @@
 
 import nodeAssert from "node:assert/strict";
 
+// Some @types/node versions (pulled in by grpc-js) type `message` as required
+// string in the overload taking one; undefined keeps node's own message.
+const msg = (message?: string) => message as string;
+
 export function assert(
   condition: unknown,
   message?: string,
 ): asserts condition {
-  nodeAssert.ok(condition, message);
+  nodeAssert.ok(condition, msg(message));
 }
 
 export function assertEquals<T>(
@@ -14,7 +18,7 @@ export function assertEquals<T>(
   expected: T,
   message?: string,
 ): asserts actual is T {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  nodeAssert.deepStrictEqual(actual, expected, msg(message));
 }
 
 export function assertNotEquals(
@@ -22,7 +26,7 @@ export function assertNotEquals(
   expected: unknown,
   message?: string,
 ): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  nodeAssert.notDeepStrictEqual(actual, expected, msg(message));
 }
 
 export function assertMatch(
@@ -30,7 +34,7 @@ export function assertMatch(
   expected: RegExp,
   message?: string,
 ): void {
-  nodeAssert.match(actual, expected, message);
+  nodeAssert.match(actual, expected, msg(message));
 }
 
 export function assertStringIncludes(

@@ -7,24 +7,7 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { SETTINGS } from "../src/config/settings.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function hodometer(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: decode(out.stdout),
-    stderr: decode(out.stderr),
-  };
-}
+import { hodometer } from "./fixtures/hodometer_process.ts";
 
 Deno.test("version prints version, git commit and runtime", async () => {
   const r = await hodometer(["version"]);

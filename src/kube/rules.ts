@@ -14,6 +14,7 @@ import {
   toNumber,
   ZERO,
 } from "./quantity.ts";
+import { sanitizeVersion as sanitizeVersionString } from "../collect/version_string.ts";
 
 // ---------------------------------------------------------------- shapes
 
@@ -353,27 +354,6 @@ export function isGlobalInstallation(namespaces: ReadonlySet<string>): boolean {
   return namespaces.size > 1;
 }
 
-const VERSION_RE =
-  /^v?(\d{1,4})\.(\d{1,4})\.(\d{1,6})([-+][0-9A-Za-z.+-]{1,40})?$/;
-const HOSTLIKE_RE =
-  /(?:^|[^0-9A-Za-z])[A-Za-z][A-Za-z0-9-]*\.[A-Za-z][A-Za-z0-9-]*/;
-const IPLIKE_RE = /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/;
-
-/**
- * Keeps a Kubernetes gitVersion only when it is version-like (`v1.30.2`,
- * `v1.29.4-eks-036c24b`, `v1.28.9+k3s1`, `v1.27.3-gke.1700`); a suffix that
- * looks like a host name or an IP address is dropped, keeping `vX.Y.Z`.
- */
-export function sanitizeVersion(raw: unknown): string | undefined {
-  if (typeof raw !== "string") return undefined;
-  const m = VERSION_RE.exec(raw.trim());
-  if (!m) return undefined;
-  const core = `v${Number(m[1])}.${Number(m[2])}.${Number(m[3])}`;
-  const suffix = m[4];
-  if (
-    suffix === undefined || HOSTLIKE_RE.test(suffix) || IPLIKE_RE.test(suffix)
-  ) {
-    return core;
-  }
-  return core + suffix;
-}
+/** A Kubernetes gitVersion, version-like, always with its `v` prefix. */
+export const sanitizeVersion = (raw: unknown): string | undefined =>
+  sanitizeVersionString(raw, "v");

@@ -33,7 +33,11 @@ const writeStderr = (line: string) => {
 export function setupLogging(options: LogOptions): void {
   const format = options.format === "json"
     ? getJsonLinesFormatter()
-    : getTextFormatter({ timestamp: "rfc3339" });
+    : getTextFormatter({
+      timestamp: "rfc3339",
+      // Messages read as sentences: strings unquoted, the rest inspected.
+      value: (v, inspect) => typeof v === "string" ? v : inspect(v),
+    });
   const write = options.write ?? writeStderr;
   const sink: Sink = (record: LogRecord) => write(format(record));
   resetSync();

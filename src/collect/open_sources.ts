@@ -1,0 +1,166 @@
+// Everything one collection reads from, opened from the configuration: the
+// Kubernetes API (when there is one) and the scheduler (plaintext or TLS).
+// Opened per cycle and closed after it: TLS files and secrets are re-read, so
+// rotated certificates are picked up without a restart.
+
+import type { Env } from "../config/settings.ts";
+import type { Logger } from "../log/setup.ts";
+import {
+  type KubeAccess,
+  kubernetesSources,
+  openKubernetes,
+  readControlPlaneTls,
+} from "../kube/mod.ts";
+import {
+  openScheduler,
+  type SchedulerAddress,
+  type SchedulerTls,
+} from "./scheduler_client.ts";
+import { schedulerSources } from "./scheduler_sources.ts";
+import type { Source } from "./source.ts";
+import type { RetryPolicy } from "./scheduler_client.ts";
+import type { SourceConfig } from "./keys.ts";
+
+export type { SourceConfig };
+
+export interface OpenedSources {
+  sources: Source[];
+  kube: KubeAccess;
+  /** Problems found while opening (e.g. TLS secrets unreadable). */
+  warnings: string[];
+  close(): void;
+}
+
+export interface OpenOptions {
+  env: Env;
+  log: Logger;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+  retry?: Omit<RetryPolicy, "deadline">;
+}
+
+export async function openSources(
+  config: SourceConfig,
+  options: OpenOptions,
+): Promise<OpenedSources> {
+  const kube = await openKubernetes({
+    env: options.env,
+    kubeconfig: config.kubeconfig,
+    serviceAccountDir: config.kubeServiceAccountDir,
+    timeoutMs: config.kubeTimeoutMs,
+    fetch: options.fetch,
+  });
+  const warnings: string[] = [];
+  const closers: (() => void)[] = [];
+  if (kube.client) closers.push(() => kube.client?.close());
+  const sources = kubernetesSources(kube, {
+    level: config.metricsLevel,
+    namespace: config.podNamespace,
+  });
+
+  const address = await schedulerAddress(config, kube, options.signal);
+  if (address instanceof Error) {
+    // Without its TLS material the scheduler is not asked at all; its
+    // metrics are absent and the reason is said once.
+    warnings.push(address.message);
+  } else {
+    const client = openScheduler(address);
+    closers.push(() => client.close());
+    sources.push(...schedulerSources(client, {
+      level: config.metricsLevel,
+      timeoutMs: config.schedulerTimeoutMs,
+      retry: options.retry,
+    }));
+  }
+  return {
+    sources,
+    kube,
+    warnings,
+    close: () => closers.forEach((close) => close()),
+  };
+}
+
+async function schedulerAddress(
+  config: SourceConfig,
+  kube: KubeAccess,
+  signal?: AbortSignal,
+): Promise<SchedulerAddress | Error> {
+  const host = config.schedulerHost;
+  if (config.controlPlaneSecurityProtocol !== "SSL") {
+    return { host, port: config.schedulerPort };
+  }
+  if (isIpAddress(host)) {
+    return new Error(
+      `scheduler TLS: SCHEDULER_HOST=${host} is an IP address; TLS to the scheduler needs the host name its certificate names (e.g. seldon-scheduler); the scheduler is not asked`,
+    );
+  }
+  const tls = await tlsMaterial(config, kube, signal);
+  if (tls instanceof Error) return tls;
+  return { host, port: config.schedulerTlsPort, tls };
+}
+
+async function tlsMaterial(
+  config: SourceConfig,
+  kube: KubeAccess,
+  signal?: AbortSignal,
+): Promise<SchedulerTls | Error> {
+  const tls: SchedulerTls = {};
+  const fromFiles = async (path: string | undefined, what: string) => {
+    if (path === undefined) return undefined;
+    try {
+      return await Deno.readFile(path);
+    } catch (e) {
+      throw new Error(
+        `scheduler TLS: cannot read the ${what} ${path}: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+      );
+    }
+  };
+  try {
+    tls.cert = await fromFiles(config.clientTlsCrt, "client certificate");
+    tls.key = await fromFiles(config.clientTlsKey, "client key");
+    tls.ca = await fromFiles(
+      config.serverTlsCa ?? config.clientTlsCa,
+      "CA certificate",
+    );
+  } catch (e) {
+    return e as Error;
+  }
+  const secrets = config.clientTlsSecretName ?? config.serverTlsSecretName;
+  if (secrets !== undefined && kube.client) {
+    const namespace = config.podNamespace ?? kube.client.namespace;
+    if (namespace === undefined) {
+      return new Error(
+        "scheduler TLS: the namespace of the TLS secrets is unknown: set POD_NAMESPACE",
+      );
+    }
+    const fromSecrets = await readControlPlaneTls(kube.client, {
+      namespace,
+      clientSecretName: config.clientTlsSecretName,
+      serverSecretName: config.serverTlsSecretName,
+    }, signal);
+    if (fromSecrets instanceof Error) {
+      return new Error(
+        `scheduler TLS: ${fromSecrets.message}; the scheduler is not asked`,
+      );
+    }
+    tls.cert ??= fromSecrets.cert;
+    tls.key ??= fromSecrets.key;
+    tls.ca ??= fromSecrets.ca;
+  } else if (secrets !== undefined) {
+    return new Error(
+      "scheduler TLS: CONTROL_PLANE_*_TLS_SECRET_NAME is set but the Kubernetes API is not reachable; mount the files and use the CONTROL_PLANE_*_TLS_*_LOCATION variables instead",
+    );
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    return new Error(
+      "scheduler TLS: a client certificate needs its key and the key its certificate (CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION and CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION)",
+    );
+  }
+  return tls;
+}
+
+function isIpAddress(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
+}

@@ -1,0 +1,164 @@
+// The five scheduler sources: each drains one rpc into its tally. A source
+// that fails reports nothing but its error: a stream cut off mid-way never
+// yields a partial count.
+
+import {
+  type ClientReadableStream,
+  Metadata,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { CATALOGUE, includedAt, type Snapshot } from "./catalogue.ts";
+import type { MetricSource } from "./catalogue.ts";
+import type { Source, SourceResult } from "./source.ts";
+import type { MetricsLevel } from "../config/settings.ts";
+import {
+  type CallOutcome,
+  drain,
+  type RetryPolicy,
+  type SchedulerClient,
+  SUBSCRIBER_NAME,
+  unary,
+  withRetries,
+} from "./scheduler_client.ts";
+import {
+  ExperimentTally,
+  ModelTally,
+  PipelineTally,
+  ServerTally,
+} from "./scheduler_rules.ts";
+import { sanitizeVersion } from "./version_string.ts";
+
+export interface SchedulerSourceOptions {
+  level: MetricsLevel;
+  /** Each source, retries included, ends within this time. */
+  timeoutMs: number;
+  /** Backoff settings for tests; the deadline comes from timeoutMs. */
+  retry?: Omit<RetryPolicy, "deadline">;
+  now?: () => number;
+}
+
+interface Tally {
+  snapshot(): Snapshot;
+}
+
+export function schedulerSources(
+  client: SchedulerClient,
+  options: SchedulerSourceOptions,
+): Source[] {
+  const now = options.now ?? Date.now;
+  const wanted = (source: MetricSource) =>
+    CATALOGUE.some((m) => m.source === source && includedAt(m, options.level));
+  const policy = (): RetryPolicy => ({
+    ...options.retry,
+    now,
+    deadline: now() + options.timeoutMs,
+  });
+
+  const streamSource = <T, A extends Tally & { add(m: T): void }>(
+    name: MetricSource,
+    newTally: () => A,
+    start: (deadline: Date) => ClientReadableStream<T>,
+  ): Source => ({
+    name,
+    read: async (signal) => {
+      let tally = newTally();
+      const outcome = await withRetries(
+        (deadline) => {
+          tally = newTally();
+          return drain(start(deadline), (m) => tally.add(m), signal);
+        },
+        policy(),
+        signal,
+      );
+      return result(name, outcome, () => tally.snapshot());
+    },
+  });
+
+  const sources: Source[] = [];
+  if (wanted("scheduler status")) {
+    sources.push({
+      name: "scheduler status",
+      read: async (signal) => {
+        let version: unknown;
+        const outcome = await withRetries(
+          async (deadline) => {
+            const answer = await unary<{ applicationVersion: string }>(
+              (cb) =>
+                client.schedulerStatus(
+                  { subscriberName: SUBSCRIBER_NAME },
+                  new Metadata(),
+                  { deadline },
+                  cb,
+                ),
+              signal,
+            );
+            if ("error" in answer) return answer.error as ServiceError;
+            version = answer.response.applicationVersion;
+            return null;
+          },
+          policy(),
+          signal,
+        );
+        const kept = sanitizeVersion(version);
+        const res = result(
+          "scheduler status",
+          outcome,
+          () => kept === undefined ? {} : { seldon_core_version: kept },
+        );
+        if (outcome.ok && kept === undefined) {
+          res.warnings = [
+            "scheduler status: the scheduler reported no version-like applicationVersion; seldon_core_version omitted",
+          ];
+        }
+        return res;
+      },
+    });
+  }
+  const sub = { subscriberName: SUBSCRIBER_NAME };
+  if (wanted("scheduler servers")) {
+    sources.push(streamSource(
+      "scheduler servers",
+      () => new ServerTally(),
+      (deadline) => client.serverStatus(sub, { deadline }),
+    ));
+  }
+  if (wanted("scheduler models")) {
+    sources.push(streamSource(
+      "scheduler models",
+      () => new ModelTally(),
+      (deadline) =>
+        client.modelStatus({ ...sub, allVersions: false }, { deadline }),
+    ));
+  }
+  if (wanted("scheduler pipelines")) {
+    sources.push(streamSource(
+      "scheduler pipelines",
+      () => new PipelineTally(),
+      (deadline) =>
+        client.pipelineStatus({ ...sub, allVersions: true }, { deadline }),
+    ));
+  }
+  if (wanted("scheduler experiments")) {
+    sources.push(streamSource(
+      "scheduler experiments",
+      () => new ExperimentTally(),
+      (deadline) => client.experimentStatus(sub, { deadline }),
+    ));
+  }
+  return sources;
+}
+
+function result(
+  name: string,
+  outcome: CallOutcome,
+  snapshot: () => Snapshot,
+): SourceResult {
+  if (outcome.ok) return { snapshot: snapshot() };
+  const tries = outcome.attempts > 1
+    ? ` (after ${outcome.attempts} attempts)`
+    : "";
+  return {
+    snapshot: {},
+    error: `${name}: ${outcome.status}: ${outcome.details}${tries}`,
+  };
+}

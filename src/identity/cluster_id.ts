@@ -1,0 +1,99 @@
+// Which cluster id this agent reports as (SPEC §5): CLUSTER_ID when given; else
+// the id persisted in the Kubernetes ConfigMap (inside a cluster); else the id
+// persisted in the state file; else, only when nothing can be persisted, an
+// ephemeral one with a warning. Always random, never derived from anything
+// identifying (host names, IPs, UIDs).
+
+import { isUuid } from "../config/parsers.ts";
+import {
+  type ClusterIdStore,
+  getOrCreateClusterId,
+} from "../kube/cluster_id.ts";
+import { clusterIdPath, loadOrCreateStateFileId } from "./state_file.ts";
+
+export type ClusterIdOrigin =
+  | "CLUSTER_ID"
+  | "configmap"
+  | "state file"
+  | "ephemeral";
+
+export interface ClusterIdentity {
+  id: string;
+  origin: ClusterIdOrigin;
+}
+
+/** What resolution logs through; a LogTape Logger fits. */
+export interface IdentityLog {
+  debug(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+}
+
+export interface ResolveClusterIdOptions {
+  /** CLUSTER_ID, already validated as a UUID by the settings. */
+  clusterId?: string;
+  stateDir: string;
+  /** The ConfigMap store, when running with Kubernetes access. */
+  kubeStore?: ClusterIdStore;
+  logger: IdentityLog;
+  /** A fresh random UUID; crypto.randomUUID unless a test fixes it. */
+  newId?: () => string;
+  signal?: AbortSignal;
+}
+
+export async function resolveClusterId(
+  options: ResolveClusterIdOptions,
+): Promise<ClusterIdentity> {
+  const { logger: log, stateDir } = options;
+  const newId = options.newId ?? (() => crypto.randomUUID());
+
+  if (options.clusterId !== undefined) {
+    if (isUuid(options.clusterId)) {
+      return {
+        id: options.clusterId.trim().toLowerCase(),
+        origin: "CLUSTER_ID",
+      };
+    }
+    log.warn("CLUSTER_ID {value} is not a UUID; ignoring it", {
+      value: options.clusterId,
+    });
+  }
+
+  if (options.kubeStore) {
+    let found: string | Error;
+    try {
+      found = await getOrCreateClusterId(
+        options.kubeStore,
+        newId,
+        options.signal,
+      );
+    } catch (err) {
+      found = new Error(
+        `kubernetes: cluster id ConfigMap unusable (${
+          err instanceof Error ? err.message : String(err)
+        }): falling back to the state file`,
+      );
+    }
+    if (!(found instanceof Error)) return { id: found, origin: "configmap" };
+    log.warn("{problem}", { problem: found.message });
+  }
+
+  const stored = await loadOrCreateStateFileId({
+    stateDir,
+    newId,
+    warn: (message) => log.warn("{problem}", { problem: message }),
+  });
+  if (!(stored instanceof Error)) {
+    if (stored.created) {
+      log.debug("new cluster id stored in {path}", {
+        path: clusterIdPath(stateDir),
+      });
+    }
+    return { id: stored.id, origin: "state file" };
+  }
+
+  log.warn(
+    "cannot persist the cluster id ({problem}); using a new one for this run only, so every restart reports as a new cluster and cluster counts inflate. Set STATE_DIR (--state-dir) to a writable directory, or CLUSTER_ID to a fixed UUID",
+    { problem: stored.message },
+  );
+  return { id: newId().trim().toLowerCase(), origin: "ephemeral" };
+}

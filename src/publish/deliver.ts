@@ -1,0 +1,433 @@
+// Delivery of one encoded event with the reference transport (SPEC §6):
+// `GET <url>/track?data=<base64>&verbose=1`, success = HTTP 200 whose JSON body
+// has `"status":1`. Each URL is retried on its own (network errors, attempt
+// timeouts, 429, 5xx; honouring Retry-After), never throws, and ends in a
+// result value that says the truth: delivered, failed (last reason), aborted.
+
+import { logger } from "../log/setup.ts";
+import { COLLECTOR_VERSION } from "../version.ts";
+import { redactUrl, redactUrlsIn, trackUrl } from "./url.ts";
+
+type Properties = Record<string, unknown>;
+
+/** What delivery logs through; a LogTape Logger fits. */
+export interface DeliveryLog {
+  debug(message: string, properties?: Properties): void;
+  info(message: string, properties?: Properties): void;
+  warn(message: string, properties?: Properties): void;
+}
+
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export interface DeliveryOptions {
+  fetch?: typeof fetch;
+  sleep?: Sleep;
+  /** Uniform in [0, 1); drives the backoff jitter. */
+  random?: () => number;
+  /** Milliseconds since the epoch; for Retry-After given as an HTTP date. */
+  now?: () => number;
+  /** Shortest wait between attempts. */
+  minBackoffMs?: number;
+  /** Longest wait the exponential backoff grows to. */
+  maxBackoffMs?: number;
+  maxAttempts?: number;
+  /** Bounds one attempt: connecting, the response and its body. */
+  attemptTimeoutMs?: number;
+  /** A Retry-After longer than this ends delivery instead of retrying early. */
+  maxRetryAfterMs?: number;
+  /** Response bodies are read up to this many bytes. */
+  maxBodyBytes?: number;
+  /** Stops sleeps and attempts promptly; the result is then "aborted". */
+  signal?: AbortSignal;
+  logger?: DeliveryLog;
+}
+
+export const DELIVERY_DEFAULTS = {
+  minBackoffMs: 1_000,
+  maxBackoffMs: 30_000,
+  maxAttempts: 20,
+  attemptTimeoutMs: 10_000,
+  maxRetryAfterMs: 5 * 60_000,
+  maxBodyBytes: 64 * 1024,
+} as const;
+
+export interface DeliveryResult {
+  /** The URL as it may be logged (see redactUrl). */
+  url: string;
+  delivered: boolean;
+  /** Attempts started (0 when the URL was unusable or the signal was already aborted). */
+  attempts: number;
+  /** Why it was not delivered: the last attempt's failure, or "aborted". */
+  reason?: string;
+  /** True when the signal stopped delivery before an outcome. */
+  aborted: boolean;
+}
+
+export const ABORTED = "aborted";
+
+/** Delivers `data` (the base64 event) to every URL in parallel; results in URL order. */
+export function deliverAll(
+  urls: readonly string[],
+  data: string,
+  options: DeliveryOptions = {},
+): Promise<DeliveryResult[]> {
+  return Promise.all(urls.map((url) => deliver(url, data, options)));
+}
+
+/** Delivers `data` to one URL, retrying as configured, and logs the outcome. */
+export async function deliver(
+  url: string,
+  data: string,
+  options: DeliveryOptions = {},
+): Promise<DeliveryResult> {
+  const o = resolveOptions(options);
+  const shown = redactUrl(url);
+  const result = await deliverQuietly(url, shown, data, o);
+  const props = {
+    url: shown,
+    attempts: result.attempts,
+    reason: result.reason,
+  };
+  if (result.delivered) {
+    o.log.info("delivered to {url} after {attempts} attempt(s)", props);
+  } else if (result.aborted) {
+    o.log.info(
+      "not delivered to {url}: aborted after {attempts} attempt(s)",
+      props,
+    );
+  } else {
+    o.log.warn(
+      "failed to deliver to {url}: {reason} after {attempts} attempt(s)",
+      props,
+    );
+  }
+  return result;
+}
+
+type Resolved = Required<Omit<DeliveryOptions, "signal" | "logger">> & {
+  signal?: AbortSignal;
+  log: DeliveryLog;
+};
+
+function resolveOptions(options: DeliveryOptions): Resolved {
+  const d = DELIVERY_DEFAULTS;
+  const minBackoffMs = nonNegative(options.minBackoffMs, d.minBackoffMs);
+  return {
+    fetch: options.fetch ?? globalThis.fetch,
+    sleep: options.sleep ?? abortableSleep,
+    random: options.random ?? Math.random,
+    now: options.now ?? Date.now,
+    minBackoffMs,
+    maxBackoffMs: Math.max(
+      minBackoffMs,
+      nonNegative(options.maxBackoffMs, d.maxBackoffMs),
+    ),
+    maxAttempts: Math.max(
+      1,
+      Math.floor(nonNegative(options.maxAttempts, d.maxAttempts)),
+    ),
+    attemptTimeoutMs: nonNegative(options.attemptTimeoutMs, d.attemptTimeoutMs),
+    maxRetryAfterMs: nonNegative(options.maxRetryAfterMs, d.maxRetryAfterMs),
+    maxBodyBytes: nonNegative(options.maxBodyBytes, d.maxBodyBytes),
+    signal: options.signal,
+    log: options.logger ?? logger("publish"),
+  };
+}
+
+const nonNegative = (value: number | undefined, fallback: number) =>
+  value !== undefined && Number.isFinite(value) && value >= 0
+    ? value
+    : fallback;
+
+async function deliverQuietly(
+  url: string,
+  shown: string,
+  data: string,
+  o: Resolved,
+): Promise<DeliveryResult> {
+  const target = usableUrl(url, data);
+  if (target instanceof Error) {
+    return {
+      url: shown,
+      delivered: false,
+      attempts: 0,
+      reason: target.message,
+      aborted: false,
+    };
+  }
+  const aborted = (attempts: number): DeliveryResult => ({
+    url: shown,
+    delivered: false,
+    attempts,
+    reason: ABORTED,
+    aborted: true,
+  });
+
+  for (let attempt = 1;; attempt++) {
+    if (o.signal?.aborted) return aborted(attempt - 1);
+    const outcome = await tryOnce(target, o);
+    if (outcome.kind === "delivered") {
+      return { url: shown, delivered: true, attempts: attempt, aborted: false };
+    }
+    if (outcome.kind === "aborted") return aborted(attempt);
+    const failed = (reason = outcome.reason): DeliveryResult => ({
+      url: shown,
+      delivered: false,
+      attempts: attempt,
+      reason,
+      aborted: false,
+    });
+    if (!outcome.retry || attempt >= o.maxAttempts) return failed();
+
+    let waitMs = backoffMs(attempt, o);
+    if (outcome.retryAfterMs !== undefined) {
+      if (outcome.retryAfterMs > o.maxRetryAfterMs) {
+        return failed(
+          `${outcome.reason}; Retry-After asks for ${
+            seconds(outcome.retryAfterMs)
+          }, longer than the ${seconds(o.maxRetryAfterMs)} this agent waits`,
+        );
+      }
+      waitMs = Math.max(waitMs, outcome.retryAfterMs);
+    }
+    o.log.debug(
+      "attempt {attempt} to {url} failed: {reason}; retrying in {waitMs} ms",
+      { attempt, url: shown, reason: outcome.reason, waitMs },
+    );
+    await o.sleep(waitMs, o.signal);
+    if (o.signal?.aborted) return aborted(attempt);
+  }
+}
+
+function usableUrl(url: string, data: string): URL | Error {
+  let target: URL;
+  try {
+    target = trackUrl(url, data);
+  } catch {
+    return new Error("not a valid URL");
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    return new Error("not an http:// or https:// URL");
+  }
+  return target;
+}
+
+/**
+ * Full jitter between the floor and an exponentially growing ceiling: the
+ * n-th retry waits uniformly in [min, min(max, min·2ⁿ)), so a fleet that
+ * failed together does not retry together, and never sooner than `min`.
+ */
+export function backoffMs(
+  retry: number,
+  o: Pick<Resolved, "minBackoffMs" | "maxBackoffMs" | "random">,
+): number {
+  const ceiling = Math.min(o.maxBackoffMs, o.minBackoffMs * 2 ** retry);
+  const r = Math.min(Math.max(o.random(), 0), 1);
+  return Math.round(o.minBackoffMs + r * (ceiling - o.minBackoffMs));
+}
+
+type Outcome =
+  | { kind: "delivered" }
+  | { kind: "aborted" }
+  | {
+    kind: "failed";
+    reason: string;
+    retry: boolean;
+    retryAfterMs?: number;
+  };
+
+async function tryOnce(target: URL, o: Resolved): Promise<Outcome> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  o.signal?.addEventListener("abort", stop, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, o.attemptTimeoutMs);
+  try {
+    const response = await o.fetch(target, {
+      signal: controller.signal,
+      headers: {
+        accept: "application/json",
+        "user-agent": `hodometer/${COLLECTOR_VERSION}`,
+      },
+    });
+    const body = await readBounded(response.body, o.maxBodyBytes);
+    return judge(response, body, o);
+  } catch (err) {
+    if (o.signal?.aborted) return { kind: "aborted" };
+    if (timedOut) {
+      return {
+        kind: "failed",
+        reason: `no complete response within ${seconds(o.attemptTimeoutMs)}`,
+        retry: true,
+      };
+    }
+    return { kind: "failed", reason: describeError(err), retry: true };
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", stop);
+  }
+}
+
+interface Body {
+  bytes: Uint8Array;
+  /** More bytes followed than were read. */
+  truncated: boolean;
+}
+
+/** Reads at most `max` bytes, then cancels the rest; rejects when the stream errors (e.g. on abort). */
+async function readBounded(
+  stream: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<Body> {
+  if (stream === null) return { bytes: new Uint8Array(0), truncated: false };
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.length > max) {
+        chunks.push(value.subarray(0, max - size));
+        size = max;
+        truncated = true;
+        await reader.cancel().catch(() => {});
+        break;
+      }
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return { bytes, truncated };
+}
+
+function judge(response: Response, body: Body, o: Resolved): Outcome {
+  const text = new TextDecoder().decode(body.bytes);
+  const json = parseJson(text);
+  const status = response.status;
+  if (status === 200) {
+    if (body.truncated) {
+      return {
+        kind: "failed",
+        reason: `HTTP 200 with a body over ${o.maxBodyBytes} bytes`,
+        retry: false,
+      };
+    }
+    if (isObject(json) && json.status === 1) return { kind: "delivered" };
+    const detail = isObject(json) && "status" in json
+      ? `"status":${JSON.stringify(json.status)}${explain(json, text)}`
+      : `a body that is not JSON with "status":1${explain(json, text)}`;
+    return { kind: "failed", reason: `HTTP 200 but ${detail}`, retry: false };
+  }
+  const label = `HTTP ${status}${
+    response.statusText ? ` ${response.statusText}` : ""
+  }${explain(json, text)}`;
+  if (status === 429 || status >= 500) {
+    return {
+      kind: "failed",
+      reason: label,
+      retry: true,
+      retryAfterMs: parseRetryAfter(
+        response.headers.get("retry-after"),
+        o.now(),
+      ),
+    };
+  }
+  return { kind: "failed", reason: label, retry: false };
+}
+
+/** The receiver's own words: its JSON `error`, else the start of its body. */
+function explain(json: unknown, text: string): string {
+  const said = isObject(json) && typeof json.error === "string"
+    ? json.error
+    : typeof json === "object" && json !== null
+    ? ""
+    : text;
+  const clean = redactUrlsIn(
+    // deno-lint-ignore no-control-regex
+    said.replace(/[\u0000-\u001f\u007f]+/g, " ").trim(),
+  );
+  if (clean === "") return "";
+  return `: ${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}`;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Milliseconds a Retry-After header asks for: delay-seconds or an HTTP date
+ * (RFC 9110 §10.2.3). Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | null,
+  nowMs: number,
+): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  // Only something that reads like a date ("Wed, 21 Oct 2015 07:28:00 GMT"):
+  // Date.parse alone accepts odd strings such as "2".
+  if (!/[a-z]{3}/i.test(v)) return undefined;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/** A fetch error as a reason: its chain of causes, URLs redacted. */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && depth < 4; depth++) {
+    const message = current instanceof Error
+      ? current.message
+      : String(current);
+    if (message && !parts.includes(message)) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return redactUrlsIn(parts.join(": ") || "network error");
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** Waits `ms`, resolving early (never rejecting) when `signal` aborts. */
+export function abortableSleep(
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,110 @@
+// `hodometer collect` and `hodometer metrics` as real processes, against the
+// scheduler double on loopback.
+
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "./assert.ts";
+import { CATALOGUE, includedAt } from "../src/collect/catalogue.ts";
+import { METRICS_LEVELS } from "../src/config/settings.ts";
+import { hodometer } from "./fixtures/hodometer_process.ts";
+import {
+  HOSTILE_NAMES,
+  SAMPLE_COUNTS,
+  sampleScenario,
+  startSchedulerDouble,
+} from "./fixtures/scheduler_double.ts";
+
+const CLUSTER_ID = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const ENVELOPE = ["token", "distinct_id", "time", "$insert_id", "ip"];
+
+async function collectAgainstDouble(args: string[]) {
+  const double = await startSchedulerDouble(sampleScenario());
+  try {
+    return await hodometer(["collect", ...args], {
+      SCHEDULER_HOST: "127.0.0.1",
+      SCHEDULER_PORT: String(double.port),
+      CLUSTER_ID,
+    });
+  } finally {
+    await double.close();
+  }
+}
+
+for (const level of METRICS_LEVELS) {
+  Deno.test(`collect --level ${level}: every property of the level, none above`, async () => {
+    const r = await collectAgainstDouble(["--level", level]);
+    assertEquals(r.code, 0, r.stderr);
+    const event = JSON.parse(r.stdout);
+    assertEquals(event.event, "collect metrics");
+    const p = event.properties;
+    // Not in Kubernetes: its metrics are absent, is_kubernetes is false.
+    const expected = CATALOGUE
+      .filter((m) => includedAt(m, level))
+      .filter((m) => m.source !== "kubernetes" || m.name === "is_kubernetes")
+      .map((m) => m.name);
+    assertEquals(Object.keys(p).sort(), [...ENVELOPE, ...expected].sort());
+    assertEquals(p.distinct_id, CLUSTER_ID);
+    assertEquals(p.cluster_id, CLUSTER_ID);
+    assertEquals(p.ip, "0");
+    assertEquals(p.is_kubernetes, false);
+    assertEquals(p.token, "e943e8a2ebd1352338ecac1f9fde8c7c");
+    assertMatch(p.$insert_id, /^[A-Za-z0-9-]{1,36}$/);
+    assert(Math.abs(p.time - Date.now() / 1000) < 600);
+    for (const [name, value] of Object.entries(SAMPLE_COUNTS)) {
+      if (expected.includes(name)) assertEquals(p[name], value, name);
+    }
+  });
+}
+
+Deno.test("privacy: no name or address of the cluster appears in the event", async () => {
+  const r = await collectAgainstDouble(["--compact"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stdout.trim().split("\n").length, 1);
+  for (const name of HOSTILE_NAMES) {
+    assert(!r.stdout.includes(name), `the event holds ${name}`);
+  }
+  assert(!/\d+\.\d+\.\d+\.\d+/.test(r.stdout), "an IPv4-like string");
+});
+
+Deno.test("a scheduler that is down: exit 0, its metrics absent, the logs say why", async () => {
+  const double = await startSchedulerDouble(sampleScenario());
+  const port = double.port;
+  await double.close();
+  const r = await hodometer(["collect"], {
+    SCHEDULER_HOST: "127.0.0.1",
+    SCHEDULER_PORT: String(port),
+    SCHEDULER_TIMEOUT: "2s",
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const p = JSON.parse(r.stdout).properties;
+  assertEquals(p.model_count, undefined);
+  assertEquals(p.seldon_core_version, undefined);
+  assertEquals(p.is_kubernetes, false);
+  assertStringIncludes(r.stderr, "scheduler models: UNAVAILABLE");
+});
+
+Deno.test("a missing TLS file is a configuration error naming the variable", async () => {
+  const r = await hodometer(["collect"], {
+    CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
+    CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/nonexistent/ca.crt",
+  });
+  assertEquals(r.code, 2);
+  assertEquals(r.stdout, "");
+  assertStringIncludes(
+    r.stderr,
+    'CONTROL_PLANE_SERVER_TLS_CA_LOCATION="/nonexistent/ca.crt"',
+  );
+});
+
+Deno.test("metrics: a table of the whole catalogue, or JSON", async () => {
+  const table = await hodometer(["metrics"]);
+  assertEquals(table.code, 0);
+  for (const m of CATALOGUE) {
+    assertMatch(table.stdout, new RegExp(`^${m.name}\\s+${m.level}\\s`, "m"));
+  }
+  const json = await hodometer(["metrics", "--json"]);
+  assertEquals(JSON.parse(json.stdout), JSON.parse(JSON.stringify(CATALOGUE)));
+});

@@ -1,0 +1,108 @@
+// The counting rules of SPEC §3, with every worked example of the reference.
+
+import { assertEquals } from "./assert.ts";
+import {
+  ExperimentTally,
+  ModelTally,
+  PipelineTally,
+  type ReplicaResources,
+  ServerTally,
+} from "../src/collect/scheduler_rules.ts";
+
+const resources = (
+  ...rs: Partial<ReplicaResources>[]
+): ReplicaResources[] =>
+  rs.map((r) => ({
+    totalMemoryBytes: 0,
+    numLoadedModels: 0,
+    overCommitPercentage: 0,
+    ...r,
+  }));
+
+const servers = (
+  ...list: [expected: number, available: number, rs?: ReplicaResources[]][]
+) => {
+  const t = new ServerTally();
+  for (const [expected, available, rs] of list) {
+    t.add({
+      expectedReplicas: expected,
+      availableReplicas: available,
+      resources: rs ?? [],
+    });
+  }
+  return t.snapshot();
+};
+
+Deno.test("servers: counted when expected or available > 0; replicas prefer expected", () => {
+  const cases: [[number, number][], number, number][] = [
+    [[[5, 0]], 1, 5],
+    [[[-1, 5]], 1, 5],
+    [[[3, 1]], 1, 3],
+    [[[1, 0], [-1, 1]], 2, 2],
+    [[[0, 0], [-1, 0]], 0, 0],
+  ];
+  for (const [list, count, replicas] of cases) {
+    const s = servers(...list);
+    assertEquals(
+      [s.server_count, s.server_replica_count],
+      [count, replicas],
+      JSON.stringify(list),
+    );
+  }
+});
+
+Deno.test("servers: multimodel and overcommit per replica resource entry", () => {
+  const cases: [Partial<ReplicaResources>, number, number][] = [
+    [{ overCommitPercentage: 20 }, 1, 1],
+    [{ overCommitPercentage: 20, numLoadedModels: 1 }, 1, 1],
+    [{ numLoadedModels: 10 }, 1, 0],
+    [{ numLoadedModels: 1 }, 0, 0],
+  ];
+  for (const [r, multimodel, overcommit] of cases) {
+    const s = servers([1, 1, resources(r)]);
+    assertEquals(
+      [s.multimodel_enabled_count, s.overcommit_enabled_count],
+      [multimodel, overcommit],
+      JSON.stringify(r),
+    );
+  }
+});
+
+Deno.test("servers: memory sums totalMemoryBytes of counted servers, in GB", () => {
+  const twoServers = servers(
+    [1, 1, resources({ totalMemoryBytes: 1 })],
+    [1, 1, resources({ totalMemoryBytes: 2 })],
+  );
+  assertEquals(twoServers.server_memory_gb_sum, 3 / 1e9);
+  const notCounted = servers(
+    [1, 1, resources({ totalMemoryBytes: 4e9 }, { totalMemoryBytes: 1e9 })],
+    [0, 0, resources({ totalMemoryBytes: 7e9, overCommitPercentage: 50 })],
+  );
+  assertEquals(notCounted.server_memory_gb_sum, 5);
+  assertEquals(notCounted.overcommit_enabled_count, 0);
+});
+
+Deno.test("pipelines: live when a version is in Create, Creating or Ready", () => {
+  const count = (...pipelines: number[][]) => {
+    const t = new PipelineTally();
+    for (const statuses of pipelines) {
+      t.add({ versions: statuses.map((status) => ({ state: { status } })) });
+    }
+    return t.snapshot().pipeline_count;
+  };
+  assertEquals(count([1], [2], [3]), 3);
+  assertEquals(count([0], [4], [5], [6], [7]), 0);
+  assertEquals(count([7, 3], [4, 5, 1], []), 2);
+  const t = new PipelineTally();
+  t.add({ versions: [{ state: undefined }] });
+  assertEquals(t.snapshot().pipeline_count, 0);
+});
+
+Deno.test("models not deleted and active experiments are counted", () => {
+  const models = new ModelTally();
+  for (const deleted of [false, true, false, false]) models.add({ deleted });
+  assertEquals(models.snapshot(), { model_count: 3 });
+  const experiments = new ExperimentTally();
+  for (const active of [true, false, true]) experiments.add({ active });
+  assertEquals(experiments.snapshot(), { experiment_count: 2 });
+});
