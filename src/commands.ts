@@ -3,7 +3,7 @@
 
 import type { Config, SettingKey } from "./config/settings.ts";
 import { COMMON_KEYS } from "./config/settings.ts";
-import { COLLECT_KEYS } from "./collect/keys.ts";
+import { PUBLISH_KEYS, RUN_KEYS } from "./publish/keys.ts";
 
 type CommonKey = typeof COMMON_KEYS[number];
 
@@ -33,12 +33,32 @@ const spec = <K extends SettingKey>(
 
 export const COMMANDS: readonly CommandSpec[] = [
   spec({
+    name: "run",
+    summary:
+      "collect and publish now, then every interval, until SIGTERM or SIGINT",
+    keys: RUN_KEYS,
+    switches: [
+      {
+        flags: "--once",
+        description:
+          "one cycle; exit 0 when every URL got the event, 1 otherwise",
+      },
+    ],
+    run: async (ctx) =>
+      (await import("./publish/run_command.ts")).runCommand(ctx),
+  }),
+  spec({
     name: "collect",
     summary:
-      "take one snapshot and print the exact event that would be published; sends nothing",
-    keys: COLLECT_KEYS,
+      "take one snapshot and print the exact event that would be published; sends nothing unless --publish",
+    keys: PUBLISH_KEYS,
     switches: [
       { flags: "--compact", description: "print the event on one line" },
+      {
+        flags: "--publish",
+        description:
+          "also send the printed event, as `run` would; exit 1 unless every URL got it",
+      },
     ],
     run: async (ctx) =>
       (await import("./collect/command.ts")).collectCommand(ctx),

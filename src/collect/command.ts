@@ -1,37 +1,39 @@
 // `hodometer collect`: one snapshot, printed as the exact event that would be
-// published. Sends nothing.
+// published. Sends nothing unless `--publish`.
 
 import type { CommandContext } from "../commands.ts";
 import { logger } from "../log/setup.ts";
-import { buildEvent, newInsertId, type TrackEvent } from "../publish/event.ts";
-import { filterByLevel } from "./catalogue.ts";
-import { COLLECT_KEYS } from "./keys.ts";
-import { takeCollection } from "./take.ts";
+import type { TrackEvent } from "../publish/event.ts";
+import type { PUBLISH_KEYS } from "../publish/keys.ts";
 
-type CollectKey = typeof COLLECT_KEYS[number];
+type CollectKey = typeof PUBLISH_KEYS[number];
 
 export async function collectCommand(
   ctx: CommandContext<CollectKey>,
 ): Promise<number> {
   const { config } = ctx;
   const log = logger("collect");
-  const collection = await takeCollection(config, {
+  const { takeSnapshot, publishEvent } = await import("../publish/cycle.ts");
+  const { event } = await takeSnapshot(config, {}, {
     env: Deno.env.toObject(),
     log,
   });
-  const clusterId = config.clusterId ?? crypto.randomUUID();
-  const event = buildEvent({
-    snapshot: filterByLevel(
-      { cluster_id: clusterId, ...collection.snapshot },
-      config.metricsLevel,
-    ),
-    clusterId,
-    token: config.token,
-    timeMs: Date.now(),
-    insertId: newInsertId(),
-  });
   console.log(formatEvent(event, ctx.switches.compact === true));
-  return 0;
+  if (ctx.switches.publish !== true) return 0;
+
+  const { publishTargets } = await import("../publish/targets.ts");
+  const { urls } = publishTargets(config);
+  if (urls.length === 0) {
+    log.warn(
+      "nothing to publish to: DO_NOT_TRACK is set and EXTRA_PUBLISH_URLS is empty",
+    );
+    return 0;
+  }
+  const results = await publishEvent(event, urls, {
+    attemptTimeoutMs: config.publishTimeoutMs,
+    logger: logger("publish"),
+  });
+  return results.every((r) => r.delivered) ? 0 : 1;
 }
 
 export function formatEvent(event: TrackEvent, compact: boolean): string {

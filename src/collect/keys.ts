@@ -24,4 +24,9 @@ export const SOURCE_KEYS = [
 
 export type SourceConfig = Config<typeof SOURCE_KEYS[number]>;
 
-export const COLLECT_KEYS = [...SOURCE_KEYS, "clusterId", "token"] as const;
+export const COLLECT_KEYS = [
+  ...SOURCE_KEYS,
+  "clusterId",
+  "stateDir",
+  "token",
+] as const;

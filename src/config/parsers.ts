@@ -106,6 +106,23 @@ export function parseDuration(raw: string): Parsed<number> {
     : bad(accepted);
 }
 
+/** Milliseconds as the largest units that divide them: `8h`, `90s`, `1h30m`, `250ms`. */
+export function formatDuration(ms: number): string {
+  const units = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], [
+    "s",
+    1000,
+  ], ["ms", 1]] as const;
+  let rest = Math.round(ms);
+  let out = "";
+  for (const [unit, size] of units) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return out || "0ms";
+}
+
 export function parseBoolean(raw: string): Parsed<boolean> {
   const v = raw.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(v)) return ok(true);

@@ -1,0 +1,102 @@
+// One cycle of the agent: collect, build the event, deliver it to every URL.
+// Shared by `hodometer run` and `hodometer collect --publish`.
+
+import type { Config, Env } from "../config/settings.ts";
+import type { Logger } from "../log/setup.ts";
+import { filterByLevel } from "../collect/catalogue.ts";
+import type { Collection } from "../collect/collector.ts";
+import type { COLLECT_KEYS } from "../collect/keys.ts";
+import { takeCollection } from "../collect/take.ts";
+import type { OpenedSources } from "../collect/open_sources.ts";
+import {
+  type ClusterIdentity,
+  resolveClusterId,
+} from "../identity/cluster_id.ts";
+import { kubeClusterIdStore } from "../kube/mod.ts";
+import {
+  deliverAll,
+  type DeliveryOptions,
+  type DeliveryResult,
+} from "./deliver.ts";
+import {
+  buildEvent,
+  encodeEventData,
+  newInsertId,
+  type TrackEvent,
+} from "./event.ts";
+import type { PUBLISH_KEYS } from "./keys.ts";
+
+export type CollectConfig = Config<typeof COLLECT_KEYS[number]>;
+export type PublishConfig = Config<typeof PUBLISH_KEYS[number]>;
+
+export interface Snapshotter {
+  /** The id is resolved on the first snapshot and kept for the process. */
+  identity?: ClusterIdentity;
+}
+
+export interface SnapshotOptions {
+  env: Env;
+  log: Logger;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface Snapshot {
+  event: TrackEvent;
+  collection: Collection;
+  identity: ClusterIdentity;
+}
+
+/** Collects and builds the event, with the cluster id of SPEC §5. */
+export async function takeSnapshot(
+  config: CollectConfig,
+  state: Snapshotter,
+  options: SnapshotOptions,
+): Promise<Snapshot> {
+  const { log, signal } = options;
+  const identify = async (opened: OpenedSources) => {
+    if (state.identity) return;
+    const client = opened.kube.client;
+    const namespace = config.podNamespace ?? client?.namespace;
+    state.identity = await resolveClusterId({
+      clusterId: config.clusterId,
+      stateDir: config.stateDir,
+      kubeStore: client && namespace
+        ? kubeClusterIdStore(client, namespace)
+        : undefined,
+      logger: log,
+      signal,
+    });
+    log.debug("cluster id from {origin}", { origin: state.identity.origin });
+  };
+  const collection = await takeCollection(config, {
+    env: options.env,
+    log,
+    signal,
+    whileOpen: identify,
+  });
+  const identity = state.identity!;
+  const event = buildEvent({
+    snapshot: filterByLevel(
+      { cluster_id: identity.id, ...collection.snapshot },
+      config.metricsLevel,
+    ),
+    clusterId: identity.id,
+    token: config.token,
+    timeMs: (options.now ?? Date.now)(),
+    insertId: newInsertId(),
+  });
+  return { event, collection, identity };
+}
+
+/**
+ * Delivers one event to every URL; the same data (and so the same
+ * `$insert_id`) on every retry, so receivers can de-duplicate.
+ */
+export function publishEvent(
+  event: TrackEvent,
+  urls: readonly string[],
+  options: DeliveryOptions,
+): Promise<DeliveryResult[]> {
+  return deliverAll(urls, encodeEventData(event), options);
+}

@@ -1,0 +1,102 @@
+// `hodometer run`: collect and publish now, then every interval, until
+// SIGTERM or SIGINT; `--once` for a single cycle.
+
+import type { CommandContext } from "../commands.ts";
+import { logger } from "../log/setup.ts";
+import { abortableSleep } from "./deliver.ts";
+import { publishEvent, type Snapshotter, takeSnapshot } from "./cycle.ts";
+import type { RUN_KEYS } from "./keys.ts";
+import { runLoop } from "./run_loop.ts";
+import { publishTargets } from "./targets.ts";
+import { redactUrl } from "./url.ts";
+import { formatDuration } from "../config/parsers.ts";
+
+type RunKey = typeof RUN_KEYS[number];
+
+const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+
+export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
+  const { config } = ctx;
+  const once = ctx.switches.once === true;
+  const log = logger("run");
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (!stop.signal.aborted) log.info("stopping");
+    stop.abort();
+  };
+  for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
+  try {
+    const { urls, skippedSeldon } = publishTargets(config);
+    if (skippedSeldon) {
+      log.info(
+        "DO_NOT_TRACK is set: nothing goes to {url}; extra URLs still receive events",
+        { url: redactUrl(config.publishUrl) },
+      );
+    }
+    if (urls.length === 0) {
+      log.warn(
+        "nothing to publish to (DO_NOT_TRACK is set and EXTRA_PUBLISH_URLS is empty); idle until stopped",
+      );
+      if (!once) await abortableSleep(Number.MAX_SAFE_INTEGER / 2, stop.signal);
+      return 0;
+    }
+    log.info(
+      once
+        ? "one cycle at level {level}, publishing to {targets}"
+        : "collecting every {interval} (±5%) at level {level}, publishing to {targets}",
+      {
+        level: config.metricsLevel,
+        interval: formatDuration(config.intervalMs),
+        targets: urls.map(redactUrl).join(", "),
+      },
+    );
+
+    const state: Snapshotter = {};
+    const env = Deno.env.toObject();
+    let lastAllDelivered = false;
+    const cycle = async (n: number) => {
+      const { event } = await takeSnapshot(config, state, {
+        env,
+        log,
+        signal: stop.signal,
+      });
+      if (stop.signal.aborted) return;
+      const results = await publishEvent(event, urls, {
+        attemptTimeoutMs: config.publishTimeoutMs,
+        signal: stop.signal,
+        logger: logger("publish"),
+      });
+      const delivered = results.filter((r) => r.delivered).length;
+      lastAllDelivered = delivered === urls.length;
+      if (stop.signal.aborted) return;
+      log.info(
+        "cycle {n}: event {insertId} delivered to {delivered} of {total} URL(s)",
+        {
+          n,
+          insertId: event.properties.$insert_id,
+          delivered,
+          total: urls.length,
+        },
+      );
+    };
+
+    if (once) {
+      await cycle(1);
+      return stop.signal.aborted || lastAllDelivered ? 0 : 1;
+    }
+    const cycles = await runLoop(cycle, {
+      intervalMs: config.intervalMs,
+      signal: stop.signal,
+      sleep: abortableSleep,
+      onSkipped: (ticks) =>
+        log.warn(
+          "the last cycle outlasted the interval: {ticks} scheduled cycle(s) skipped",
+          { ticks },
+        ),
+    });
+    log.info("stopped after {cycles} cycle(s)", { cycles });
+    return 0;
+  } finally {
+    for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
+  }
+}

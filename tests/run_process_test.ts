@@ -1,0 +1,220 @@
+// `hodometer run` and `collect --publish` as real processes, against the
+// scheduler double and loopback receivers.
+
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { HERMETIC_ENV, hodometer } from "./fixtures/hodometer_process.ts";
+import { startReceiverProcess } from "./fixtures/receiver_process.ts";
+import {
+  SAMPLE_COUNTS,
+  sampleScenario,
+  type SchedulerDouble,
+  startSchedulerDouble,
+} from "./fixtures/scheduler_double.ts";
+import { startTrackSink, type TrackSink } from "./fixtures/track_sink.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function withScheduler<T>(
+  fn: (env: Record<string, string>, double: SchedulerDouble) => Promise<T>,
+): Promise<T> {
+  const double = await startSchedulerDouble(sampleScenario());
+  const stateDir = await Deno.makeTempDir();
+  try {
+    return await fn({
+      SCHEDULER_HOST: "127.0.0.1",
+      SCHEDULER_PORT: String(double.port),
+      STATE_DIR: stateDir,
+    }, double);
+  } finally {
+    await double.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+}
+
+async function withSinks<T>(
+  sinks: TrackSink[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    await Promise.all(sinks.map((s) => s.close()));
+  }
+}
+
+/** `hodometer run` in the background, its logs collected. */
+function spawnRun(args: string[], env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", MAIN, "run", ...args],
+    env: { ...HERMETIC_ENV, LOG_LEVEL: "debug", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += t;
+    }
+  })();
+  const stdout = new Response(child.stdout).text();
+  const waitFor = async (pattern: RegExp, timeoutMs = 20_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(stderr)) {
+      if (Date.now() > until) {
+        throw new Error(`no log matching ${pattern}; stderr:\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const exit = async () => {
+    const status = await child.status;
+    await reading;
+    return { code: status.code, stdout: await stdout, stderr };
+  };
+  return { child, waitFor, exit, stderr: () => stderr };
+}
+
+Deno.test("end to end: scheduler double, hodometer receive, run --once: one event, the scenario's counts", async () => {
+  await withScheduler(async (env) => {
+    const receiver = await startReceiverProcess({
+      args: ["--record-level", "all"],
+      env: { STORE: ":memory:" },
+    });
+    try {
+      const r = await hodometer(["run", "--once"], {
+        ...env,
+        PUBLISH_URL: receiver.url,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, "");
+      assertStringIncludes(r.stderr, "delivered to 1 of 1 URL(s)");
+      const events = await (await fetch(`${receiver.url}/events`)).json();
+      assertEquals(events.length, 1);
+      const p = events[0].properties;
+      for (const [name, value] of Object.entries(SAMPLE_COUNTS)) {
+        assertEquals(p[name], value, name);
+      }
+      assertEquals(p.distinct_id, p.cluster_id);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
+Deno.test("run --interval: one event per cycle, same distinct_id, new $insert_id; SIGTERM ends it with 0", async () => {
+  const sink = startTrackSink();
+  await withSinks([sink], () =>
+    withScheduler(async (env) => {
+      const run = spawnRun(["--interval", "300ms"], {
+        ...env,
+        PUBLISH_URL: sink.url,
+      });
+      try {
+        await run.waitFor(/cycle 3: event/);
+      } finally {
+        run.child.kill("SIGTERM");
+      }
+      const { code, stderr } = await run.exit();
+      assertEquals(code, 0, stderr);
+      assertStringIncludes(stderr, "stopped after");
+      const events = sink.requests.map((r) => r.event!.properties);
+      assert(events.length >= 3, `${events.length} events`);
+      assertEquals(new Set(events.map((p) => p.distinct_id)).size, 1);
+      assertEquals(
+        new Set(events.map((p) => p.$insert_id)).size,
+        events.length,
+      );
+    }));
+});
+
+Deno.test("SIGTERM during a retry backoff ends run promptly with status 0", async () => {
+  const failing = startTrackSink(() => new Response("busy", { status: 503 }));
+  await withSinks([failing], () =>
+    withScheduler(async (env) => {
+      const run = spawnRun(["--once"], { ...env, PUBLISH_URL: failing.url });
+      try {
+        await run.waitFor(/retrying|retry/i);
+      } finally {
+        run.child.kill("SIGTERM");
+      }
+      const signalled = Date.now();
+      const { code, stderr } = await run.exit();
+      assertEquals(code, 0, stderr);
+      assert(Date.now() - signalled < 2_000, "exit within 2 s of SIGTERM");
+      assert(!/delivered to 1 of 1/.test(stderr));
+    }));
+});
+
+Deno.test("run --once exits 1 when a URL refuses the event, and says so", async () => {
+  const refusing = startTrackSink(() => new Response("bad", { status: 400 }));
+  const healthy = startTrackSink();
+  await withSinks([refusing, healthy], () =>
+    withScheduler(async (env) => {
+      const r = await hodometer(["run", "--once"], {
+        ...env,
+        PUBLISH_URL: refusing.url,
+        EXTRA_PUBLISH_URLS: healthy.url,
+      });
+      assertEquals(r.code, 1, r.stderr);
+      assertEquals(refusing.requests.length, 1);
+      assertEquals(healthy.requests.length, 1);
+      assertStringIncludes(r.stderr, `failed to deliver to ${refusing.url}`);
+      assertStringIncludes(r.stderr, "delivered to 1 of 2 URL(s)");
+    }));
+});
+
+Deno.test("DO_NOT_TRACK: Seldon's URL is skipped, extra URLs still get the event", async () => {
+  const seldon = startTrackSink();
+  const own = startTrackSink();
+  await withSinks([seldon, own], () =>
+    withScheduler(async (env) => {
+      const r = await hodometer(["run", "--once"], {
+        ...env,
+        PUBLISH_URL: seldon.url,
+        EXTRA_PUBLISH_URLS: ` ${own.url}/base , `,
+        DO_NOT_TRACK: "1",
+      });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(seldon.requests.length, 0);
+      assertEquals(own.requests.map((q) => q.path), ["/base/track"]);
+      assertStringIncludes(r.stderr, "DO_NOT_TRACK is set");
+    }));
+});
+
+Deno.test("the cluster id is stable across runs with one state dir; CLUSTER_ID wins", async () => {
+  const sink = startTrackSink();
+  await withSinks([sink], () =>
+    withScheduler(async (env) => {
+      const once = (extra: Record<string, string> = {}) =>
+        hodometer(["run", "--once", "--level", "cluster"], {
+          ...env,
+          PUBLISH_URL: sink.url,
+          ...extra,
+        });
+      assertEquals((await once()).code, 0);
+      assertEquals((await once()).code, 0);
+      const fixed = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+      assertEquals((await once({ CLUSTER_ID: fixed })).code, 0);
+      const ids = sink.requests.map((r) => r.event!.properties.distinct_id);
+      assertEquals(ids.length, 3);
+      assertEquals(ids[0], ids[1]);
+      assertEquals(ids[2], fixed);
+      const stored = await Deno.readTextFile(`${env.STATE_DIR}/cluster_id`);
+      assertEquals(stored.trim(), ids[0]);
+    }));
+});
+
+Deno.test("collect --publish prints the event and sends that same event once", async () => {
+  const sink = startTrackSink();
+  await withSinks([sink], () =>
+    withScheduler(async (env) => {
+      const r = await hodometer(["collect", "--publish", "--compact"], {
+        ...env,
+        PUBLISH_URL: sink.url,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(sink.requests.length, 1);
+      assertEquals(sink.requests[0].event, JSON.parse(r.stdout));
+    }));
+});
