@@ -83,7 +83,14 @@ Deno.test("a scheduler that is down: exit 0, its metrics absent, the logs say wh
   assertEquals(p.model_count, undefined);
   assertEquals(p.seldon_core_version, undefined);
   assertEquals(p.is_kubernetes, false);
-  assertStringIncludes(r.stderr, "scheduler models: UNAVAILABLE");
+  // One cause, one line, naming every source and every metric lost.
+  const lines = r.stderr.split("\n").filter((l) => l.includes("UNAVAILABLE"));
+  assertEquals(lines.length, 1, r.stderr);
+  assertStringIncludes(
+    lines[0],
+    "scheduler status, servers, models, pipelines, experiments: UNAVAILABLE",
+  );
+  assertStringIncludes(lines[0], "model_count");
 });
 
 Deno.test("a missing TLS file is a configuration error naming the variable", async () => {

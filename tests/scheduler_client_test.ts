@@ -125,7 +125,9 @@ Deno.test("a stream failing mid-way loses only its own metric, never a partial c
   await withDouble(scenario, async (port) => {
     const c = await collectFrom(port);
     assertEquals(c.snapshot.model_count, undefined);
-    assertEquals(c.failures, ["scheduler models: INTERNAL: boom"]);
+    assertEquals(c.failures, [
+      "scheduler models: INTERNAL: boom; model_count omitted",
+    ]);
     for (const [name, value] of Object.entries(STREAMED_COUNTS)) {
       if (name === "model_count") continue;
       assertEquals(c.snapshot[name as keyof typeof c.snapshot], value, name);

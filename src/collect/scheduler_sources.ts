@@ -70,7 +70,7 @@ export function schedulerSources(
         policy(),
         signal,
       );
-      return result(name, outcome, () => tally.snapshot());
+      return result(name, outcome, () => tally.snapshot(), options.level);
     },
   });
 
@@ -104,6 +104,7 @@ export function schedulerSources(
           "scheduler status",
           outcome,
           () => kept === undefined ? {} : { seldon_core_version: kept },
+          options.level,
         );
         if (outcome.ok && kept === undefined) {
           res.warnings = [
@@ -149,16 +150,24 @@ export function schedulerSources(
 }
 
 function result(
-  name: string,
+  name: MetricSource,
   outcome: CallOutcome,
   snapshot: () => Snapshot,
+  level: MetricsLevel,
 ): SourceResult {
   if (outcome.ok) return { snapshot: snapshot() };
   const tries = outcome.attempts > 1
     ? ` (after ${outcome.attempts} attempts)`
     : "";
+  const lost = CATALOGUE
+    .filter((m) => m.source === name && includedAt(m, level))
+    .map((m) => m.name);
+  // grpc-js appends an empty "Resolution note" to connection failures.
+  const details = outcome.details.replace(/\.?\s*Resolution note:\s*$/, "");
   return {
     snapshot: {},
-    error: `${name}: ${outcome.status}: ${outcome.details}${tries}`,
+    error: `${name}: ${outcome.status}: ${details}${tries}; ${
+      lost.join(", ")
+    } omitted`,
   };
 }

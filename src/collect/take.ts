@@ -37,11 +37,39 @@ export async function takeCollection(
     ]);
     collection.warnings.unshift(...opened.warnings);
     for (const warning of collection.warnings) log.warn(warning);
-    for (const failure of collection.failures) {
-      log.warn("{failure}; its metrics are omitted", { failure });
+    for (const failure of groupFailures(collection.failures)) {
+      log.warn(failure);
     }
     return collection;
   } finally {
     opened.close();
   }
+}
+
+const SCHEDULER_FAILURE = /^scheduler (\w+): (.*); (.*) omitted$/;
+
+/**
+ * Scheduler sources that failed for one cause (most often: the scheduler is
+ * unreachable) are said in one line instead of five.
+ */
+export function groupFailures(failures: readonly string[]): string[] {
+  const byCause = new Map<string, { names: string[]; lost: string[] }>();
+  const out: string[] = [];
+  for (const failure of failures) {
+    const m = SCHEDULER_FAILURE.exec(failure);
+    if (!m) {
+      out.push(failure);
+      continue;
+    }
+    const group = byCause.get(m[2]) ?? { names: [], lost: [] };
+    group.names.push(m[1]);
+    group.lost.push(m[3]);
+    byCause.set(m[2], group);
+  }
+  for (const [cause, { names, lost }] of byCause) {
+    out.push(
+      `scheduler ${names.join(", ")}: ${cause}; ${lost.join(", ")} omitted`,
+    );
+  }
+  return out;
 }
