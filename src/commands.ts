@@ -79,7 +79,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: "receive",
     summary: "run a Mixpanel-compatible receiver for hodometer events",
-    keys: ["listenHost", "listenPort", "recordLevel", "maxEvents"],
+    keys: [
+      "listenHost",
+      "listenPort",
+      "recordLevel",
+      "maxEvents",
+      "stateDir",
+      "store",
+      "retentionMs",
+    ],
     run: async (ctx) =>
       (await import("./receive/command.ts")).receiveCommand(ctx),
   }),

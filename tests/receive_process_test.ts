@@ -258,7 +258,7 @@ Deno.test("/events in the three record levels", async () => {
 
 Deno.test("all keeps --max-events, drops the oldest, counts the drops; ?limit gives the newest", async () => {
   const receiver = await startReceiverProcess({
-    args: ["--record-level", "all", "--max-events", "3"],
+    args: ["--record-level", "all", "--store", ":memory:", "--max-events", "3"],
   });
   try {
     const batch = Array.from({ length: 5 }, (_, i) => sampleEvent(i));

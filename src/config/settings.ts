@@ -334,6 +334,27 @@ export const SETTINGS = {
     default: 10_000,
     parse: parseInteger(1, 10_000_000),
   }),
+  store: setting<string | undefined>({
+    env: "STORE",
+    flag: "store",
+    arg: "<path>",
+    description:
+      "SQLite file for RECORD_LEVEL=all events; :memory: keeps them in memory",
+    default: undefined,
+    defaultText: "$STATE_DIR/events.db",
+    parse: parseNonEmpty,
+  }),
+  retentionMs: setting<number>({
+    env: "RETENTION",
+    flag: "retention",
+    arg: "<duration>",
+    description:
+      "delete stored events received more than this long ago; 0 keeps them",
+    default: 0,
+    defaultText: "0 (keep forever)",
+    parse: (raw) =>
+      /^\s*0*\s*$/.test(raw) ? { ok: true, value: 0 } : parseDuration(raw),
+  }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -14,6 +14,8 @@ import {
   type RejectKind,
 } from "./decode.ts";
 import type { AddResult, EventStore, ReceivedEvent } from "./store.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import { PAGE_CSP } from "./page.ts";
 
 export interface ReceiverAppOptions {
   store: EventStore;
@@ -32,6 +34,10 @@ export interface ReceiverAppOptions {
   onRejected?: (reason: RejectKind) => void;
   /** Extra fields for /healthz (store statistics and the like). */
   health?: () => Record<string, unknown>;
+  /** The body of GET /metrics (Prometheus text format); no route when absent. */
+  metrics?: () => string;
+  /** The HTML of GET / (the overview page); no route when absent. */
+  overview?: () => string;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -51,6 +57,25 @@ export function createReceiverApp(options: ReceiverAppOptions): Hono {
       totalEvents: options.store.total(),
       ...options.health?.(),
     }));
+
+  const { metrics, overview } = options;
+  if (metrics) {
+    app.get("/metrics", () =>
+      new Response(metrics(), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+      }));
+  }
+  if (overview) {
+    app.get("/", () =>
+      new Response(overview(), {
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "content-security-policy": PAGE_CSP,
+          "x-content-type-options": "nosniff",
+          "cache-control": "no-store",
+        },
+      }));
+  }
 
   app.onError((err, c) => {
     log.error("unexpected error serving {path}: {error}", {
@@ -138,10 +163,13 @@ function reply(status: number, verbose: boolean, error: string): Response {
   const body = verbose
     ? (error === "" ? VERBOSE_OK : JSON.stringify({ status: 0, error }))
     : `${error}\n`;
-  return new Response(body, {
-    status,
-    headers: { "content-type": TEXT, "x-content-type-options": "nosniff" },
-  });
+  const headers: Record<string, string> = {
+    "content-type": TEXT,
+    "x-content-type-options": "nosniff",
+  };
+  // A failing store is usually passing (a busy queue, a disk being freed).
+  if (status === 503) headers["retry-after"] = "5";
+  return new Response(body, { status, headers });
 }
 
 function callHook(

@@ -1,31 +1,86 @@
-// `hodometer receive`: serve /track, /events and /healthz until SIGTERM or
-// SIGINT, then stop accepting, answer what is in flight and exit 0.
+// `hodometer receive`: serve /track, /events, /metrics, /healthz and the
+// overview page until SIGTERM or SIGINT, then stop accepting, answer what is
+// in flight and exit 0. RECORD_LEVEL=all keeps events in SQLite at --store
+// (default <state dir>/events.db) unless it is `:memory:`.
 
 import type { CommandContext } from "../commands.ts";
 import { logger } from "../log/setup.ts";
-import { createReceiverApp } from "./app.ts";
+import { ClusterBook } from "./clusters.ts";
 import { createMemoryStore } from "./memory_store.ts";
+import { createReceiver } from "./receiver.ts";
+import { type Retention, startRetention } from "./retention.ts";
 import { startReceiver } from "./server.ts";
+import type { EventStore } from "./store.ts";
 
-type ReceiveKey = "listenHost" | "listenPort" | "recordLevel" | "maxEvents";
+type ReceiveKey =
+  | "listenHost"
+  | "listenPort"
+  | "recordLevel"
+  | "maxEvents"
+  | "stateDir"
+  | "store"
+  | "retentionMs";
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+export const IN_MEMORY = ":memory:";
+
+type StatsStore = EventStore & { stats(): object };
 
 export async function receiveCommand(
   ctx: CommandContext<ReceiveKey>,
 ): Promise<number> {
-  const { listenHost, listenPort, recordLevel, maxEvents } = ctx.config;
+  const { listenHost, listenPort, recordLevel, maxEvents, retentionMs } =
+    ctx.config;
   const log = logger("receive");
-  const store = createMemoryStore({ recordLevel, maxEvents });
+  const storePath = ctx.config.store ?? `${ctx.config.stateDir}/events.db`;
+  const durable = recordLevel === "all" && storePath !== IN_MEMORY;
+  const clusters = new ClusterBook();
 
-  let droppedLogged = 0;
-  const app = createReceiverApp({
-    store,
-    recordLevel,
-    logger: log,
-    health: () => ({ ...store.stats() }),
-    onAccepted: () => {
-      const { droppedEvents } = store.stats();
+  let store: StatsStore;
+  let retention: Retention | undefined;
+  let onAccepted: (() => void) | undefined;
+  if (durable) {
+    const { openSqliteStore } = await import("./sqlite_store.ts");
+    const opened = openSqliteStore({
+      path: storePath,
+      maxListEvents: maxEvents,
+    });
+    if (!opened.ok) {
+      log.error("cannot open the event store {path}: {error}", {
+        path: storePath,
+        error: opened.error,
+      });
+      return 1;
+    }
+    const sqlite = opened.store;
+    store = sqlite;
+    const { from, to } = sqlite.migrated;
+    if (from !== to) {
+      log.info(
+        "event store {path}: schema migrated from version {from} to {to}",
+        {
+          path: storePath,
+          from,
+          to,
+        },
+      );
+    }
+    clusters.restore(sqlite.latestPerCluster(clusters.maxClusters));
+    if (retentionMs > 0) {
+      retention = startRetention({ store: sqlite, retentionMs, logger: log });
+    }
+  } else {
+    const memory = createMemoryStore({ recordLevel, maxEvents });
+    store = memory;
+    if (ctx.config.store !== undefined && recordLevel !== "all") {
+      log.info("--store is used with RECORD_LEVEL=all only; ignoring it");
+    }
+    if (retentionMs > 0) {
+      log.info("--retention applies to the SQLite store only; ignoring it");
+    }
+    let droppedLogged = 0;
+    onAccepted = () => {
+      const { droppedEvents } = memory.stats();
       // Once when the ring first overflows, then once per ring-full of drops.
       const due = droppedEvents > 0 &&
         (droppedLogged === 0 || droppedEvents - droppedLogged >= maxEvents);
@@ -35,7 +90,21 @@ export async function receiveCommand(
         "keeping the newest {maxEvents} events; {droppedEvents} older one(s) dropped so far",
         { maxEvents, droppedEvents },
       );
-    },
+    };
+  }
+
+  const { app } = createReceiver({
+    store,
+    recordLevel,
+    logger: log,
+    clusters,
+    historySource: durable
+      ? "the SQLite store"
+      : recordLevel === "all"
+      ? `the newest ${maxEvents} events held in memory`
+      : undefined,
+    health: () => ({ ...store.stats(), clusters: clusters.size }),
+    onAccepted,
   });
 
   const stop = Promise.withResolvers<string>();
@@ -61,19 +130,28 @@ export async function receiveCommand(
       });
       return 1;
     }
-    log.info(`listening on ${server.url}`, { recordLevel, maxEvents });
+    log.info(`listening on ${server.url}`, {
+      recordLevel,
+      store: durable ? storePath : "memory",
+      storedEvents: store.total(),
+      clusters: clusters.size,
+      ...(durable ? { retentionMs } : { maxEvents }),
+    });
 
     const signal = await stop.promise;
     log.info("{signal}: refusing new requests; finishing requests in flight", {
       signal,
     });
     await server.shutdown();
-    log.info("stopped; {totalEvents} event(s) received", { ...store.stats() });
+    log.info("stopped; {totalEvents} event(s) received", {
+      totalEvents: store.total(),
+    });
     return 0;
   } finally {
     for (const [signal, handler] of handlers) {
       Deno.removeSignalListener(signal, handler);
     }
+    await retention?.stop();
     store.close();
   }
 }
