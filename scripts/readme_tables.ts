@@ -1,10 +1,12 @@
 // Rewrites the generated tables of README.md from the code that owns them:
 // `deno task readme`. tests/readme_test.ts fails when they differ.
 
+import { metricsTableMarkdown } from "../src/collect/catalogue.ts";
 import { settingsTableMarkdown } from "../src/config/table.ts";
 
 export const README_TABLES: Record<string, () => string> = {
   config: settingsTableMarkdown,
+  metrics: metricsTableMarkdown,
 };
 
 export function replaceBetweenMarkers(

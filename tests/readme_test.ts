@@ -1,9 +1,50 @@
-import { assertEquals } from "./assert.ts";
-import { normalizeTables, renderReadme } from "../scripts/readme_tables.ts";
+// The README cannot rot silently: its generated tables equal what the code
+// generates, and every hodometer command line it shows names a real
+// subcommand with options that subcommand has.
 
-Deno.test("the README's generated tables match the code (run `deno task readme` to fix)", async () => {
-  const readme = await Deno.readTextFile(
-    new URL("../README.md", import.meta.url),
-  );
+import { assert, assertEquals } from "./assert.ts";
+import { normalizeTables, renderReadme } from "../scripts/readme_tables.ts";
+import { COMMANDS } from "../src/commands.ts";
+import { COMMON_KEYS, SETTINGS } from "../src/config/settings.ts";
+
+const readme = await Deno.readTextFile(
+  new URL("../README.md", import.meta.url),
+);
+
+Deno.test("the README's generated tables match the code (run `deno task readme` to fix)", () => {
   assertEquals(normalizeTables(readme), normalizeTables(renderReadme(readme)));
+});
+
+function commandLines(text: string): string[][] {
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const lines: string[][] = [];
+  for (const block of blocks) {
+    for (const raw of block.split("\n")) {
+      const line = raw.replace(/\s+#.*$/, "").trim();
+      const m =
+        /(?:^|\s|\.\/)(?:hodometer|task hodometer|dist\/hodometer-\S+)\s+(.*)$/
+          .exec(line);
+      if (m && !line.startsWith("docker build")) {
+        lines.push(m[1].split(/\s+/));
+      }
+    }
+  }
+  return lines;
+}
+
+Deno.test("every hodometer command in the README names a real subcommand and real options", () => {
+  const lines = commandLines(readme);
+  assert(lines.length >= 6, `only ${lines.length} command lines found`);
+  for (const [name, ...args] of lines) {
+    const command = COMMANDS.find((c) => c.name === name);
+    assert(command !== undefined, `README runs unknown command ${name}`);
+    const known = new Set([
+      "--help",
+      ...[...COMMON_KEYS, ...command.keys].map((k) => `--${SETTINGS[k].flag}`),
+      ...(command.switches ?? []).map((s) => s.flags.split(/[ ,]/)[0]),
+    ]);
+    for (const arg of args.filter((a) => a.startsWith("--"))) {
+      assert(known.has(arg), `README: hodometer ${name} has no option ${arg}`);
+    }
+  }
 });
