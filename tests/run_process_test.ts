@@ -218,3 +218,20 @@ Deno.test("collect --publish prints the event and sends that same event once", a
       assertEquals(sink.requests[0].event, JSON.parse(r.stdout));
     }));
 });
+
+Deno.test("DO_NOT_TRACK with no extra URLs: run stays idle (no crash loop) until SIGTERM", async () => {
+  await withScheduler(async (env) => {
+    const run = spawnRun([], { ...env, DO_NOT_TRACK: "1" });
+    let ended = false;
+    run.child.status.then(() => ended = true);
+    try {
+      await run.waitFor(/idle until stopped/);
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert(!ended, "run exited on its own");
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    const { code, stderr } = await run.exit();
+    assertEquals(code, 0, stderr);
+  });
+});

@@ -37,7 +37,7 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
       log.warn(
         "nothing to publish to (DO_NOT_TRACK is set and EXTRA_PUBLISH_URLS is empty); idle until stopped",
       );
-      if (!once) await abortableSleep(Number.MAX_SAFE_INTEGER / 2, stop.signal);
+      if (!once) await aborted(stop.signal);
       return 0;
     }
     log.info(
@@ -99,4 +99,11 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
   } finally {
     for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
   }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }
