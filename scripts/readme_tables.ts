@@ -3,10 +3,16 @@
 
 import { metricsTableMarkdown } from "../src/collect/catalogue.ts";
 import { settingsTableMarkdown } from "../src/config/table.ts";
+import { permissions, permissionsMarkdown } from "./permissions.ts";
 
 export const README_TABLES: Record<string, () => string> = {
   config: settingsTableMarkdown,
   metrics: metricsTableMarkdown,
+  permissions: () => {
+    const perms = permissions({});
+    if (perms instanceof Error) throw perms;
+    return permissionsMarkdown(perms);
+  },
 };
 
 export function replaceBetweenMarkers(
