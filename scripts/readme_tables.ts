@@ -32,14 +32,17 @@ export function replaceBetweenMarkers(
   }`;
 }
 
-/** A table's text with cell padding and dash runs folded, as `deno fmt` lays it out either way. */
+/**
+ * The text with table cell padding, dash runs and all line wrapping folded:
+ * `deno fmt` lays tables and prose out either way.
+ */
 export function normalizeTables(text: string): string {
   return text.split("\n").map((line) =>
     line.trim().startsWith("|")
       ? line.split("|").map((cell) => cell.trim().replace(/^-{3,}$/, "---"))
         .join("|")
       : line
-  ).join("\n");
+  ).join("\n").replace(/\s+/g, " ");
 }
 
 export function renderReadme(text: string): string {
