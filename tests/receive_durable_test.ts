@@ -4,12 +4,11 @@
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
+import { hodometer } from "./fixtures/hodometer_process.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { openSqliteStore } from "../src/receive/sqlite_store.ts";
 import { logger } from "../src/log/setup.ts";
 import { sampleEvent } from "./receive_sample.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 async function withDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "hodometer-durable-" });
@@ -181,28 +180,18 @@ Deno.test("a store that cannot be opened stops start-up with exit 1 naming the p
   await withDir(async (dir) => {
     const path = `${dir}/garbage.db`;
     await Deno.writeTextFile(path, "not a database, only text. ".repeat(200));
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--no-prompt",
-        MAIN,
-        "receive",
-        "--listen-host",
-        "127.0.0.1",
-        "--listen-port",
-        "0",
-        "--record-level",
-        "all",
-        "--store",
-        path,
-      ],
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
+    const out = await hodometer([
+      "receive",
+      "--listen-host",
+      "127.0.0.1",
+      "--listen-port",
+      "0",
+      "--record-level",
+      "all",
+      "--store",
+      path,
+    ]);
+    const stderr = out.stderr;
     assertEquals(out.code, 1, stderr);
     assertMatch(stderr, /cannot open the event store/);
     assert(stderr.includes(path), stderr);
