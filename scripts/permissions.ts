@@ -48,14 +48,23 @@ export const DEFAULT_WRITE: Readonly<Record<string, string>> = {
 };
 
 /**
- * Memory over speed, for a pod given 32 MiB: 1 MB young-generation semi-spaces
- * (V8 grows them to 16 MB under allocation) and lite mode (no optimising JIT,
- * lazy feedback; it also leaves WebAssembly out, which nothing here uses).
- * Measured on `run` against the scheduler double with 20,000 models: peak
- * RssAnon 35–43 MB without flags, 33–41 MB with the semi-space flag alone,
- * 33 MB with both, for 10–20% more CPU in the collection.
+ * Memory over speed, for a pod given 32 MiB (measured by `deno task bench`,
+ * docs/performance.md): 1 MB young-generation semi-spaces (V8 grows them to
+ * 8 MB under allocation, mostly empty) together with --single-threaded (V8's
+ * worker threads keep several MiB in their own malloc arenas); only the two
+ * together lower the collector's peak, from ~39–58 to ~32 MiB at 100 000
+ * models. V8 sizes its heap from the host's RAM, not the pod's limit, and puts
+ * off full collections: a 16 MB old generation (hodometer's live heap stays
+ * under ~10 MB) keeps `run` flat over many cycles and the receiver flat under
+ * a fuzz, and --expose-gc lets `run` collect after each cycle. Lite mode was
+ * measured too: half the collector's speed for no memory gain.
  */
-export const V8_FLAGS = ["--max-semi-space-size=1", "--lite-mode"] as const;
+export const V8_FLAGS = [
+  "--max-semi-space-size=1",
+  "--single-threaded",
+  "--max-old-space-size=16",
+  "--expose-gc",
+] as const;
 
 export interface Permission {
   flag: string;

@@ -84,7 +84,14 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
       await cycle(1);
       return stop.signal.aborted || lastAllDelivered ? 0 : 1;
     }
-    const cycles = await runLoop(cycle, {
+    // A full collection between cycles keeps the agent's memory flat: V8
+    // sizes its heap from the host's RAM, not the pod's limit (needs the
+    // --expose-gc V8 flag the binary and the tasks are run with).
+    const collectGarbage = (globalThis as { gc?: () => void }).gc;
+    const cycles = await runLoop(async (n) => {
+      await cycle(n);
+      collectGarbage?.();
+    }, {
       intervalMs: config.intervalMs,
       signal: stop.signal,
       sleep: abortableSleep,

@@ -1,0 +1,589 @@
+// `deno task bench`: the performance budget of issue 8, measured on loopback.
+//
+//   deno run -A scripts/bench.ts [--quick] [--reps N] [--cycles N]
+//                                [--v8-flags LIST] [--only collector,run,receiver]
+//                                [--scheduler batched|double]
+//
+// Starts everything it needs (scheduler, Kubernetes API double, receivers),
+// measures, stops everything, and prints a table, PASS/MISS per budget and
+// one `BENCH_JSON {...}` line with every figure. A MISS is work to do, not a
+// failure: the exit status is 1 only when a measurement could not be taken.
+// Linux only (memory is read from /proc/<pid>/status); the receiver section
+// needs `wrk` (apt-get install wrk).
+
+import {
+  scaledCounts,
+  type ScaleOptions,
+} from "../tests/fixtures/scheduler_double.ts";
+import { startReceiverProcess } from "../tests/fixtures/receiver_process.ts";
+import { type ProcessRun, runCollect, runDrain } from "./bench/collector.ts";
+import { startDoubleProcess } from "./bench/double.ts";
+import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
+import { runLoopCheck } from "./bench/run_loop.ts";
+import { V8_FLAGS } from "./permissions.ts";
+
+/** The V8 flags the binary is built with (scripts/permissions.ts says why). */
+export const AGENT_V8_FLAGS = V8_FLAGS.join(",");
+
+const MIB = 1024;
+const LARGE: ScaleOptions = {
+  models: 100_000,
+  servers: 10_000,
+  replicas: 3,
+  pipelines: 10_000,
+  experiments: 1_000,
+  modelPadding: 100,
+};
+const SMALL: ScaleOptions = {
+  models: 1_000,
+  servers: 100,
+  replicas: 3,
+  pipelines: 100,
+  experiments: 10,
+  modelPadding: 100,
+};
+
+interface Options {
+  quick: boolean;
+  reps: number;
+  v8Flags: string;
+  sections: Set<string>;
+  batched: boolean;
+  /** Run-loop cycles; 60 (5 with --quick) unless given. */
+  cycles?: number;
+}
+
+function parseOptions(args: string[]): Options | Error {
+  const o: Options = {
+    quick: false,
+    reps: 3,
+    v8Flags: AGENT_V8_FLAGS,
+    sections: new Set(["collector", "run", "receiver"]),
+    batched: true,
+  };
+  let repsGiven = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === "--quick") o.quick = true;
+      else if (a === "--reps") {
+        o.reps = Number(value());
+        repsGiven = true;
+        if (!Number.isInteger(o.reps) || o.reps < 1) {
+          return new Error("--reps needs a whole number ≥ 1");
+        }
+      } else if (a === "--cycles") {
+        o.cycles = Number(value());
+        if (!Number.isInteger(o.cycles) || o.cycles < 2) {
+          return new Error("--cycles needs a whole number ≥ 2");
+        }
+      } else if (a === "--v8-flags") o.v8Flags = value();
+      else if (a.startsWith("--v8-flags=")) o.v8Flags = a.slice(11);
+      else if (a === "--only") {
+        o.sections = new Set(value().split(","));
+        for (const s of o.sections) {
+          if (!["collector", "run", "receiver"].includes(s)) {
+            return new Error(`--only: unknown section ${s}`);
+          }
+        }
+      } else if (a === "--scheduler") {
+        const v = value();
+        if (v !== "batched" && v !== "double") {
+          return new Error("--scheduler is batched or double");
+        }
+        o.batched = v === "batched";
+      } else if (a === "-h" || a === "--help") {
+        return new Error("help");
+      } else return new Error(`unknown option ${a}`);
+    } catch (e) {
+      return e as Error;
+    }
+  }
+  if (o.quick && !repsGiven) o.reps = 1;
+  return o;
+}
+
+// ------------------------------------------------------------ figures
+
+type Figures = Record<string, unknown>;
+const figures: Figures = {};
+const rows: string[][] = [];
+const verdicts: { budget: string; pass: boolean; detail: string }[] = [];
+const notes: string[] = [];
+let broken = false;
+/** What served the scheduler API in the collector section. */
+let schedulerKind = "";
+
+const mib = (kb: number) => Math.round(kb / MIB * 10) / 10;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2
+    ? s[(s.length - 1) / 2]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number, digits = 0) =>
+  Math.round(x * 10 ** digits) / 10 ** digits;
+
+function verdict(budget: string, pass: boolean, detail: string) {
+  verdicts.push({ budget, pass, detail });
+}
+
+function progress(text: string) {
+  console.error(`bench: ${text}`);
+}
+
+// ------------------------------------------------------------ collector
+
+interface CollectorFigures {
+  models: number;
+  messages: number;
+  collectWallMs: number;
+  messagesPerSecond: number;
+  peakVmHwmMiB: number;
+  peakRssAnonMiB: number;
+  peakRssAnonMedianMiB: number;
+  noFlagsPeakRssAnonMiB?: number;
+  noFlagsWallMs?: number;
+  drainWallMs: number;
+  drainPeakRssAnonMiB: number;
+  wallRatio: number;
+}
+
+function totalMessages(s: ScaleOptions): number {
+  return 1 + s.servers + s.models + s.pipelines + s.experiments;
+}
+
+function checkEvent(run: ProcessRun, scale: ScaleOptions): string | null {
+  if (!run.ok) return `exit not 0: ${run.stderr.slice(-800)}`;
+  try {
+    const event = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "");
+    const want = scaledCounts(scale);
+    for (const [key, value] of Object.entries(want)) {
+      if (event.properties[key] !== value) {
+        return `${key} is ${event.properties[key]}, expected ${value}`;
+      }
+    }
+    return null;
+  } catch (e) {
+    return `no event on stdout (${(e as Error).message})`;
+  }
+}
+
+function checkDrain(run: ProcessRun, scale: ScaleOptions): string | null {
+  if (!run.ok) return `exit not 0: ${run.stderr.slice(-800)}`;
+  try {
+    const got = JSON.parse(run.stdout.trim()).messages;
+    return got === totalMessages(scale)
+      ? null
+      : `drained ${got} messages, expected ${totalMessages(scale)}`;
+  } catch (e) {
+    return `no result on stdout (${(e as Error).message})`;
+  }
+}
+
+/** One measured process against a fresh scheduler (it may not outlive a client). */
+async function measured(
+  scale: ScaleOptions,
+  o: Options,
+  run: (port: number) => Promise<ProcessRun>,
+): Promise<ProcessRun> {
+  const scheduler = await startDoubleProcess(scale, { batched: o.batched });
+  schedulerKind = scheduler.kind;
+  try {
+    return await run(scheduler.port);
+  } finally {
+    await scheduler.stop();
+  }
+}
+
+async function collectorAt(
+  scale: ScaleOptions,
+  o: Options,
+): Promise<CollectorFigures> {
+  const flagged: ProcessRun[] = [];
+  const plain: ProcessRun[] = [];
+  const drains: ProcessRun[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    progress(`collector, ${scale.models} models, round ${i + 1}/${o.reps}`);
+    const c = await measured(
+      scale,
+      o,
+      (port) => runCollect(port, { v8Flags: o.v8Flags || undefined }),
+    );
+    const bad = checkEvent(c, scale);
+    if (bad) {
+      throw new Error(`hodometer collect (${scale.models} models): ${bad}`);
+    }
+    flagged.push(c);
+    if (o.v8Flags) {
+      const p = await measured(scale, o, (port) => runCollect(port));
+      const badPlain = checkEvent(p, scale);
+      if (badPlain) {
+        throw new Error(
+          `hodometer collect without flags (${scale.models} models): ${badPlain}`,
+        );
+      }
+      plain.push(p);
+    }
+    const d = await measured(scale, o, (port) => runDrain(port));
+    const badDrain = checkDrain(d, scale);
+    if (badDrain) {
+      throw new Error(`bare drain (${scale.models} models): ${badDrain}`);
+    }
+    drains.push(d);
+  }
+  const wall = median(flagged.map((r) => r.wallMs));
+  const drainWall = median(drains.map((r) => r.wallMs));
+  const messages = totalMessages(scale);
+  return {
+    models: scale.models,
+    messages,
+    collectWallMs: round(wall),
+    messagesPerSecond: round(messages / (wall / 1000)),
+    peakVmHwmMiB: mib(Math.max(...flagged.map((r) => r.peakVmHwmKb))),
+    peakRssAnonMiB: mib(Math.max(...flagged.map((r) => r.peakRssAnonKb))),
+    peakRssAnonMedianMiB: mib(median(flagged.map((r) => r.peakRssAnonKb))),
+    ...(plain.length
+      ? {
+        noFlagsPeakRssAnonMiB: mib(
+          Math.max(...plain.map((r) => r.peakRssAnonKb)),
+        ),
+        noFlagsWallMs: round(median(plain.map((r) => r.wallMs))),
+      }
+      : {}),
+    drainWallMs: round(drainWall),
+    drainPeakRssAnonMiB: mib(Math.max(...drains.map((r) => r.peakRssAnonKb))),
+    wallRatio: round(wall / drainWall, 2),
+  };
+}
+
+async function collectorSection(o: Options) {
+  const large: ScaleOptions = o.quick ? { ...LARGE, models: 20_000 } : LARGE;
+  const small = await collectorAt(SMALL, o);
+  const big = await collectorAt(large, o);
+  figures.collector = {
+    scheduler: schedulerKind,
+    v8Flags: o.v8Flags,
+    reps: o.reps,
+    small,
+    large: big,
+  };
+  for (const f of [small, big]) {
+    rows.push([
+      `collect ${f.models.toLocaleString("en")} models`,
+      `wall ${f.collectWallMs} ms, ${
+        f.messagesPerSecond.toLocaleString("en")
+      } msg/s`,
+      `peak RssAnon ${f.peakRssAnonMiB} MiB (median ${f.peakRssAnonMedianMiB}), VmHWM ${f.peakVmHwmMiB} MiB`,
+    ]);
+    if (f.noFlagsPeakRssAnonMiB !== undefined) {
+      rows.push([
+        `  same, no V8 flags`,
+        `wall ${f.noFlagsWallMs} ms`,
+        `peak RssAnon ${f.noFlagsPeakRssAnonMiB} MiB`,
+      ]);
+    }
+    rows.push([
+      `  bare grpc-js drain`,
+      `wall ${f.drainWallMs} ms (collector/drain ${f.wallRatio})`,
+      `peak RssAnon ${f.drainPeakRssAnonMiB} MiB`,
+    ]);
+  }
+  verdict(
+    `collector peak RssAnon ≤ 20 MiB at ${big.models} models`,
+    big.peakRssAnonMiB <= 20,
+    `${big.peakRssAnonMiB} MiB (max of ${o.reps})`,
+  );
+  const growth = round(big.peakRssAnonMiB - small.peakRssAnonMiB, 1);
+  verdict(
+    "collector peak RssAnon within 2 MiB of the 1 000-model figure",
+    growth <= 2,
+    `${big.peakRssAnonMiB} vs ${small.peakRssAnonMiB} MiB (${
+      growth >= 0 ? "+" : ""
+    }${growth})`,
+  );
+  verdict(
+    "collector wall ≤ 1.3 × bare drain",
+    big.wallRatio <= 1.3,
+    `${big.wallRatio} × at ${big.models} models (${big.collectWallMs} vs ${big.drainWallMs} ms, process start included)`,
+  );
+  if (!o.batched) {
+    notes.push(
+      "collector: measured against the grpc-js test double, which sends slower than a client drains; use the default (batched) scheduler for realistic peaks",
+    );
+  }
+}
+
+// ------------------------------------------------------------ run loop
+
+async function runCommandExists(): Promise<boolean> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-prompt",
+      new URL("../main.ts", import.meta.url).pathname,
+      "--help",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) +
+    new TextDecoder().decode(out.stderr);
+  return /^\s+run\b/m.test(text);
+}
+
+async function runSection(o: Options) {
+  if (!(await runCommandExists())) {
+    notes.push("run loop: skipped: run not built yet");
+    figures.runLoop = { skipped: "run not built yet" };
+    return;
+  }
+  const scale = o.quick ? SMALL : LARGE;
+  const cycles = o.cycles ?? (o.quick ? 5 : 60);
+  progress(`run loop, ${cycles} cycles at ${scale.models} models`);
+  const scheduler = await startDoubleProcess(scale, { batched: o.batched });
+  try {
+    const r = await runLoopCheck({
+      schedulerPort: scheduler.port,
+      cycles,
+      expectedModels: scaledCounts(scale).model_count,
+      v8Flags: o.v8Flags || undefined,
+      timeoutMs: cycles * 15_000 + 60_000,
+    });
+    const first = r.rssAnonKb[0];
+    const last = r.rssAnonKb[r.rssAnonKb.length - 1];
+    figures.runLoop = {
+      models: scale.models,
+      cycles: r.cycles,
+      completeCycles: r.complete,
+      wallMs: round(r.wallMs),
+      rssAnonAfterFirstMiB: mib(first),
+      rssAnonAfterLastMiB: mib(last),
+      rssAnonMiB: r.rssAnonKb.map(mib),
+    };
+    rows.push([
+      `run loop ${r.cycles} cycles, ${
+        scale.models.toLocaleString("en")
+      } models`,
+      `${r.complete}/${r.cycles} complete, ${round(r.wallMs / 1000, 1)} s`,
+      `RssAnon after 1: ${mib(first)} MiB, after ${r.cycles}: ${mib(last)} MiB`,
+    ]);
+    if (r.complete !== r.cycles) {
+      notes.push(
+        `run loop: ${
+          r.cycles - r.complete
+        } cycle(s) published an incomplete event (scheduler unavailable?)`,
+      );
+    }
+    verdict(
+      `run loop RssAnon after cycle ${r.cycles} ≤ after cycle 1 + 1 MiB`,
+      last <= first + MIB,
+      `${mib(first)} → ${mib(last)} MiB`,
+    );
+  } finally {
+    await scheduler.stop();
+  }
+}
+
+// ------------------------------------------------------------ receiver
+
+async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      new URL("./bench/bare_server.ts", import.meta.url).pathname,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the bare server exited before listening");
+    text += value;
+  }
+  reader.releaseLock();
+  const port = JSON.parse(text.split("\n")[0]).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+async function receiverSection(o: Options) {
+  if (!(await wrkAvailable())) {
+    notes.push("receiver: skipped: wrk not found (apt-get install wrk)");
+    figures.receiver = { skipped: "wrk not found" };
+    return;
+  }
+  const load = { seconds: o.quick ? 3 : 10, connections: 16 };
+  const describe = (r: LoadResult) =>
+    `${
+      round(r.requestsPerSecond).toLocaleString("en")
+    } req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
+
+  progress(`receiver: bare Deno.serve, ${load.seconds} s`);
+  const bare = await startBare();
+  let bareResult: LoadResult;
+  try {
+    bareResult = await runWrk(`${bare.url}/`, load);
+  } finally {
+    await bare.stop();
+  }
+  rows.push(["bare Deno.serve", describe(bareResult), ""]);
+  const out: Figures = {
+    seconds: load.seconds,
+    connections: 16,
+    bare: rounded(bareResult),
+  };
+
+  const modes: { name: string; args: string[]; budget: number }[] = [
+    { name: "summary", args: ["--record-level", "summary"], budget: 0.7 },
+  ];
+  const storeDir = await Deno.makeTempDir({ prefix: "hodometer-bench-" });
+  modes.push({
+    name: "all",
+    args: ["--record-level", "all", "--store", `${storeDir}/events.db`],
+    budget: 0.3,
+  });
+  try {
+    for (const mode of modes) {
+      progress(`receiver: hodometer receive (${mode.name}), ${load.seconds} s`);
+      const receiver = await startReceiverProcess({
+        args: mode.args,
+      });
+      let result: LoadResult;
+      let counted: number;
+      try {
+        result = await runWrk(`${receiver.url}/`, load);
+        counted = await receiverTotal(receiver.url, mode.name);
+      } finally {
+        await receiver.stop();
+      }
+      const ratio = round(
+        result.requestsPerSecond / bareResult.requestsPerSecond,
+        2,
+      );
+      // wrk stops its clock with up to one request per connection in flight:
+      // those were answered (and counted) by the receiver, not by wrk.
+      const inFlight = counted - result.ok;
+      out[mode.name] = {
+        ...rounded(result),
+        ratio,
+        receiverCount: counted,
+        inFlight,
+      };
+      rows.push([
+        `hodometer receive (${mode.name})`,
+        describe(result),
+        `${ratio} × bare; counted ${counted.toLocaleString("en")}, wrk 2xx ${
+          result.ok.toLocaleString("en")
+        }`,
+      ]);
+      verdict(
+        `receiver ${mode.name} ≥ ${mode.budget} × bare requests/s`,
+        ratio >= mode.budget,
+        `${ratio} ×`,
+      );
+      verdict(
+        `receiver ${mode.name} count = wrk 2xx (+ ≤ 16 in flight at wrk's stop)`,
+        result.errors === 0 && inFlight >= 0 && inFlight <= load.connections,
+        `${counted} counted, ${result.ok} 2xx, ${result.errors} errors`,
+      );
+    }
+  } finally {
+    await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+  }
+  figures.receiver = out;
+}
+
+const rounded = (r: LoadResult): LoadResult => ({
+  ...r,
+  requestsPerSecond: round(r.requestsPerSecond),
+});
+
+async function receiverTotal(url: string, mode: string): Promise<number> {
+  if (mode === "summary") {
+    const body = await (await fetch(`${url}/events`)).json();
+    return body[0].totalEvents;
+  }
+  // `all`: the summary figure is on /healthz (and /metrics).
+  const health = await (await fetch(`${url}/healthz`)).json();
+  if (typeof health.totalEvents !== "number") {
+    throw new Error(`/healthz has no totalEvents: ${JSON.stringify(health)}`);
+  }
+  return health.totalEvents;
+}
+
+// ------------------------------------------------------------ main
+
+function print(o: Options) {
+  const width = [0, 0, 0];
+  for (const r of rows) {
+    r.forEach((c, i) => width[i] = Math.max(width[i], c.length));
+  }
+  console.log(
+    `\nhodometer bench (${
+      o.quick ? "quick" : "full"
+    }; V8 flags for collect/run: ${o.v8Flags || "none"})\n`,
+  );
+  for (const r of rows) {
+    console.log(r.map((c, i) => c.padEnd(width[i])).join("  ").trimEnd());
+  }
+  console.log("");
+  for (const v of verdicts) {
+    console.log(`${v.pass ? "PASS" : "MISS"}  ${v.budget}: ${v.detail}`);
+  }
+  for (const n of notes) console.log(`note  ${n}`);
+  figures.budgets = verdicts;
+  figures.notes = notes;
+  console.log(`\nBENCH_JSON ${JSON.stringify(figures)}`);
+}
+
+if (import.meta.main) {
+  const o = parseOptions(Deno.args);
+  if (o instanceof Error) {
+    if (o.message !== "help") console.error(`bench: ${o.message}`);
+    console.error(
+      "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver] [--scheduler batched|double]",
+    );
+    Deno.exit(o.message === "help" ? 0 : 2);
+  }
+  figures.startedAt = new Date().toISOString();
+  figures.deno = Deno.version.deno;
+  figures.quick = o.quick;
+  const sections: [string, (o: Options) => Promise<void>][] = [
+    ["collector", collectorSection],
+    ["run", runSection],
+    ["receiver", receiverSection],
+  ];
+  for (const [name, section] of sections) {
+    if (!o.sections.has(name)) continue;
+    try {
+      await section(o);
+    } catch (e) {
+      broken = true;
+      const message = e instanceof Error ? e.message : String(e);
+      notes.push(`${name}: not measured: ${message}`);
+      figures[name] = { error: message };
+    }
+  }
+  print(o);
+  Deno.exit(broken ? 1 : 0);
+}

@@ -1,0 +1,82 @@
+// `hodometer collect` (and the bare drain client) as measured processes.
+
+import { sampleMemory } from "./proc.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const MAIN = `${ROOT}main.ts`;
+const DRAIN = new URL("./drain_client.ts", import.meta.url).pathname;
+
+export interface ProcessRun {
+  ok: boolean;
+  wallMs: number;
+  peakVmHwmKb: number;
+  peakRssAnonKb: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** V8 flags, comma-separated, passed as --v8-flags. */
+  v8Flags?: string;
+  env?: Record<string, string>;
+  periodMs?: number;
+}
+
+export const HERMETIC: Record<string, string> = {
+  NO_COLOR: "1",
+  KUBECONFIG: "",
+  KUBERNETES_SERVICE_HOST: "",
+  KUBERNETES_SERVICE_PORT: "",
+  DO_NOT_TRACK: "",
+  METRICS_LEVEL: "",
+  LOG_LEVEL: "",
+  LOG_FORMAT: "",
+};
+
+export async function measureProcess(
+  args: string[],
+  options: RunOptions = {},
+): Promise<ProcessRun> {
+  const v8 = options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [];
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", ...v8, ...args],
+    cwd: ROOT,
+    env: { ...HERMETIC, ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const sampler = sampleMemory(child.pid, options.periodMs ?? 20);
+  const out = await child.output();
+  const wallMs = performance.now() - t0;
+  const peaks = await sampler.stop();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    ok: out.code === 0,
+    wallMs,
+    peakVmHwmKb: peaks.peakVmHwmKb,
+    peakRssAnonKb: peaks.peakRssAnonKb,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+  };
+}
+
+export function runCollect(port: number, options: RunOptions = {}) {
+  return measureProcess(
+    [MAIN, "collect", "--level", "feature", "--compact"],
+    {
+      ...options,
+      env: {
+        SCHEDULER_HOST: "127.0.0.1",
+        SCHEDULER_PORT: String(port),
+        CLUSTER_ID: "00000000-0000-4000-8000-000000000001",
+        ...options.env,
+      },
+    },
+  );
+}
+
+export function runDrain(port: number, options: RunOptions = {}) {
+  return measureProcess([DRAIN, "127.0.0.1", String(port)], options);
+}

@@ -1,0 +1,76 @@
+// Memory of a running process, from /proc/<pid>/status (Linux only), sampled
+// on a fixed period so that peaks between samples are bounded by VmHWM.
+
+export interface MemorySample {
+  /** Peak resident set size the kernel has seen (kB). */
+  vmHwmKb: number;
+  /** Resident anonymous memory: heaps, stacks, buffers (kB). */
+  rssAnonKb: number;
+}
+
+export async function readMemory(pid: number): Promise<MemorySample | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`/proc/${pid}/status`);
+  } catch {
+    return null;
+  }
+  const field = (name: string) => {
+    const m = text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"));
+    return m ? Number(m[1]) : NaN;
+  };
+  const sample = { vmHwmKb: field("VmHWM"), rssAnonKb: field("RssAnon") };
+  // A process still in exec (or already a zombie) has no memory lines.
+  return Number.isNaN(sample.vmHwmKb) || Number.isNaN(sample.rssAnonKb)
+    ? null
+    : sample;
+}
+
+export interface MemoryPeaks {
+  peakVmHwmKb: number;
+  peakRssAnonKb: number;
+  samples: number;
+}
+
+/** Samples `pid` every `periodMs` until stop() is called; returns the peaks. */
+export function sampleMemory(pid: number, periodMs = 20): {
+  stop(): Promise<MemoryPeaks>;
+  latest(): MemorySample | null;
+} {
+  const peaks: MemoryPeaks = { peakVmHwmKb: 0, peakRssAnonKb: 0, samples: 0 };
+  let last: MemorySample | null = null;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const s = await readMemory(pid);
+      if (s === null) {
+        if (!(await exists(pid))) break;
+        await new Promise((r) => setTimeout(r, periodMs));
+        continue;
+      }
+      last = s;
+      peaks.samples++;
+      peaks.peakVmHwmKb = Math.max(peaks.peakVmHwmKb, s.vmHwmKb);
+      peaks.peakRssAnonKb = Math.max(peaks.peakRssAnonKb, s.rssAnonKb);
+      await new Promise((r) => setTimeout(r, periodMs));
+    }
+  })();
+  return {
+    latest: () => last,
+    stop: async () => {
+      running = false;
+      await loop;
+      return peaks;
+    },
+  };
+}
+
+async function exists(pid: number): Promise<boolean> {
+  try {
+    const text = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // A zombie (state Z) has exited and has no memory left to sample.
+    return !/^\d+ \(.*\) Z/.test(text);
+  } catch {
+    return false;
+  }
+}
