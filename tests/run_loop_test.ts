@@ -6,9 +6,18 @@ import { runLoop } from "../src/publish/run_loop.ts";
 
 function fakeClock() {
   let t = 0;
+  const advance = (ms: number) => t += ms;
+  const waits: number[] = [];
   return {
     now: () => t,
-    advance: (ms: number) => t += ms,
+    advance,
+    /** Sleeping moves the clock on at once; `waits` records each sleep. */
+    sleep: (ms: number) => {
+      waits.push(ms);
+      advance(ms);
+      return Promise.resolve();
+    },
+    waits,
   };
 }
 
@@ -26,10 +35,7 @@ Deno.test("cycles start at 0, I, 2I… while cycles are short", async () => {
     jitter: 0,
     signal: stop.signal,
     now: clock.now,
-    sleep: (ms) => {
-      clock.advance(ms);
-      return Promise.resolve();
-    },
+    sleep: clock.sleep,
   });
   assertEquals(starts, [0, 1000, 2000, 3000]);
 });
@@ -49,10 +55,7 @@ Deno.test("a cycle longer than the interval skips the ticks it covered and says 
     jitter: 0,
     signal: stop.signal,
     now: clock.now,
-    sleep: (ms) => {
-      clock.advance(ms);
-      return Promise.resolve();
-    },
+    sleep: clock.sleep,
     onSkipped: (k) => skipped.push(k),
   });
   assertEquals(starts, [0, 3000, 4000]);
@@ -62,7 +65,6 @@ Deno.test("a cycle longer than the interval skips the ticks it covered and says 
 Deno.test("waits are jittered within ±5% of the interval", async () => {
   const clock = fakeClock();
   const stop = new AbortController();
-  const waits: number[] = [];
   const randoms = [0, 0.999999, 0.5];
   await runLoop(async (n) => {
     if (n === 4) stop.abort();
@@ -72,11 +74,7 @@ Deno.test("waits are jittered within ±5% of the interval", async () => {
     signal: stop.signal,
     now: clock.now,
     random: () => randoms.shift()!,
-    sleep: (ms) => {
-      waits.push(ms);
-      clock.advance(ms);
-      return Promise.resolve();
-    },
+    sleep: clock.sleep,
   });
-  assertEquals(waits, [9_500, 10_500, 10_000]);
+  assertEquals(clock.waits, [9_500, 10_500, 10_000]);
 });

@@ -14,6 +14,7 @@ import { Buffer } from "node:buffer";
 import {
   scaledScenario,
   type ScaleOptions,
+  unknownField,
 } from "../../tests/fixtures/scheduler_double.ts";
 import { SchedulerService } from "../../src/proto/generated/scheduler.ts";
 
@@ -142,20 +143,4 @@ export async function startBatchedScheduler(
         });
       }),
   };
-}
-
-/** Field 2 (length-delimited) of `bytes` payload: skipped by the decoder. */
-function unknownField(bytes: number): Uint8Array {
-  const len: number[] = [];
-  let v = bytes;
-  while (v > 0x7f) {
-    len.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  len.push(v);
-  const out = new Uint8Array(1 + len.length + bytes);
-  out[0] = 0x12;
-  out.set(len, 1);
-  out.fill(0x61, 1 + len.length);
-  return out;
 }
