@@ -36,9 +36,12 @@ export async function takeCollection(
       options.whileOpen?.(opened),
     ]);
     collection.warnings.unshift(...opened.warnings);
-    for (const warning of collection.warnings) log.warn(warning);
+    // As properties, not templates: a message may hold braces of its own.
+    for (const warning of collection.warnings) {
+      log.warn("{warning}", { warning });
+    }
     for (const failure of groupFailures(collection.failures)) {
-      log.warn(failure);
+      log.warn("{failure}", { failure });
     }
     return collection;
   } finally {
