@@ -2,17 +2,20 @@
 // node:sqlite, in WAL mode.
 //
 // Durability: an add() resolves only after COMMIT returned, and the answer 200
-// is sent only after that. synchronous=FULL makes COMMIT fsync the WAL, so an
-// acknowledged event survives not only kill -9 (NORMAL would do for that: the
-// WAL frames are already in the OS page cache when the process dies) but also
-// an OS crash or power cut, which NORMAL does not promise. The cost, one fsync
-// per commit, is shared: writes are queued and committed in groups (one
-// transaction for everything queued, one SAVEPOINT per request so each batch
-// is still all-or-none). The queue is bounded; beyond it add() fails, which the
-// HTTP layer answers 503 so the sender retries later.
+// is sent only after that. With WAL and synchronous=NORMAL a committed
+// transaction is in the WAL file (the OS page cache) when COMMIT returns, so an
+// acknowledged event survives kill -9 or any crash of the process; what NORMAL
+// does not promise is the last commits across an OS crash or power cut (FULL
+// would fsync every commit: measured 4 200 events/s against 16 000 with
+// NORMAL at 16 connections, see docs/performance.md). Writes are queued and
+// committed in groups: everything queued while the event loop handled one
+// round of I/O goes into one transaction (setImmediate), one SAVEPOINT per
+// request so each batch is still all-or-none. The queue is bounded; beyond it
+// add() fails, which the HTTP layer answers 503 so the sender retries later.
 
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname } from "node:path";
+import { setImmediate } from "node:timers";
 import type {
   AddResult,
   EventStore,
@@ -105,7 +108,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Opened {
         `the file system does not support WAL mode (journal mode stays ${mode?.journal_mode})`,
       );
     }
-    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA synchronous = NORMAL");
     const migrated = migrate(db);
     if (options.maxPageCount !== undefined) {
       db.exec(`PRAGMA max_page_count = ${Math.floor(options.maxPageCount)}`);
@@ -147,7 +150,7 @@ function sqliteStore(
   let expired = 0;
   let queue: Pending[] = [];
   let queued = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let flushQueued = false;
   let closed = false;
 
   const rollback = () => {
@@ -160,7 +163,7 @@ function sqliteStore(
 
   /** Commits everything queued in one transaction, one savepoint per batch. */
   const flush = () => {
-    timer = undefined;
+    flushQueued = false;
     const group = queue;
     queue = [];
     queued = 0;
@@ -264,7 +267,10 @@ function sqliteStore(
       queue.push({ events, resolve, reject });
       queued += events.length;
       // Requests arriving in the same turn of the event loop share a commit.
-      timer ??= setTimeout(flush, 0);
+      if (!flushQueued) {
+        flushQueued = true;
+        setImmediate(flush);
+      }
       return promise;
     },
     total: () => stored,
@@ -311,7 +317,6 @@ function sqliteStore(
     }),
     close() {
       if (closed) return;
-      clearTimeout(timer);
       flush();
       closed = true;
       try {
