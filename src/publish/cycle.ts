@@ -24,10 +24,8 @@ import {
   newInsertId,
   type TrackEvent,
 } from "./event.ts";
-import type { PUBLISH_KEYS } from "./keys.ts";
 
 export type CollectConfig = Config<typeof COLLECT_KEYS[number]>;
-export type PublishConfig = Config<typeof PUBLISH_KEYS[number]>;
 
 export interface Snapshotter {
   /** The id is resolved on the first snapshot and kept for the process. */
@@ -41,7 +39,8 @@ export interface SnapshotOptions {
   now?: () => number;
 }
 
-export interface Snapshot {
+/** One collection, as the event that carries it. */
+export interface EventSnapshot {
   event: TrackEvent;
   collection: Collection;
   identity: ClusterIdentity;
@@ -52,7 +51,7 @@ export async function takeSnapshot(
   config: CollectConfig,
   state: Snapshotter,
   options: SnapshotOptions,
-): Promise<Snapshot> {
+): Promise<EventSnapshot> {
   const { log, signal } = options;
   const identify = async (opened: OpenedSources) => {
     if (state.identity) return;
