@@ -321,29 +321,7 @@ async function collectorSection(o: Options) {
 
 // ------------------------------------------------------------ run loop
 
-async function runCommandExists(): Promise<boolean> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-prompt",
-      new URL("../main.ts", import.meta.url).pathname,
-      "--help",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  return /^\s+run\b/m.test(text);
-}
-
 async function runSection(o: Options) {
-  if (!(await runCommandExists())) {
-    notes.push("run loop: skipped: run not built yet");
-    figures.runLoop = { skipped: "run not built yet" };
-    return;
-  }
   const scale = o.quick ? SMALL : LARGE;
   const cycles = o.cycles ?? (o.quick ? 5 : 60);
   progress(`run loop, ${cycles} cycles at ${scale.models} models`);

@@ -44,15 +44,11 @@ async function compileScript(
 ): Promise<Ran> {
   const base = Deno.env.toObject();
   for (const name of SCRIPT_INPUTS) delete base[name];
-  const out = await new Deno.Command("bash", {
-    args: [SCRIPT, ...args],
-    env: { ...base, DENO: Deno.execPath(), ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  return await run("bash", [SCRIPT, ...args], Deno.cwd(), {
+    ...base,
+    DENO: Deno.execPath(),
+    ...env,
+  });
 }
 
 async function run(

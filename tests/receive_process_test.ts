@@ -9,6 +9,7 @@ import {
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { encodeEventData } from "../src/publish/event.ts";
 import { gzip, REFERENCE_DATA, sampleEvent, utf8 } from "./receive_sample.ts";
+import { hodometer } from "./fixtures/hodometer_process.ts";
 
 const MiB = 1024 * 1024;
 const VERBOSE_OK = '{"status":1,"error":""}';
@@ -349,26 +350,16 @@ Deno.test("a port already taken is a clear error with exit 1", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (taken.addr as Deno.NetAddr).port;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--no-prompt",
-        new URL("../main.ts", import.meta.url).pathname,
-        "receive",
-        "--listen-host",
-        "127.0.0.1",
-        "--listen-port",
-        String(port),
-      ],
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await hodometer([
+      "receive",
+      "--listen-host",
+      "127.0.0.1",
+      "--listen-port",
+      String(port),
+    ]);
     assertEquals(out.code, 1);
     assertMatch(
-      new TextDecoder().decode(out.stderr),
+      out.stderr,
       new RegExp(`cannot listen on "?127\\.0\\.0\\.1"?:${port}`),
     );
   } finally {
