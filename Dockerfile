@@ -11,8 +11,8 @@
 # The build stage compiles for its own architecture (TARGETARCH, set by
 # BuildKit: amd64 or arm64), so `docker buildx build --platform
 # linux/amd64,linux/arm64` gives both. The binary's Deno permissions are baked
-# in by scripts/compile.sh (see scripts/permissions.ts): it can write only
-# /var/lib/hodometer, which is STATE_DIR here.
+# in by scripts/compile.sh (see scripts/permissions.ts); STATE_DIR is
+# /var/lib/hodometer here, owned by the image's user.
 
 ARG DENO_VERSION=2.9.6
 

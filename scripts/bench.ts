@@ -1,6 +1,6 @@
 // `deno task bench`: the performance budget of issue 8, measured on loopback.
 //
-//   deno run -A scripts/bench.ts [--quick] [--reps N] [--cycles N]
+//   deno task bench [--quick] [--reps N] [--cycles N]
 //                                [--v8-flags LIST] [--only collector,run,receiver]
 //                                [--scheduler batched|double]
 //
@@ -213,7 +213,7 @@ async function collectorAt(
     const c = await measured(
       scale,
       o,
-      (port) => runCollect(port, { v8Flags: o.v8Flags || undefined }),
+      (port) => runCollect(port, { v8Flags: o.v8Flags }),
     );
     const bad = checkEvent(c, scale);
     if (bad) {
@@ -221,7 +221,11 @@ async function collectorAt(
     }
     flagged.push(c);
     if (o.v8Flags) {
-      const p = await measured(scale, o, (port) => runCollect(port));
+      const p = await measured(
+        scale,
+        o,
+        (port) => runCollect(port, { v8Flags: "" }),
+      );
       const badPlain = checkEvent(p, scale);
       if (badPlain) {
         throw new Error(
@@ -331,7 +335,7 @@ async function runSection(o: Options) {
       schedulerPort: scheduler.port,
       cycles,
       expectedModels: scaledCounts(scale).model_count,
-      v8Flags: o.v8Flags || undefined,
+      v8Flags: o.v8Flags,
       timeoutMs: cycles * 15_000 + 60_000,
     });
     const first = r.rssAnonKb[0];

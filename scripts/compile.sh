@@ -150,14 +150,9 @@ cp "$ROOT/main.ts" "$ROOT/deno.json" "$build/"
 cp -R "$ROOT/src" "$build/src"
 cat >"$build/src/build_info.ts" <<EOF
 // Stamped by scripts/compile.sh.
-export const BUILD_INFO: {
-  version: string;
-  gitCommit: string;
-  stateDir?: string;
-} = {
+export const BUILD_INFO: { version: string; gitCommit: string } = {
   version: "$version",
   gitCommit: "$commit",
-  stateDir: "/var/lib/hodometer",
 };
 EOF
 mkdir -p "$build/probe"

@@ -10,7 +10,8 @@ import {
 } from "../tests/fixtures/scheduler_double.ts";
 import { startReceiverProcess } from "../tests/fixtures/receiver_process.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { shippedRunArgs } from "./permissions.ts";
+
 const say = (line: string) => console.error(`demo: ${line}`);
 
 const stateDir = await Deno.makeTempDir({ prefix: "hodometer-demo-" });
@@ -26,7 +27,7 @@ let exitCode = 1;
 try {
   say("hodometer run --once (its logs follow)");
   const run = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", MAIN, "run", "--once"],
+    args: [...shippedRunArgs(), "run", "--once"],
     env: {
       SCHEDULER_HOST: "127.0.0.1",
       SCHEDULER_PLAINTXT_PORT: String(scheduler.port),

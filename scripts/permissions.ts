@@ -1,68 +1,53 @@
-// The Deno permissions (and V8 flags) the compiled hodometer is built with: the
-// one place they are decided. scripts/compile.sh bakes them into the binary;
-// `bash scripts/compile.sh --print-permissions` prints them for the README.
+// The Deno permissions and V8 flags hodometer ships with: the one place they
+// are decided. scripts/compile.sh bakes them into the binary; `deno task
+// hodometer`, the demo, the benchmark and every process test run main.ts with
+// exactly the same ones (shippedRunArgs), so what is tested is what ships.
 //
 //   deno run scripts/permissions.ts --flags      one compile flag per line
 //   deno run scripts/permissions.ts --markdown   a markdown list with reasons
 //
-// Paths are fixed when the binary is built (a permission cannot follow an
-// environment variable at run time), so the defaults are the places the image
-// and the manifests in deploy/kubernetes/ use. A build for other places sets
-// HODOMETER_ALLOW_READ / HODOMETER_ALLOW_WRITE (comma-separated absolute paths)
-// when running compile.sh; that replaces the default list.
+// Files are read and written wherever the settings say: a kubeconfig, TLS
+// files, the state directory and the receiver's store are paths a user picks
+// when running the binary, and a baked-in permission cannot follow a setting.
+// A build for fixed places only sets HODOMETER_ALLOW_READ / HODOMETER_ALLOW_WRITE
+// (comma-separated absolute paths) when running compile.sh.
 
 import { type SettingDef, SETTINGS } from "../src/config/settings.ts";
 
-const saDefault = SETTINGS.kubeServiceAccountDir.default;
-/** Where a pod's service-account files are mounted (the setting's default). */
-export const SERVICE_ACCOUNT_DIR: string = typeof saDefault === "string"
-  ? saDefault
-  : "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/** STATE_DIR in the container image and in deploy/kubernetes/hodometer.yaml. */
-export const IMAGE_STATE_DIR = "/var/lib/hodometer";
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** Variables read besides the settings' own, and why. */
 export const EXTRA_ENV: Readonly<Record<string, string>> = {
-  HOME: "default state directory (~/.local/state/hodometer)",
+  HOME:
+    "default state directory (~/.local/state/hodometer) and kubeconfig (~/.kube/config)",
   XDG_STATE_HOME: "default state directory ($XDG_STATE_HOME/hodometer)",
   KUBERNETES_SERVICE_HOST: "tells that the agent runs in a pod",
   KUBERNETES_SERVICE_PORT: "the Kubernetes API port in a pod",
 };
 
-/** Default readable paths, and why. */
-export const DEFAULT_READ: Readonly<Record<string, string>> = {
-  [SERVICE_ACCOUNT_DIR]:
-    "the pod's service-account token, ca.crt and namespace",
-  [IMAGE_STATE_DIR]:
-    "the state directory: the persisted cluster id and the receiver's event store",
-  "/tmp/certs":
-    "control-plane TLS files where Seldon Core 2's chart mounts them, /tmp/certs/cpc and /tmp/certs/cps",
-  "/etc/hodometer": "TLS files or a kubeconfig you mount for the agent",
-};
+/** What the program reads, and why: the README's honest account of --allow-read. */
+export const READS =
+  "the kubeconfig and the certificate, key and token files it names; the control-plane TLS files (only with CONTROL_PLANE_SECURITY_PROTOCOL=SSL); the pod's service-account token, ca.crt and namespace; the cluster id in the state directory; the receiver's event store";
 
-/** Default writable paths, and why. */
-export const DEFAULT_WRITE: Readonly<Record<string, string>> = {
-  [IMAGE_STATE_DIR]:
-    "the state directory: the persisted cluster id and the receiver's event store",
-};
+/** What the program writes, and why: the README's honest account of --allow-write. */
+export const WRITES =
+  "the cluster id in the state directory (STATE_DIR), and the receiver's event store (--store, with its -wal and -shm files); nothing else";
 
 /**
- * Memory over speed, for a pod given 32 MiB (measured by `deno task bench`,
- * docs/performance.md): 1 MB young-generation semi-spaces (V8 grows them to
- * 8 MB under allocation, mostly empty) together with --single-threaded (V8's
- * worker threads keep several MiB in their own malloc arenas); only the two
- * together lower the collector's peak, from ~39–58 to ~32 MiB at 100 000
- * models. V8 sizes its heap from the host's RAM, not the pod's limit, and puts
- * off full collections: a 16 MB old generation (hodometer's live heap stays
- * under ~10 MB) keeps `run` flat over many cycles and the receiver flat under
- * a fuzz, and --expose-gc lets `run` collect after each cycle. Lite mode was
- * measured too: half the collector's speed for no memory gain.
+ * Memory over speed, for a pod (measured by `deno task bench`,
+ * docs/performance.md): 1 MB young-generation semi-spaces together with
+ * --single-threaded (V8's worker threads keep several MiB in their own malloc
+ * arenas). The old generation may grow to 96 MB: @kubernetes/client-node, on
+ * the kubeconfig path, holds ~40 MB of heap by itself, so the 16 MB this used
+ * to be killed that path; while the agent collects, src/heap_pacer.ts keeps
+ * the heap near its live size instead (V8 alone would let garbage pile up to
+ * several times that, since it sizes its heap from the host, not the pod).
+ * --expose-gc is what the pacer and `run` (after each cycle) collect with.
  */
 export const V8_FLAGS = [
   "--max-semi-space-size=1",
   "--single-threaded",
-  "--max-old-space-size=16",
+  "--max-old-space-size=96",
   "--expose-gc",
 ] as const;
 
@@ -72,6 +57,11 @@ export interface Permission {
 }
 
 export type PathOverride = string | undefined;
+
+export interface PathOverrides {
+  read?: PathOverride;
+  write?: PathOverride;
+}
 
 /** Every environment variable the program reads: the settings' (with aliases) and EXTRA_ENV. */
 export function envVariables(): string[] {
@@ -103,31 +93,44 @@ export function parsePathList(
   return paths;
 }
 
+/** `--allow-<kind>` for any path, or for the paths of an override. */
 function pathGrant(
+  kind: "read" | "write",
   name: string,
   override: PathOverride,
-  defaults: Readonly<Record<string, string>>,
-): Record<string, string> | Error {
-  if (override === undefined) return { ...defaults };
+  why: string,
+): Permission | Error {
+  if (override === undefined) {
+    return {
+      flag: `--allow-${kind}`,
+      why:
+        `any path, because the paths are settings chosen at run time: ${why}`,
+    };
+  }
   const paths = parsePathList(name, override);
   if (paths instanceof Error) return paths;
-  return Object.fromEntries(paths.map((p) => [p, `set by ${name}`]));
+  return {
+    flag: `--allow-${kind}=${paths.join(",")}`,
+    why: `only these paths (set by ${name} when this binary was built): ${why}`,
+  };
 }
-
-const list = (paths: Record<string, string>) => Object.keys(paths).join(",");
-const explain = (paths: Record<string, string>) =>
-  Object.entries(paths).map(([p, why]) => `${p} for ${why}`).join("; ");
 
 /** The permission flags, each with the reason it is there. */
 export function permissions(
-  overrides: { read?: PathOverride; write?: PathOverride } = {},
+  overrides: PathOverrides = {},
 ): Permission[] | Error {
-  const read = pathGrant("HODOMETER_ALLOW_READ", overrides.read, DEFAULT_READ);
+  const read = pathGrant(
+    "read",
+    "HODOMETER_ALLOW_READ",
+    overrides.read,
+    READS,
+  );
   if (read instanceof Error) return read;
   const write = pathGrant(
+    "write",
     "HODOMETER_ALLOW_WRITE",
     overrides.write,
-    DEFAULT_WRITE,
+    WRITES,
   );
   if (write instanceof Error) return write;
   return [
@@ -146,8 +149,8 @@ export function permissions(
       why:
         "any other variable reads as unset instead of stopping the program: libraries probe optional ones (GRPC_TRACE, grpc_proxy, ...) and none of them is visible",
     },
-    { flag: `--allow-read=${list(read)}`, why: explain(read) },
-    { flag: `--allow-write=${list(write)}`, why: explain(write) },
+    read,
+    write,
     {
       flag: "--deny-import",
       why:
@@ -160,21 +163,49 @@ export function permissions(
     {
       flag: "--no-code-cache",
       why:
-        "the runtime would otherwise write a V8 code cache into the temp directory on first start, outside the permissions above",
+        "the runtime would otherwise write a V8 code cache into the temp directory on first start",
     },
   ];
 }
 
 /** Everything the compile passes besides target and output: permissions, then V8 flags. */
-export function compileFlags(
-  overrides: { read?: PathOverride; write?: PathOverride } = {},
-): string[] | Error {
+export function compileFlags(overrides: PathOverrides = {}): string[] | Error {
   const perms = permissions(overrides);
   if (perms instanceof Error) return perms;
-  return [
-    ...perms.map((p) => p.flag),
-    `--v8-flags=${V8_FLAGS.join(",")}`,
-  ];
+  return [...perms.map((p) => p.flag), `--v8-flags=${V8_FLAGS.join(",")}`];
+}
+
+/** The flags of the default build (no path overrides). */
+export function shippedFlags(): string[] {
+  const flags = compileFlags();
+  if (flags instanceof Error) throw flags;
+  return flags;
+}
+
+/**
+ * `deno run` arguments that run main.ts (or `main`) exactly as the binary
+ * runs: its permissions and its V8 flags, nothing broader.
+ */
+export function shippedRunArgs(
+  main: string = MAIN,
+  options: { v8Flags?: string } = {},
+): string[] {
+  const flags = shippedFlags();
+  if (options.v8Flags !== undefined) {
+    // Only the benchmark asks, to compare other V8 flags with the shipped ones.
+    const at = flags.findIndex((f) => f.startsWith("--v8-flags="));
+    flags.splice(
+      at,
+      1,
+      ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
+    );
+  }
+  return ["run", ...flags, main];
+}
+
+/** deno.json's `hodometer` task: main.ts from source, as shipped. */
+export function shippedTask(): string {
+  return ["deno", "run", ...shippedFlags(), "main.ts"].join(" ");
 }
 
 /** The README's list: what the binary may do, and that nothing else is granted. */
@@ -183,8 +214,8 @@ export function permissionsMarkdown(perms: Permission[]): string {
   lines.push(
     `- \`--v8-flags=${
       V8_FLAGS.join(",")
-    }\`: memory over speed (small young generation, no optimising JIT, no WebAssembly).`,
-    "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`; no read or write anywhere else.",
+    }\`: memory over speed (small young generation, no V8 worker threads, a 96 MB old generation paced to its live size while the agent collects; \`gc()\` for that pacing and after each \`run\` cycle).`,
+    "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`.",
   );
   return lines.join("\n");
 }

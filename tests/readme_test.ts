@@ -3,7 +3,7 @@
 // subcommand with options that subcommand has.
 
 import { assert, assertEquals } from "./assert.ts";
-import { normalizeTables, renderReadme } from "../scripts/readme_tables.ts";
+import { normalizeTables, renderReadme } from "../scripts/generate.ts";
 import { COMMANDS } from "../src/commands.ts";
 import { COMMON_KEYS, SETTINGS } from "../src/config/settings.ts";
 
@@ -11,7 +11,7 @@ const readme = await Deno.readTextFile(
   new URL("../README.md", import.meta.url),
 );
 
-Deno.test("the README's generated tables match the code (run `deno task readme` to fix)", () => {
+Deno.test("the README's generated tables match the code (run `deno task generate` to fix)", () => {
   assertEquals(normalizeTables(readme), normalizeTables(renderReadme(readme)));
 });
 

@@ -12,7 +12,7 @@ import {
 } from "./fixtures/scheduler_double.ts";
 import { startTrackSink, type TrackSink } from "./fixtures/track_sink.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { shippedRunArgs } from "../scripts/permissions.ts";
 
 async function withScheduler<T>(
   fn: (env: Record<string, string>, double: SchedulerDouble) => Promise<T>,
@@ -45,7 +45,7 @@ async function withSinks<T>(
 /** `hodometer run` in the background, its logs collected. */
 function spawnRun(args: string[], env: Record<string, string>) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", MAIN, "run", ...args],
+    args: [...shippedRunArgs(), "run", ...args],
     env: { ...HERMETIC_ENV, LOG_LEVEL: "debug", ...env },
     stdin: "null",
     stdout: "piped",

@@ -1,6 +1,7 @@
 // `hodometer collect` (and the bare drain client) as measured processes.
 
 import { sampleMemory } from "./proc.ts";
+import { shippedRunArgs } from "../permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -16,7 +17,7 @@ export interface ProcessRun {
 }
 
 export interface RunOptions {
-  /** V8 flags, comma-separated, passed as --v8-flags. */
+  /** V8 flags instead of the shipped ones, comma-separated ("" for none). */
   v8Flags?: string;
   env?: Record<string, string>;
   periodMs?: number;
@@ -33,14 +34,14 @@ export const HERMETIC: Record<string, string> = {
   LOG_FORMAT: "",
 };
 
+/** A deno process (`denoArgs` start with `run`), its wall time and memory peaks. */
 export async function measureProcess(
-  args: string[],
+  denoArgs: string[],
   options: RunOptions = {},
 ): Promise<ProcessRun> {
-  const v8 = options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [];
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", ...v8, ...args],
+    args: denoArgs,
     cwd: ROOT,
     env: { ...HERMETIC, ...options.env },
     stdin: "null",
@@ -64,7 +65,13 @@ export async function measureProcess(
 
 export function runCollect(port: number, options: RunOptions = {}) {
   return measureProcess(
-    [MAIN, "collect", "--level", "feature", "--compact"],
+    [
+      ...shippedRunArgs(MAIN, { v8Flags: options.v8Flags }),
+      "collect",
+      "--level",
+      "feature",
+      "--compact",
+    ],
     {
       ...options,
       env: {
@@ -78,5 +85,18 @@ export function runCollect(port: number, options: RunOptions = {}) {
 }
 
 export function runDrain(port: number, options: RunOptions = {}) {
-  return measureProcess([DRAIN, "127.0.0.1", String(port)], options);
+  const v8 = options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [];
+  return measureProcess(
+    [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read",
+      ...v8,
+      DRAIN,
+      "127.0.0.1",
+      String(port),
+    ],
+    options,
+  );
 }

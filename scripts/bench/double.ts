@@ -93,12 +93,20 @@ export async function startDoubleProcess(
     const bundle = await bundledForNode();
     command = bundle ?? Deno.execPath();
     kind = bundle ? "batched (node)" : "batched (deno)";
-    args.unshift(...(bundle ? [bundle] : ["run", "-A", BATCHED_MAIN]));
+    args.unshift(
+      ...(bundle ? [bundle] : ["run", "--allow-net=127.0.0.1", BATCHED_MAIN]),
+    );
     if (bundle) command = "node";
   } else {
     command = Deno.execPath();
     kind = "double";
-    args.unshift("run", "-A", "--no-prompt", DOUBLE_MAIN);
+    args.unshift(
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read",
+      DOUBLE_MAIN,
+    );
   }
   const child = new Deno.Command(command, {
     args,

@@ -1,7 +1,7 @@
 // The floor for `hodometer collect`: a bare @grpc/grpc-js client that drains
 // the same five scheduler calls and decodes nothing.
 //
-//   deno run -A scripts/bench/drain_client.ts HOST PORT
+//   deno run --allow-net --allow-env --allow-read scripts/bench/drain_client.ts HOST PORT
 //
 // Prints {"messages":N,"drainMs":T} on stdout.
 

@@ -6,6 +6,7 @@
 import { withKubeDouble } from "../../tests/fixtures/kube_double.ts";
 import { HERMETIC } from "./collector.ts";
 import { readMemory } from "./proc.ts";
+import { shippedRunArgs } from "../permissions.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -54,15 +55,10 @@ export async function runLoopCheck(options: {
     });
     const stateDir = `${kube.dir}/state`;
     await Deno.mkdir(stateDir);
-    const v8 = options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [];
     const t0 = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        "run",
-        "-A",
-        "--no-prompt",
-        ...v8,
-        MAIN,
+        ...shippedRunArgs(MAIN, { v8Flags: options.v8Flags }),
         "run",
         "--interval",
         "1s",

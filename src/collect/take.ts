@@ -2,6 +2,7 @@
 // say what failed, close everything.
 
 import type { Logger } from "../log/setup.ts";
+import { paceHeap } from "../heap_pacer.ts";
 import { collect, type Collection } from "./collector.ts";
 import {
   type OpenedSources,
@@ -22,31 +23,43 @@ export async function takeCollection(
   config: SourceConfig,
   options: TakeOptions,
 ): Promise<Collection> {
-  const log: Logger = options.log;
-  const opened = await openSources(config, options);
+  const pacer = paceHeap();
   try {
-    const [collection] = await Promise.all([
-      collect(opened.sources, {
-        level: config.metricsLevel,
-        signal: options.signal,
-        giveUpAfterMs:
-          Math.max(config.schedulerTimeoutMs, config.kubeTimeoutMs) +
-          GIVE_UP_MARGIN_MS,
-      }),
-      options.whileOpen?.(opened),
-    ]);
-    collection.warnings.unshift(...opened.warnings);
-    // As properties, not templates: a message may hold braces of its own.
-    for (const warning of collection.warnings) {
-      log.warn("{warning}", { warning });
+    const opened = await openSources(config, options);
+    try {
+      return await collectOpened(config, options, opened);
+    } finally {
+      opened.close();
     }
-    for (const failure of groupFailures(collection.failures)) {
-      log.warn("{failure}", { failure });
-    }
-    return collection;
   } finally {
-    opened.close();
+    pacer.stop();
   }
+}
+
+async function collectOpened(
+  config: SourceConfig,
+  options: TakeOptions,
+  opened: OpenedSources,
+): Promise<Collection> {
+  const log: Logger = options.log;
+  const [collection] = await Promise.all([
+    collect(opened.sources, {
+      level: config.metricsLevel,
+      signal: options.signal,
+      giveUpAfterMs: Math.max(config.schedulerTimeoutMs, config.kubeTimeoutMs) +
+        GIVE_UP_MARGIN_MS,
+    }),
+    options.whileOpen?.(opened),
+  ]);
+  collection.warnings.unshift(...opened.warnings);
+  // As properties, not templates: a message may hold braces of its own.
+  for (const warning of collection.warnings) {
+    log.warn("{warning}", { warning });
+  }
+  for (const failure of groupFailures(collection.failures)) {
+    log.warn("{failure}", { failure });
+  }
+  return collection;
 }
 
 const SCHEDULER_FAILURE = /^scheduler (\w+): (.*); (.*) omitted$/;

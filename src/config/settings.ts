@@ -14,8 +14,6 @@ import {
   parseUrlList,
 } from "./parsers.ts";
 
-import { BUILD_INFO } from "../build_info.ts";
-
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface SettingDef<T> {
@@ -60,7 +58,6 @@ export type RecordLevel = typeof RECORD_LEVELS[number];
 export const SELDON_TOKEN = "e943e8a2ebd1352338ecac1f9fde8c7c";
 
 export function defaultStateDir(env: Env): string {
-  if (BUILD_INFO.stateDir) return BUILD_INFO.stateDir;
   if (env.XDG_STATE_HOME) return `${env.XDG_STATE_HOME}/hodometer`;
   return `${env.HOME ?? "."}/.local/state/hodometer`;
 }
@@ -284,8 +281,7 @@ export const SETTINGS = {
     description:
       "directory for the persisted cluster id and the receiver's store",
     default: defaultStateDir,
-    defaultText:
-      "$XDG_STATE_HOME/hodometer or ~/.local/state/hodometer (/var/lib/hodometer in the binary)",
+    defaultText: "$XDG_STATE_HOME/hodometer, else ~/.local/state/hodometer",
     parse: parseNonEmpty,
   }),
   logLevel: setting<LogLevel>({

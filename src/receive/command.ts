@@ -5,6 +5,7 @@
 
 import type { CommandContext } from "../commands.ts";
 import { logger } from "../log/setup.ts";
+import { paceHeap } from "../heap_pacer.ts";
 import { ClusterBook } from "./clusters.ts";
 import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
@@ -107,6 +108,9 @@ export async function receiveCommand(
     onAccepted,
   });
 
+  // V8 would let request garbage pile up towards its 96 MB limit between
+  // full collections; a receiver stays near its live heap instead.
+  const pacer = paceHeap({ everyMs: 100 });
   const stop = Promise.withResolvers<string>();
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => stop.resolve(signal);
@@ -152,6 +156,7 @@ export async function receiveCommand(
       Deno.removeSignalListener(signal, handler);
     }
     await retention?.stop();
+    pacer.stop();
     store.close();
   }
 }

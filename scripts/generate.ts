@@ -1,9 +1,15 @@
-// Rewrites the generated tables of README.md from the code that owns them:
-// `deno task readme`. tests/readme_test.ts fails when they differ.
+// Rewrites what is generated from the code that owns it: the tables of
+// README.md (configuration, metrics, permissions) and deno.json's `hodometer`
+// task (main.ts with the binary's permissions and V8 flags). `deno task
+// generate`; tests/readme_test.ts and tests/shipped_test.ts fail when they differ.
 
 import { metricsTableMarkdown } from "../src/collect/catalogue.ts";
 import { settingsTableMarkdown } from "../src/config/table.ts";
-import { permissions, permissionsMarkdown } from "./permissions.ts";
+import {
+  permissions,
+  permissionsMarkdown,
+  shippedTask,
+} from "./permissions.ts";
 
 export const README_TABLES: Record<string, () => string> = {
   config: settingsTableMarkdown,
@@ -53,14 +59,24 @@ export function renderReadme(text: string): string {
   return out;
 }
 
+/** deno.json's text with the `hodometer` task as shipped. */
+export function renderDenoJson(text: string): string {
+  const config = JSON.parse(text);
+  if (config.tasks.hodometer === shippedTask()) return text;
+  config.tasks.hodometer = shippedTask();
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
 if (import.meta.main) {
-  const path = new URL("../README.md", import.meta.url);
-  const before = await Deno.readTextFile(path);
-  const after = renderReadme(before);
-  if (after !== before) await Deno.writeTextFile(path, after);
-  console.log(
-    after === before
-      ? "README.md tables are up to date"
-      : "README.md tables rewritten",
-  );
+  const files: Array<[string, (text: string) => string]> = [
+    ["README.md", renderReadme],
+    ["deno.json", renderDenoJson],
+  ];
+  for (const [name, render] of files) {
+    const path = new URL(`../${name}`, import.meta.url);
+    const before = await Deno.readTextFile(path);
+    const after = render(before);
+    if (after !== before) await Deno.writeTextFile(path, after);
+    console.log(`${name}: ${after === before ? "up to date" : "rewritten"}`);
+  }
 }
