@@ -232,6 +232,15 @@ Deno.test("bar chart: shares of a given whole, the tail added up as other, nothi
     ["other (3)", "60"],
   ]);
   assert(svg.includes(">50 (25%)</text>"), svg);
+  // None of 37 clusters is still an answer.
+  const none = barChart({
+    title: "GPU",
+    unit: "clusters",
+    total: 37,
+    bars: [{ label: "GPU", count: 0 }],
+  });
+  assertEquals(title(none), "GPU: GPU 0 clusters (0.0%)");
+  assertEquals(elements(none, "rect")[0].width, "0");
   const empty = barChart({ title: "t", unit: "clusters", bars: [] });
   assertScales(empty);
   assertEquals(title(empty), "t: no data");
@@ -269,6 +278,15 @@ Deno.test("state strip: spans of true and false over time, ending at `until`", (
     ),
   );
   assertEquals(elements(svg, "path"), [], "no line");
+  const flapping = stateStrip({
+    title: "overcommit",
+    points: Array.from({ length: 9 }, (_, i) => [T0 + i * HOUR, i % 2 === 0]),
+  });
+  assertMatch(title(flapping), /^overcommit: true → … → true \(8 changes\), /);
+  assertEquals(
+    elements(flapping, "rect").filter((r) => r["data-state"]).length,
+    9,
+  );
 });
 
 Deno.test("state strip: one point fills the strip; none says no data", () => {
@@ -349,4 +367,25 @@ Deno.test("hostile text stays text in every chart", () => {
       assertMatch(tag.replace(/ [\w:-]+="[^"]*"/g, ""), /^<\/?\w+\/?>$/);
     }
   }
+});
+
+Deno.test("times no date can hold are left out, not thrown on", () => {
+  const huge = timeSeriesChart({
+    title: "t",
+    unit: "",
+    points: [[1e300, 1], [-9e15, 2], [T0, 3]],
+  });
+  assertEquals(title(huge), "t: 3 on 2026-11-01 00:00 UTC, 1 point");
+  const strip = stateStrip({
+    title: "s",
+    points: [[1e300, true], [T0, false]],
+    until: NaN,
+  });
+  assertEquals(
+    title(strip),
+    "s: false, 2026-11-01 00:00 UTC to 2026-11-01 00:00 UTC",
+  );
+  assertEquals(formatTime(1e300), "an unknown time");
+  assertEquals(niceTicks(-1e308, 1e308), [-1e308, 1e308]);
+  assert(timeTicks(0, 1e15).length <= 6);
 });

@@ -37,14 +37,21 @@ export function formatNumber(v: number): string {
 
 const MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
 const pad = (n: number) => String(n).padStart(2, "0");
+/** Times a Date can hold (event times are hostile input too). */
+const MAX_TIME = 8.64e15;
+const isTime = (t: number) => Number.isFinite(t) && Math.abs(t) <= MAX_TIME;
+
 /** `2026-11-26 08:00 UTC` */
 export const formatTime = (ms: number) =>
-  new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  isTime(ms)
+    ? new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"
+    : "an unknown time";
 
 /** Evenly spaced round values (1, 2 or 5 × 10^k apart) covering [min, max]. */
 export function niceTicks(min: number, max: number, count = 4): number[] {
   if (max <= min) max = min + (min === 0 ? 1 : Math.abs(min));
   const raw = (max - min) / count;
+  if (!Number.isFinite(raw)) return [min, max];
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const ticks: number[] = [];
@@ -76,7 +83,10 @@ export function timeTicks(from: number, to: number, max = 5): number[] {
   const step = TIME_STEPS.find((s) => (to - from) / s < max) ??
     TIME_STEPS.at(-1)!;
   const ticks: number[] = [];
-  for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
+  for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
+    ticks.push(t);
+    if (ticks.length > max) break;
+  }
   return ticks;
 }
 
@@ -100,7 +110,7 @@ export interface TimeSeriesChart {
  */
 export function timeSeriesChart(c: TimeSeriesChart): string {
   const [W, H, L, R, T, B] = [400, 170, 46, 12, 10, 36];
-  const pts = c.points.filter(([t, v]) => Number.isFinite(t + v))
+  const pts = c.points.filter(([t, v]) => isTime(t) && Number.isFinite(v))
     .toSorted((a, b) => a[0] - b[0]);
   const unit = c.unit ? ` (${c.unit})` : "";
   if (pts.length === 0) {
@@ -185,7 +195,7 @@ export interface BarChart {
 /** Counts with their share of the whole, largest first. */
 export function barChart(c: BarChart): string {
   const [W, ROW, LABEL, VALUE] = [400, 22, 130, 84];
-  const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count > 0)
+  const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count >= 0)
     .toSorted((a, b) =>
       b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)
     );
@@ -213,12 +223,15 @@ export function barChart(c: BarChart): string {
   const rows = bars.map((b, i) => {
     const name = b.label || "not reported";
     const shown = name.length > 20 ? `${name.slice(0, 19)}…` : name;
-    const w = ((W - LABEL - VALUE) * b.count) / widest;
+    // A count above 0 stays visible; 0 draws nothing.
+    const w = b.count > 0
+      ? Math.max(((W - LABEL - VALUE) * b.count) / widest, 1)
+      : 0;
     return `<g data-label="${esc(name)}" data-count="${b.count}"><title>${
       esc(`${name}: ${b.count} ${c.unit} (${share(b.count)})`)
     }</title>${text(0, i * ROW + 15, shown)}<rect x="${LABEL}" y="${
       i * ROW + 4
-    }" width="${r1(Math.max(w, 1))}" height="${ROW - 8}" fill="${BLUE}"/>${
+    }" width="${r1(w)}" height="${ROW - 8}" fill="${BLUE}"/>${
       text(LABEL + w + 4, i * ROW + 15, `${b.count} (${share(b.count)})`)
     }</g>`;
   });
@@ -235,7 +248,7 @@ export interface StateStrip {
 /** A boolean over time as spans of true and false, not a line. */
 export function stateStrip(c: StateStrip): string {
   const [W, H, BAR] = [400, 34, 14];
-  const pts = c.points.filter(([t]) => Number.isFinite(t))
+  const pts = c.points.filter(([t]) => isTime(t))
     .toSorted((a, b) => a[0] - b[0]);
   if (pts.length === 0) {
     return svg(
@@ -252,11 +265,18 @@ export function stateStrip(c: StateStrip): string {
     if (open) open.to = t;
     spans.push({ from: t, to: t, state });
   }
-  const end = Math.max(c.until ?? pts.at(-1)![0], pts.at(-1)![0]);
+  const last = pts.at(-1)![0];
+  const end = c.until !== undefined && isTime(c.until)
+    ? Math.max(c.until, last)
+    : last;
   const [lo, hi] = [pts[0][0], end > pts[0][0] ? end : pts[0][0] + 1];
   spans.at(-1)!.to = hi;
   const x = (t: number) => ((t - lo) / (hi - lo)) * W;
-  const states = spans.map((s) => s.state).join(" → ");
+  const states = spans.length <= 4
+    ? spans.map((s) => s.state).join(" → ")
+    : `${spans[0].state} → … → ${spans.at(-1)!.state} (${
+      spans.length - 1
+    } changes)`;
   const label = `${c.title}: ${states}, ${formatTime(lo)} to ${
     formatTime(end)
   }`;
