@@ -67,6 +67,8 @@ Deno.test("privacy: no name or address of the cluster appears in the event", asy
     assert(!r.stdout.includes(name), `the event holds ${name}`);
   }
   assert(!/\d+\.\d+\.\d+\.\d+/.test(r.stdout), "an IPv4-like string");
+  // The scheduler says 2.8.0-customer-churn-model: only the version is kept.
+  assertEquals(JSON.parse(r.stdout).properties.seldon_core_version, "2.8.0");
 });
 
 Deno.test("a scheduler that is down: exit 0, its metrics absent, the logs say why", async () => {
