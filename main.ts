@@ -3,22 +3,62 @@
 import { Command, CommanderError } from "commander";
 import { COMMANDS, COMMON_KEYS } from "./src/commands.ts";
 import { addSettingOptions, readConfig } from "./src/config/cli.ts";
+import { EXIT, EXIT_SUMMARY, exitStatuses } from "./src/exit_codes.ts";
+import {
+  formatHelpSection,
+  stdoutHelpWidth,
+  useHelpLayout,
+} from "./src/help_layout.ts";
 import { logger, setupLogging } from "./src/log/setup.ts";
+import { versionText } from "./src/version.ts";
 
-export const EXIT_CONFIG = 2;
+/**
+ * A usage error is said in one line naming the command, then where to read
+ * more; the whole help would push the error off the screen.
+ */
+function briefErrors(cmd: Command, path: string): Command {
+  return cmd
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`${path}: ${text.replace(/^error: /, "")}`),
+    })
+    .showHelpAfterError(`see '${path} --help'`);
+}
 
-async function main(args: string[]): Promise<number> {
-  let exitCode = 0;
-  const program = new Command("hodometer")
+/**
+ * The command line: every subcommand with its settings, switches, help laid
+ * out in `width` columns and exit statuses; `done` gets a command's status.
+ */
+export function createProgram(
+  width: number,
+  done: (code: number) => void,
+): Command {
+  const exitHelp = (items: readonly (readonly [number, string])[]) =>
+    `\n${
+      formatHelpSection(
+        "Exit status:",
+        items.map(([code, text]) => [String(code), text] as const),
+        width,
+      )
+    }\n`;
+  const program = useHelpLayout(new Command("hodometer"), width)
     .description("Privacy-first usage telemetry agent for Seldon Core 2")
+    .version(
+      versionText(),
+      "-V, --version",
+      "print the version, git commit and runtime",
+    )
     .exitOverride()
-    .showHelpAfterError();
+    .addHelpText("after", exitHelp(EXIT_SUMMARY));
+  briefErrors(program, "hodometer");
 
   for (const command of COMMANDS) {
     const keys = [...COMMON_KEYS, ...command.keys];
     const sub = program.command(command.name).description(command.summary);
+    briefErrors(sub, `hodometer ${command.name}`);
     addSettingOptions(sub, keys);
     for (const s of command.switches ?? []) sub.option(s.flags, s.description);
+    sub.addHelpText("after", exitHelp(exitStatuses(command.name)));
     sub.action(async () => {
       const resolved = readConfig(sub, keys);
       if (!resolved.ok) {
@@ -28,7 +68,7 @@ async function main(args: string[]): Promise<number> {
         for (const line of resolved.warnings) {
           console.error(`hodometer ${command.name}: ${line}`);
         }
-        exitCode = EXIT_CONFIG;
+        done(EXIT.usage);
         return;
       }
       const { config } = resolved;
@@ -38,16 +78,22 @@ async function main(args: string[]): Promise<number> {
         string,
         boolean | string | undefined
       >;
-      exitCode = await command.run({ config, switches });
+      done(await command.run({ config, switches }));
     });
   }
+  return program;
+}
 
+async function main(args: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = createProgram(stdoutHelpWidth(), (code) => exitCode = code);
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (err) {
+    // Help and --version end parsing with status 0; every other stop is a
+    // usage error, already said.
     if (err instanceof CommanderError) {
-      const benign = ["commander.helpDisplayed", "commander.version"];
-      return benign.includes(err.code) ? 0 : EXIT_CONFIG;
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     throw err;
   }
