@@ -121,10 +121,10 @@ Deno.test("--help of every command: no line over 100 columns, exit statuses list
     assertEquals(r.code, 0, command);
     const widest = Math.max(...r.stdout.split("\n").map((l) => l.length));
     assert(widest <= HELP_WIDTH, `${command}: a line of ${widest} columns`);
-    assertMatch(r.stdout, /\nExit status:\n  0  /);
+    assertMatch(r.stdout, /\nExit status:\n {2}0 {2}/);
   }
   const collect = await hodometer(["collect", "--help"]);
-  assertMatch(collect.stdout, /\n  3  a source .* could not be read/);
+  assertMatch(collect.stdout, /\n {2}3 {2}a source .* could not be read/);
 });
 
 Deno.test("JSON logs: one object a line, the message without extra quotes", async () => {
