@@ -50,14 +50,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: "collect",
     summary:
-      "take one snapshot and print the exact event that would be published; sends nothing unless --publish",
+      "take one snapshot and print the exact event that would be published; a dry run that sends and keeps nothing unless --publish",
     keys: PUBLISH_KEYS,
     switches: [
       { flags: "--compact", description: "print the event on one line" },
       {
         flags: "--publish",
         description:
-          "also send the printed event, as `run` would; exit 1 unless every URL got it",
+          "also send the printed event and keep the cluster id, as `run` does; exit 1 unless every URL got it",
       },
     ],
     run: async (ctx) =>

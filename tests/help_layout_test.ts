@@ -9,7 +9,7 @@ import {
   MIN_HELP_WIDTH,
   wrapText,
 } from "../src/help_layout.ts";
-import { createProgram } from "../main.ts";
+import { createProgram } from "../src/program.ts";
 
 Deno.test("wrapText: at spaces, own line breaks kept, a long word whole", () => {
   assertEquals(wrapText("aa bb cc dd", 5), ["aa bb", "cc dd"]);
