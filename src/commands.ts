@@ -3,6 +3,7 @@
 
 import type { Config, SettingKey } from "./config/settings.ts";
 import { COMMON_KEYS } from "./config/settings.ts";
+import { EXIT } from "./exit_codes.ts";
 import { PUBLISH_KEYS, RUN_KEYS } from "./publish/keys.ts";
 
 type CommonKey = typeof COMMON_KEYS[number];
@@ -73,7 +74,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx) => {
       const { metricsText } = await import("./collect/metrics_command.ts");
       console.log(metricsText(ctx.switches.json === true));
-      return 0;
+      return EXIT.ok;
     },
   }),
   spec({
@@ -98,7 +99,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async () => {
       const { versionText } = await import("./version.ts");
       console.log(versionText());
-      return 0;
+      return EXIT.ok;
     },
   }),
 ];
