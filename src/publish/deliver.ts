@@ -71,7 +71,7 @@ export interface DeliveryResult {
 export const STOPPED = "stopped before delivery";
 
 /** Reasons are cut to this length, so an outcome stays one readable line. */
-const MAX_REASON = 300;
+const MAX_REASON = 500;
 
 /** Delivers `data` (the base64 event) to every URL in parallel; results in URL order. */
 export function deliverAll(
