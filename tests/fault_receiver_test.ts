@@ -19,6 +19,7 @@ import {
 import { encodeEventData } from "../src/publish/event.ts";
 import { V8_FLAGS } from "../scripts/permissions.ts";
 import { gzip, sampleEvent, utf8 } from "./receive_sample.ts";
+import { mulberry32 } from "./fixtures/seeded_random.ts";
 
 const SEED = Number(Deno.env.get("HODOMETER_FUZZ_SEED") ?? 0x5eed2026) >>> 0;
 const FUZZ_REQUESTS = 5_000;
@@ -29,18 +30,6 @@ const RSS_GROWTH_BOUND_KB = 30 * 1024;
 const VERBOSE_OK = '{"status":1,"error":""}';
 
 // ------------------------------------------------------------ seeded PRNG
-
-/** mulberry32: a tiny, good-enough 32-bit PRNG; uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Dice {
   readonly next: () => number;

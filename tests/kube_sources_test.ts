@@ -363,7 +363,7 @@ Deno.test("not in Kubernetes: is_kubernetes false and nothing else", async () =>
   });
 });
 
-Deno.test("in a pod without a mounted token: is_kubernetes true and one warning", async () => {
+Deno.test("in a pod without a mounted token: is_kubernetes true and one failed source", async () => {
   await withKubeDouble(async (h) => {
     await Deno.remove(`${h.serviceAccountDir}/token`);
     const access = await openKubernetes({
@@ -373,9 +373,10 @@ Deno.test("in a pod without a mounted token: is_kubernetes true and one warning"
     assertEquals(access.client, undefined);
     const got = await collect(access);
     assertEquals(got.snapshot, { is_kubernetes: true });
-    assertEquals(got.warnings.length, 1);
+    assertEquals(got.warnings, []);
+    assertEquals(got.errors.length, 1);
     assertMatch(
-      got.warnings[0],
+      got.errors[0],
       /token does not exist \(is automountServiceAccountToken false\?\); Kubernetes metrics omitted/,
     );
     assertEquals(h.double.requests.length, 0);

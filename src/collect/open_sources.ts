@@ -26,7 +26,7 @@ export type { SourceConfig };
 export interface OpenedSources {
   sources: Source[];
   kube: KubeAccess;
-  /** Problems found while opening (e.g. TLS secrets unreadable). */
+  /** Problems found while opening (e.g. TLS secrets unreadable): a source lost. */
   warnings: string[];
   close(): void;
 }

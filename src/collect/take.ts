@@ -51,7 +51,9 @@ async function collectOpened(
     }),
     options.whileOpen?.(opened),
   ]);
-  collection.warnings.unshift(...opened.warnings);
+  // What went wrong while opening (TLS material unreadable) cost the
+  // scheduler's metrics: a failure like any source's.
+  collection.failures.unshift(...opened.warnings);
   // As properties, not templates: a message may hold braces of its own.
   for (const warning of collection.warnings) {
     log.warn("{warning}", { warning });

@@ -2,24 +2,34 @@
 // the id persisted in the Kubernetes ConfigMap (inside a cluster); else the id
 // persisted in the state file; else, only when nothing can be persisted, an
 // ephemeral one with a warning. Always random, never derived from anything
-// identifying (host names, IPs, UIDs).
+// identifying (host names, IPs, UIDs). A dry run reads what is kept and keeps
+// nothing: without a kept id it gets a temporary one.
 
 import { isUuid } from "../config/parsers.ts";
+import { errorMessage } from "../error_message.ts";
 import {
+  CLUSTER_ID_CONFIGMAP,
   type ClusterIdStore,
   getOrCreateClusterId,
 } from "../kube/cluster_id.ts";
-import { clusterIdPath, loadOrCreateStateFileId } from "./state_file.ts";
+import {
+  clusterIdPath,
+  loadOrCreateStateFileId,
+  readStateFileId,
+} from "./state_file.ts";
 
 export type ClusterIdOrigin =
   | "CLUSTER_ID"
   | "configmap"
   | "state file"
-  | "ephemeral";
+  | "ephemeral"
+  | "temporary";
 
 export interface ClusterIdentity {
   id: string;
   origin: ClusterIdOrigin;
+  /** For a temporary id: where a run would keep one. */
+  wouldKeepIn?: string;
 }
 
 /** What resolution logs through; a LogTape Logger fits. */
@@ -38,6 +48,13 @@ export interface ResolveClusterIdOptions {
   /** A fresh random UUID; crypto.randomUUID unless a test fixes it. */
   newId?: () => string;
   signal?: AbortSignal;
+  /**
+   * False for a dry run: a kept id is read, nothing is created or repaired,
+   * and without one the id is temporary. True unless said.
+   */
+  persist?: boolean;
+  /** The ConfigMap's namespace, to say where a run would keep the id. */
+  namespace?: string;
 }
 
 export async function resolveClusterId(
@@ -57,6 +74,8 @@ export async function resolveClusterId(
       value: options.clusterId,
     });
   }
+
+  if (options.persist === false) return await readKeptId(options, newId);
 
   if (options.kubeStore) {
     let found: string | Error;
@@ -96,4 +115,43 @@ export async function resolveClusterId(
     { problem: stored.message },
   );
   return { id: newId().trim().toLowerCase(), origin: "ephemeral" };
+}
+
+/** The dry run's id: one already kept, else a temporary one. */
+async function readKeptId(
+  options: ResolveClusterIdOptions,
+  newId: () => string,
+): Promise<ClusterIdentity> {
+  const { logger: log, stateDir } = options;
+  if (options.kubeStore) {
+    let found: string | undefined | Error;
+    try {
+      found = await options.kubeStore.load(options.signal);
+    } catch (err) {
+      found = new Error(errorMessage(err));
+    }
+    if (typeof found === "string") return { id: found, origin: "configmap" };
+    if (found instanceof Error) {
+      log.debug("cluster id ConfigMap not read: {problem}", {
+        problem: found.message,
+      });
+    }
+  }
+  const stored = await readStateFileId(stateDir);
+  if (typeof stored === "string") return { id: stored, origin: "state file" };
+  if (stored instanceof Error) {
+    log.debug("cluster id state file not read: {problem}", {
+      problem: stored.message,
+    });
+  }
+  const file = clusterIdPath(stateDir);
+  return {
+    id: newId().trim().toLowerCase(),
+    origin: "temporary",
+    wouldKeepIn: options.kubeStore
+      ? `ConfigMap ${CLUSTER_ID_CONFIGMAP}${
+        options.namespace ? ` in namespace ${options.namespace}` : ""
+      } (else ${file})`
+      : file,
+  };
 }

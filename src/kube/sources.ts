@@ -43,11 +43,16 @@ export function kubernetesSources(
   const sources: Source[] = [{
     name: "kubernetes",
     read: () =>
-      Promise.resolve({
-        snapshot: { is_kubernetes: access.inKubernetes },
-        warnings: access.problem ? [access.problem] : undefined,
-      }),
+      Promise.resolve({ snapshot: { is_kubernetes: access.inKubernetes } }),
   }];
+  if (access.problem !== undefined) {
+    // In Kubernetes, but its API cannot be used: every metric it gives is lost.
+    const error = access.problem;
+    sources.push({
+      name: "kubernetes api",
+      read: () => Promise.resolve({ snapshot: {}, error }),
+    });
+  }
   const client = access.client;
   if (!client) return sources;
   const namespace = options.namespace ?? client.namespace;

@@ -37,6 +37,11 @@ export interface SnapshotOptions {
   log: Logger;
   signal?: AbortSignal;
   now?: () => number;
+  /**
+   * False for a dry run: the cluster id is only read where it is kept, never
+   * created (a temporary one when there is none). True unless said.
+   */
+  persistId?: boolean;
 }
 
 /** One collection, as the event that carries it. */
@@ -63,8 +68,10 @@ export async function takeSnapshot(
       kubeStore: client && namespace
         ? kubeClusterIdStore(client, namespace)
         : undefined,
+      namespace,
       logger: log,
       signal,
+      persist: options.persistId,
     });
     log.debug("cluster id from {origin}", { origin: state.identity.origin });
   };

@@ -4,6 +4,7 @@
 // (default <state dir>/events.db) unless it is `:memory:`.
 
 import type { CommandContext } from "../commands.ts";
+import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { paceHeap } from "../heap_pacer.ts";
 import { ClusterBook } from "./clusters.ts";
@@ -51,7 +52,7 @@ export async function receiveCommand(
         path: storePath,
         error: opened.error,
       });
-      return 1;
+      return EXIT.failed;
     }
     const sqlite = opened.store;
     store = sqlite;
@@ -132,7 +133,7 @@ export async function receiveCommand(
         port: listenPort,
         error: err instanceof Error ? err.message : String(err),
       });
-      return 1;
+      return EXIT.failed;
     }
     log.info(`listening on ${server.url}`, {
       recordLevel,
@@ -150,7 +151,7 @@ export async function receiveCommand(
     log.info("stopped; {totalEvents} event(s) received", {
       totalEvents: store.total(),
     });
-    return 0;
+    return EXIT.ok;
   } finally {
     for (const [signal, handler] of handlers) {
       Deno.removeSignalListener(signal, handler);
