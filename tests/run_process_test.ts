@@ -106,7 +106,7 @@ Deno.test("run --interval: one event per cycle, same distinct_id, new $insert_id
   const sink = startTrackSink();
   await withSinks([sink], () =>
     withScheduler(async (env) => {
-      const run = spawnRun(["--interval", "300ms"], {
+      const run = spawnRun(["--interval", "1s"], {
         ...env,
         PUBLISH_URL: sink.url,
       });
@@ -125,6 +125,34 @@ Deno.test("run --interval: one event per cycle, same distinct_id, new $insert_id
         new Set(events.map((p) => p.$insert_id)).size,
         events.length,
       );
+    }));
+});
+
+Deno.test("run --interval 30d: exactly one event in 5 s (a wait longer than a timer holds is not a tight loop)", async () => {
+  const sink = startTrackSink();
+  await withSinks([sink], () =>
+    withScheduler(async (env) => {
+      const started = Date.now();
+      const run = spawnRun(["--interval", "30d"], {
+        ...env,
+        PUBLISH_URL: sink.url,
+      });
+      let ended = false;
+      run.child.status.then(() => ended = true);
+      try {
+        await run.waitFor(/cycle 1: event/);
+        const rest = 5_000 - (Date.now() - started);
+        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+        assertEquals(sink.requests.length, 1, run.stderr());
+        assert(!ended, "run exited on its own");
+      } finally {
+        run.child.kill("SIGTERM");
+      }
+      const { code, stderr } = await run.exit();
+      assertEquals(code, 0, stderr);
+      assertStringIncludes(stderr, "collecting every 30d");
+      assertStringIncludes(stderr, "stopped after 1 cycle(s)");
+      assertEquals(sink.requests.length, 1);
     }));
 });
 

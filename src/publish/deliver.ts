@@ -6,6 +6,7 @@
 
 import { logger } from "../log/setup.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
+import { delay } from "../delay.ts";
 import { redactUrl, redactUrlsIn, trackUrl } from "./url.ts";
 
 type Properties = Record<string, unknown>;
@@ -420,14 +421,5 @@ export function abortableSleep(
   ms: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return delay(ms, signal);
 }

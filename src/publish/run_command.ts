@@ -3,7 +3,7 @@
 
 import type { CommandContext } from "../commands.ts";
 import { logger } from "../log/setup.ts";
-import { abortableSleep } from "./deliver.ts";
+import { sleep } from "../delay.ts";
 import { publishEvent, type Snapshotter, takeSnapshot } from "./cycle.ts";
 import type { RUN_KEYS } from "./keys.ts";
 import { runLoop } from "./run_loop.ts";
@@ -94,7 +94,7 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
     }, {
       intervalMs: config.intervalMs,
       signal: stop.signal,
-      sleep: abortableSleep,
+      sleep,
       onSkipped: (ticks) =>
         log.warn(
           "the last cycle outlasted the interval: {ticks} scheduled cycle(s) skipped",
