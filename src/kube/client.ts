@@ -3,6 +3,8 @@
 // in-cluster path and the kubeconfig path build one of these; only how the
 // credentials are obtained differs.
 
+import { describeNetworkError } from "../network_error.ts";
+
 export interface KubeRequest {
   method?: "GET" | "POST";
   /** Path from the API root, e.g. `/api/v1/nodes`. */
@@ -148,7 +150,7 @@ export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {
         return {
           ok: false,
           failure: "network",
-          message: `${what}: ${e instanceof Error ? e.message : String(e)}`,
+          message: `${what}: ${describeNetworkError(e)}`,
         };
       } finally {
         clearTimeout(timer);
