@@ -2,7 +2,7 @@
 // scheduler double and loopback receivers.
 
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { HERMETIC_ENV, hodometer } from "./fixtures/hodometer_process.ts";
+import { hodometer, spawnHodometer } from "./fixtures/hodometer_process.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import {
   SAMPLE_COUNTS,
@@ -11,8 +11,6 @@ import {
   startSchedulerDouble,
 } from "./fixtures/scheduler_double.ts";
 import { startTrackSink, type TrackSink } from "./fixtures/track_sink.ts";
-
-import { shippedRunArgs } from "../scripts/permissions.ts";
 
 async function withScheduler<T>(
   fn: (env: Record<string, string>, double: SchedulerDouble) => Promise<T>,
@@ -44,35 +42,7 @@ async function withSinks<T>(
 
 /** `hodometer run` in the background, its logs collected. */
 function spawnRun(args: string[], env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...shippedRunArgs(), "run", ...args],
-    env: { ...HERMETIC_ENV, LOG_LEVEL: "debug", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += t;
-    }
-  })();
-  const stdout = new Response(child.stdout).text();
-  const waitFor = async (pattern: RegExp, timeoutMs = 20_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!pattern.test(stderr)) {
-      if (Date.now() > until) {
-        throw new Error(`no log matching ${pattern}; stderr:\n${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const exit = async () => {
-    const status = await child.status;
-    await reading;
-    return { code: status.code, stdout: await stdout, stderr };
-  };
-  return { child, waitFor, exit, stderr: () => stderr };
+  return spawnHodometer(["run", ...args], { LOG_LEVEL: "debug", ...env });
 }
 
 Deno.test("end to end: scheduler double, hodometer receive, run --once: one event, the scenario's counts", async () => {

@@ -10,6 +10,9 @@ import {
   getOrCreateClusterId,
 } from "../kube/cluster_id.ts";
 import { clusterIdPath, loadOrCreateStateFileId } from "./state_file.ts";
+import type { DeniableError } from "../kube/client.ts";
+import type { Denial } from "../collect/source.ts";
+import { errorMessage } from "../error_message.ts";
 
 export type ClusterIdOrigin =
   | "CLUSTER_ID"
@@ -20,6 +23,8 @@ export type ClusterIdOrigin =
 export interface ClusterIdentity {
   id: string;
   origin: ClusterIdOrigin;
+  /** Access control refused the ConfigMap (the caller says so, once). */
+  denial?: Denial;
 }
 
 /** What resolution logs through; a LogTape Logger fits. */
@@ -58,8 +63,9 @@ export async function resolveClusterId(
     });
   }
 
+  let denial: Denial | undefined;
   if (options.kubeStore) {
-    let found: string | Error;
+    let found: string | DeniableError;
     try {
       found = await getOrCreateClusterId(
         options.kubeStore,
@@ -69,13 +75,18 @@ export async function resolveClusterId(
     } catch (err) {
       found = new Error(
         `kubernetes: cluster id ConfigMap unusable (${
-          err instanceof Error ? err.message : String(err)
+          errorMessage(err)
         }): falling back to the state file`,
       );
     }
     if (!(found instanceof Error)) return { id: found, origin: "configmap" };
-    log.warn("{problem}", { problem: found.message });
+    denial = found.denial;
+    // A refusal by access control is summarised by the caller, once.
+    if (denial) log.debug("{problem}", { problem: found.message });
+    else log.warn("{problem}", { problem: found.message });
   }
+  const withDenial = (identity: ClusterIdentity): ClusterIdentity =>
+    denial ? { ...identity, denial } : identity;
 
   const stored = await loadOrCreateStateFileId({
     stateDir,
@@ -88,12 +99,12 @@ export async function resolveClusterId(
         path: clusterIdPath(stateDir),
       });
     }
-    return { id: stored.id, origin: "state file" };
+    return withDenial({ id: stored.id, origin: "state file" });
   }
 
   log.warn(
     "cannot persist the cluster id ({problem}); using a new one for this run only, so every restart reports as a new cluster and cluster counts inflate. Set STATE_DIR (--state-dir) to a writable directory, or CLUSTER_ID to a fixed UUID",
     { problem: stored.message },
   );
-  return { id: newId().trim().toLowerCase(), origin: "ephemeral" };
+  return withDenial({ id: newId().trim().toLowerCase(), origin: "ephemeral" });
 }
