@@ -4,8 +4,9 @@ import { Command, CommanderError } from "commander";
 import { COMMANDS, COMMON_KEYS } from "./src/commands.ts";
 import { addSettingOptions, readConfig } from "./src/config/cli.ts";
 import { logger, setupLogging } from "./src/log/setup.ts";
+import { EXIT_CONFIG } from "./src/exit_codes.ts";
 
-export const EXIT_CONFIG = 2;
+export { EXIT_CONFIG };
 
 async function main(args: string[]): Promise<number> {
   let exitCode = 0;

@@ -3,6 +3,7 @@
 
 import type { CommandContext } from "../commands.ts";
 import { logger } from "../log/setup.ts";
+import { EXIT_CONFIG } from "../exit_codes.ts";
 import type { TrackEvent } from "../publish/event.ts";
 import type { PUBLISH_KEYS } from "../publish/keys.ts";
 
@@ -13,11 +14,16 @@ export async function collectCommand(
 ): Promise<number> {
   const { config } = ctx;
   const log = logger("collect");
+  const env = Deno.env.toObject();
+  const { checkSources } = await import("./open_sources.ts");
+  const check = await checkSources(config, env);
+  if (check.fatal) {
+    console.error(`hodometer collect: ${check.fatal}`);
+    return EXIT_CONFIG;
+  }
+  for (const warning of check.warnings) log.warn("{warning}", { warning });
   const { takeSnapshot, publishEvent } = await import("../publish/cycle.ts");
-  const { event } = await takeSnapshot(config, {}, {
-    env: Deno.env.toObject(),
-    log,
-  });
+  const { event } = await takeSnapshot(config, {}, { env, log });
   console.log(formatEvent(event, ctx.switches.compact === true));
   if (ctx.switches.publish !== true) return 0;
 

@@ -7,6 +7,7 @@ import { type Env, SETTINGS } from "../config/settings.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Logger } from "../log/setup.ts";
 import {
+  checkKubeconfig,
   type KubeAccess,
   kubernetesSources,
   openKubernetes,
@@ -79,6 +80,24 @@ export async function openSources(
     warnings,
     close: () => closers.forEach((close) => close()),
   };
+}
+
+/** What the sources' configuration holds that stops start-up, or is said once. */
+export interface SourceCheck {
+  /** A configuration error: the command exits with EXIT_CONFIG. */
+  fatal?: string;
+  warnings: string[];
+}
+
+/**
+ * Checked once before the first collection: what the settings alone cannot
+ * tell (a named kubeconfig that is missing, malformed or unusable here).
+ */
+export function checkSources(
+  config: SourceConfig,
+  env: Env,
+): Promise<SourceCheck> {
+  return checkKubeconfig({ env, kubeconfig: config.kubeconfig });
 }
 
 async function schedulerAddress(

@@ -10,6 +10,8 @@ import { runLoop } from "./run_loop.ts";
 import { publishTargets } from "./targets.ts";
 import { redactUrl } from "./url.ts";
 import { formatDuration } from "../config/parsers.ts";
+import { checkSources } from "../collect/open_sources.ts";
+import { EXIT_CONFIG } from "../exit_codes.ts";
 
 type RunKey = typeof RUN_KEYS[number];
 
@@ -26,6 +28,13 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
   };
   for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
   try {
+    const env = Deno.env.toObject();
+    const check = await checkSources(config, env);
+    if (check.fatal) {
+      console.error(`hodometer run: ${check.fatal}`);
+      return EXIT_CONFIG;
+    }
+    for (const warning of check.warnings) log.warn("{warning}", { warning });
     const { urls, skippedSeldon } = publishTargets(config);
     if (skippedSeldon) {
       log.info(
@@ -52,7 +61,6 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
     );
 
     const state: Snapshotter = {};
-    const env = Deno.env.toObject();
     let lastAllDelivered = false;
     const cycle = async (n: number) => {
       const { event } = await takeSnapshot(config, state, {
