@@ -132,7 +132,7 @@ Deno.test("collect is a dry run: no state file is created, a temporary id is sho
   }
 });
 
-Deno.test("a missing TLS file is a configuration error naming the variable", async () => {
+Deno.test("a missing TLS file that SSL needs is a configuration error naming the variable and the path", async () => {
   const r = await hodometer(["collect"], {
     CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
     CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/nonexistent/ca.crt",
@@ -141,8 +141,28 @@ Deno.test("a missing TLS file is a configuration error naming the variable", asy
   assertEquals(r.stdout, "");
   assertStringIncludes(
     r.stderr,
-    'CONTROL_PLANE_SERVER_TLS_CA_LOCATION="/nonexistent/ca.crt"',
+    'CONTROL_PLANE_SERVER_TLS_CA_LOCATION="/nonexistent/ca.crt" is not valid: expected a readable file',
   );
+});
+
+Deno.test("with PLAINTEXT the TLS files are neither read nor checked", async () => {
+  const double = await startSchedulerDouble(sampleScenario());
+  try {
+    const r = await hodometer(["collect", "--compact"], {
+      SCHEDULER_HOST: "127.0.0.1",
+      SCHEDULER_PORT: String(double.port),
+      CONTROL_PLANE_SECURITY_PROTOCOL: "PLAINTEXT",
+      CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/nonexistent/ca.crt",
+      CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION: "/nonexistent/tls.crt",
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(
+      JSON.parse(r.stdout).properties.model_count,
+      SAMPLE_COUNTS.model_count,
+    );
+  } finally {
+    await double.close();
+  }
 });
 
 Deno.test("metrics: a table of the whole catalogue, or JSON", async () => {

@@ -328,6 +328,32 @@ Deno.test("cluster id, dry run: the ConfigMap is read, never created", async () 
   });
 });
 
+Deno.test("cluster id: a ConfigMap refused by access control falls back quietly and carries the denial for the one summary", async () => {
+  const denial = {
+    request: 'get configmaps "hodometer" (in namespace ns)',
+    grantIn: "Role" as const,
+    cost: "falling back to the state file",
+    message:
+      'kubernetes: forbidden to get configmaps "hodometer" (in namespace ns): falling back to the state file',
+  };
+  const store: ClusterIdStore = {
+    load: () =>
+      Promise.resolve(Object.assign(new Error(denial.message), { denial })),
+    save: () => Promise.reject(new Error("must not be called")),
+  };
+  await withTempDir(async (tmp) => {
+    const { log, warnings } = recordingLog();
+    const id = await resolveClusterId({
+      stateDir: tmp,
+      kubeStore: store,
+      logger: log,
+      newId: ids(UUID_B),
+    });
+    assertEquals(id, { id: UUID_B, origin: "state file", denial });
+    assertEquals(warnings, []);
+  });
+});
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);

@@ -7,7 +7,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "./assert.ts";
-import { HERMETIC_ENV, hodometer } from "./fixtures/hodometer_process.ts";
+import { hodometer, spawnHodometer } from "./fixtures/hodometer_process.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import {
   SAMPLE_COUNTS,
@@ -16,8 +16,6 @@ import {
   startSchedulerDouble,
 } from "./fixtures/scheduler_double.ts";
 import { startTrackSink, type TrackSink } from "./fixtures/track_sink.ts";
-
-import { shippedRunArgs } from "../scripts/permissions.ts";
 
 async function withScheduler<T>(
   fn: (env: Record<string, string>, double: SchedulerDouble) => Promise<T>,
@@ -54,35 +52,7 @@ function spawnRun(
   env: Record<string, string>,
   command = "run",
 ) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...shippedRunArgs(), command, ...args],
-    env: { ...HERMETIC_ENV, LOG_LEVEL: "debug", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += t;
-    }
-  })();
-  const stdout = new Response(child.stdout).text();
-  const waitFor = async (pattern: RegExp, timeoutMs = 20_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!pattern.test(stderr)) {
-      if (Date.now() > until) {
-        throw new Error(`no log matching ${pattern}; stderr:\n${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const exit = async () => {
-    const status = await child.status;
-    await reading;
-    return { code: status.code, stdout: await stdout, stderr };
-  };
-  return { child, waitFor, exit, stderr: () => stderr };
+  return spawnHodometer([command, ...args], { LOG_LEVEL: "debug", ...env });
 }
 
 Deno.test("end to end: scheduler double, hodometer receive, run --once: one event, the scenario's counts", async () => {
@@ -136,6 +106,34 @@ Deno.test("run --interval: one event per cycle, same distinct_id, new $insert_id
         new Set(events.map((p) => p.$insert_id)).size,
         events.length,
       );
+    }));
+});
+
+Deno.test("run --interval 30d: exactly one event in 5 s (a wait longer than a timer holds is not a tight loop)", async () => {
+  const sink = startTrackSink();
+  await withSinks([sink], () =>
+    withScheduler(async (env) => {
+      const started = Date.now();
+      const run = spawnRun(["--interval", "30d"], {
+        ...env,
+        PUBLISH_URL: sink.url,
+      });
+      let ended = false;
+      run.child.status.then(() => ended = true);
+      try {
+        await run.waitFor(/cycle 1: event/);
+        const rest = 5_000 - (Date.now() - started);
+        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+        assertEquals(sink.requests.length, 1, run.stderr());
+        assert(!ended, "run exited on its own");
+      } finally {
+        run.child.kill("SIGTERM");
+      }
+      const { code, stderr } = await run.exit();
+      assertEquals(code, 0, stderr);
+      assertStringIncludes(stderr, "collecting every 30d");
+      assertStringIncludes(stderr, "stopped after 1 cycle(s)");
+      assertEquals(sink.requests.length, 1);
     }));
 });
 

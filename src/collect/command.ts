@@ -19,6 +19,14 @@ export async function collectCommand(
   const { config } = ctx;
   const log = logger("collect");
   const publish = ctx.switches.publish === true;
+  const env = Deno.env.toObject();
+  const { checkSources } = await import("./open_sources.ts");
+  const check = await checkSources(config, env);
+  if (check.fatal) {
+    console.error(`hodometer collect: ${check.fatal}`);
+    return EXIT.usage;
+  }
+  for (const warning of check.warnings) log.warn("{warning}", { warning });
   const { takeSnapshot, publishEvent } = await import("../publish/cycle.ts");
   const { publishTargets } = await import("../publish/targets.ts");
   const { stoppedBeforeDelivery } = await import("../publish/deliver.ts");
@@ -28,7 +36,7 @@ export async function collectCommand(
   const stop = publish ? stopOnSignals(() => log.info("stopping")) : undefined;
   try {
     const { event, collection, identity } = await takeSnapshot(config, {}, {
-      env: Deno.env.toObject(),
+      env,
       log,
       signal: stop?.signal,
       persistId: publish,

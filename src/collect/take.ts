@@ -58,7 +58,12 @@ async function collectOpened(
   for (const warning of collection.warnings) {
     log.warn("{warning}", { warning });
   }
-  for (const failure of groupFailures(collection.failures)) {
+  // What access control refused is summarised once per process by the
+  // caller; here it goes to the debug log only.
+  const denied = new Set(collection.denials.map((d) => d.message));
+  for (const message of denied) log.debug("{denied}", { denied: message });
+  const failures = collection.failures.filter((f) => !denied.has(f));
+  for (const failure of groupFailures(failures)) {
     log.warn("{failure}", { failure });
   }
   return collection;

@@ -17,6 +17,8 @@ import {
   loadOrCreateStateFileId,
   readStateFileId,
 } from "./state_file.ts";
+import type { DeniableError } from "../kube/client.ts";
+import type { Denial } from "../collect/source.ts";
 
 export type ClusterIdOrigin =
   | "CLUSTER_ID"
@@ -30,6 +32,8 @@ export interface ClusterIdentity {
   origin: ClusterIdOrigin;
   /** For a temporary id: where a run would keep one. */
   wouldKeepIn?: string;
+  /** Access control refused the ConfigMap (the caller says so, once). */
+  denial?: Denial;
 }
 
 /** What resolution logs through; a LogTape Logger fits. */
@@ -77,8 +81,9 @@ export async function resolveClusterId(
 
   if (options.persist === false) return await readKeptId(options, newId);
 
+  let denial: Denial | undefined;
   if (options.kubeStore) {
-    let found: string | Error;
+    let found: string | DeniableError;
     try {
       found = await getOrCreateClusterId(
         options.kubeStore,
@@ -88,13 +93,18 @@ export async function resolveClusterId(
     } catch (err) {
       found = new Error(
         `kubernetes: cluster id ConfigMap unusable (${
-          err instanceof Error ? err.message : String(err)
+          errorMessage(err)
         }): falling back to the state file`,
       );
     }
     if (!(found instanceof Error)) return { id: found, origin: "configmap" };
-    log.warn("{problem}", { problem: found.message });
+    denial = found.denial;
+    // A refusal by access control is summarised by the caller, once.
+    if (denial) log.debug("{problem}", { problem: found.message });
+    else log.warn("{problem}", { problem: found.message });
   }
+  const withDenial = (identity: ClusterIdentity): ClusterIdentity =>
+    denial ? { ...identity, denial } : identity;
 
   const stored = await loadOrCreateStateFileId({
     stateDir,
@@ -107,14 +117,14 @@ export async function resolveClusterId(
         path: clusterIdPath(stateDir),
       });
     }
-    return { id: stored.id, origin: "state file" };
+    return withDenial({ id: stored.id, origin: "state file" });
   }
 
   log.warn(
     "cannot persist the cluster id ({problem}); using a new one for this run only, so every restart reports as a new cluster and cluster counts inflate. Set STATE_DIR (--state-dir) to a writable directory, or CLUSTER_ID to a fixed UUID",
     { problem: stored.message },
   );
-  return { id: newId().trim().toLowerCase(), origin: "ephemeral" };
+  return withDenial({ id: newId().trim().toLowerCase(), origin: "ephemeral" });
 }
 
 /** The dry run's id: one already kept, else a temporary one. */

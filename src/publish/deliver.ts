@@ -8,6 +8,8 @@
 
 import { logger } from "../log/setup.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
+import { delay } from "../delay.ts";
+import { describeNetworkError } from "../network_error.ts";
 import { redactUrlsIn, requestedUrl, trackUrl } from "./url.ts";
 
 type Properties = Record<string, unknown>;
@@ -474,18 +476,9 @@ export function parseRetryAfter(
   return Math.max(0, at - nowMs);
 }
 
-/** A fetch error as a reason: its chain of causes, URLs redacted. */
+/** A fetch error as a reason: its cause in a few words, URLs redacted. */
 function describeError(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && depth < 4; depth++) {
-    const message = current instanceof Error
-      ? current.message
-      : String(current);
-    if (message && !parts.includes(message)) parts.push(message);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return redactUrlsIn(parts.join(": ") || "network error");
+  return redactUrlsIn(describeNetworkError(err));
 }
 
 function seconds(ms: number): string {
@@ -497,14 +490,5 @@ export function abortableSleep(
   ms: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return delay(ms, signal);
 }

@@ -5,17 +5,15 @@ import type { CommandContext } from "../commands.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { stopOnSignals } from "../stop_signals.ts";
-import {
-  abortableSleep,
-  type DeliveryResult,
-  stoppedBeforeDelivery,
-} from "./deliver.ts";
+import { sleep } from "../delay.ts";
+import { type DeliveryResult, stoppedBeforeDelivery } from "./deliver.ts";
 import { publishEvent, type Snapshotter, takeSnapshot } from "./cycle.ts";
 import type { RUN_KEYS } from "./keys.ts";
 import { runLoop } from "./run_loop.ts";
 import { publishTargets } from "./targets.ts";
 import { redactUrl, requestedUrl } from "./url.ts";
 import { formatDuration } from "../config/parsers.ts";
+import { checkSources } from "../collect/open_sources.ts";
 
 type RunKey = typeof RUN_KEYS[number];
 
@@ -25,6 +23,13 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
   const log = logger("run");
   const stop = stopOnSignals(() => log.info("stopping"));
   try {
+    const env = Deno.env.toObject();
+    const check = await checkSources(config, env);
+    if (check.fatal) {
+      console.error(`hodometer run: ${check.fatal}`);
+      return EXIT.usage;
+    }
+    for (const warning of check.warnings) log.warn("{warning}", { warning });
     const { urls, skippedSeldon } = publishTargets(config);
     if (skippedSeldon) {
       log.info(
@@ -51,7 +56,6 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
     );
 
     const state: Snapshotter = {};
-    const env = Deno.env.toObject();
     let last: DeliveryResult[] = [];
     const cycle = async (n: number) => {
       const { event } = await takeSnapshot(config, state, {
@@ -102,7 +106,7 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
     }, {
       intervalMs: config.intervalMs,
       signal: stop.signal,
-      sleep: abortableSleep,
+      sleep,
       onSkipped: (ticks) =>
         log.warn(
           "the last cycle outlasted the interval: {ticks} scheduled cycle(s) skipped",
