@@ -9,6 +9,8 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { denoDir, hodometer } from "./fixtures/hodometer_process.ts";
+import { startTrackSink } from "./fixtures/track_sink.ts";
+import { EXIT } from "../src/exit_codes.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import {
   container,
@@ -108,7 +110,8 @@ Deno.test("host: a malformed ~/.kube/config is a warning and the Kubernetes metr
     await Deno.mkdir(`${home}/.kube`);
     await Deno.writeTextFile(`${home}/.kube/config`, "clusters: [unclosed");
     const r = await collect({ HOME: home, DENO_DIR: denoDir() });
-    assertEquals(r.code, 0, r.stderr);
+    // Kubernetes could not be read: the event is printed, and says so by 3.
+    assertEquals(r.code, EXIT.sourceFailed, r.stderr);
     const p = JSON.parse(r.stdout).properties;
     assertEquals(p.node_count, undefined);
     assertEquals(p.kubernetes_version, undefined);
@@ -200,7 +203,13 @@ Deno.test("host: a state directory anywhere the user names it holds the cluster 
   const dir = await Deno.makeTempDir({ prefix: "hodometer-host-" });
   try {
     const stateDir = `${dir}/my state/hodometer`;
-    const first = await collect({}, ["--state-dir", stateDir]);
+    // A dry run keeps nothing; publishing keeps the id, as `run` does.
+    const sink = startTrackSink();
+    const first = await collect({ PUBLISH_URL: sink.url }, [
+      "--publish",
+      "--state-dir",
+      stateDir,
+    ]).finally(() => sink.close());
     assertEquals(first.code, 0, first.stderr);
     const id = (await Deno.readTextFile(`${stateDir}/cluster_id`)).trim();
     assertEquals(JSON.parse(first.stdout).properties.distinct_id, id);
