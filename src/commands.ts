@@ -1,30 +1,17 @@
 // The subcommands: their settings, switches and a lazy loader, so each one pulls in
 // only the code (and memory) it needs.
 
-import type { Config, SettingKey } from "./config/settings.ts";
-import { COMMON_KEYS } from "./config/settings.ts";
+import type { CommandContext, Switch } from "./command_context.ts";
+import type { SettingKey } from "./config/settings.ts";
 import { EXIT } from "./exit_codes.ts";
 import { PUBLISH_KEYS, RUN_KEYS } from "./publish/keys.ts";
-
-type CommonKey = typeof COMMON_KEYS[number];
-
-export interface CommandContext<K extends SettingKey> {
-  config: Config<K | CommonKey>;
-  /** Values of the switches (flags that are not settings), by camelCase name. */
-  switches: Record<string, boolean | string | undefined>;
-}
-
-export interface Switch {
-  flags: string;
-  description: string;
-}
 
 export interface CommandSpec<K extends SettingKey = SettingKey> {
   name: string;
   summary: string;
   keys: readonly K[];
   switches?: readonly Switch[];
-  /** Whether log lines and config warnings are emitted (false for pure-output commands). */
+  /** Runs the command with its resolved settings; resolves to its exit status. */
   run: (ctx: CommandContext<K>) => Promise<number>;
 }
 
@@ -103,5 +90,3 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   }),
 ];
-
-export { COMMON_KEYS };

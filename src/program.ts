@@ -2,8 +2,9 @@
 // the settings table), switches, help and exit statuses.
 
 import { Command } from "commander";
-import { COMMANDS, COMMON_KEYS } from "./commands.ts";
+import { COMMANDS } from "./commands.ts";
 import { addSettingOptions, readConfig } from "./config/cli.ts";
+import { COMMON_KEYS } from "./config/settings.ts";
 import { EXIT, EXIT_SUMMARY, exitStatuses } from "./exit_codes.ts";
 import { formatHelpSection, useHelpLayout } from "./help_layout.ts";
 import { logger, setupLogging } from "./log/setup.ts";

@@ -4,7 +4,7 @@
 // `run` does. Exits non-zero when a source failed, so it serves as a
 // connectivity check.
 
-import type { CommandContext } from "../commands.ts";
+import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import type { TrackEvent } from "../publish/event.ts";

@@ -1,7 +1,7 @@
 // `hodometer run`: collect and publish now, then every interval, until
 // SIGTERM or SIGINT; `--once` for a single cycle.
 
-import type { CommandContext } from "../commands.ts";
+import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { stopOnSignals } from "../stop_signals.ts";

@@ -3,7 +3,7 @@
 // in flight and exit 0. RECORD_LEVEL=all keeps events in SQLite at --store
 // (default <state dir>/events.db) unless it is `:memory:`.
 
-import type { CommandContext } from "../commands.ts";
+import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { paceHeap } from "../heap_pacer.ts";
