@@ -4,7 +4,7 @@
 // flags). `deno task generate`; tests/readme_test.ts and tests/shipped_test.ts
 // fail when they differ.
 
-import { metricsTableMarkdown } from "../src/collect/catalogue.ts";
+import { metricsTableMarkdown } from "../src/metrics/catalogue.ts";
 import { settingsTableMarkdown } from "../src/config/table.ts";
 import { exitStatusMarkdown } from "../src/exit_codes.ts";
 import {

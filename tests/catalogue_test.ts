@@ -3,7 +3,7 @@ import {
   CATALOGUE,
   filterByLevel,
   type Snapshot,
-} from "../src/collect/catalogue.ts";
+} from "../src/metrics/catalogue.ts";
 
 const everything: Snapshot = Object.fromEntries(
   CATALOGUE.map((

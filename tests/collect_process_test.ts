@@ -7,7 +7,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "./assert.ts";
-import { CATALOGUE, includedAt } from "../src/collect/catalogue.ts";
+import { CATALOGUE, includedAt } from "../src/metrics/catalogue.ts";
 import { METRICS_LEVELS } from "../src/config/settings.ts";
 import { EXIT } from "../src/exit_codes.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";

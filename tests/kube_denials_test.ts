@@ -3,7 +3,7 @@
 
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { denialSummary } from "../src/kube/denials.ts";
-import type { Denial } from "../src/collect/source.ts";
+import type { Denial } from "../src/metrics/source.ts";
 
 const nodes: Denial = {
   request: "list nodes (cluster-wide)",

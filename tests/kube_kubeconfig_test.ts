@@ -16,7 +16,7 @@ import {
   openKubernetes,
 } from "../src/kube/access.ts";
 import { kubernetesSources } from "../src/kube/sources.ts";
-import type { Snapshot } from "../src/collect/catalogue.ts";
+import type { Snapshot } from "../src/metrics/catalogue.ts";
 
 Deno.test("kubeconfig: every metric through a kubeconfig with a CA and a bearer token", async () => {
   await withKubeDouble(async (h) => {

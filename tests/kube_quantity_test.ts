@@ -6,7 +6,7 @@ import {
   parseQuantity,
   toNumber,
   toText,
-} from "../src/kube/quantity.ts";
+} from "../src/metrics/quantity.ts";
 
 const exact = (raw: unknown) => {
   const q = parseQuantity(raw);

@@ -3,16 +3,15 @@ import {
   effectivePodSpec,
   inferenceServerOf,
   isGlobalInstallation,
+  kubernetesVersion,
+  KubeServerTally,
   podCpuCores,
   type PodSpecLite,
-  readPodSpec,
-  readServer,
-  sanitizeVersion,
   serverReplicas,
-  ServerTally,
   usesGpu,
-} from "../src/kube/rules.ts";
-import { toText } from "../src/kube/quantity.ts";
+} from "../src/metrics/kube_rules.ts";
+import { readPodSpec, readServer } from "../src/kube/objects.ts";
+import { toText } from "../src/metrics/quantity.ts";
 
 const pod = (
   ...containers: [string, string | undefined, object?, object?][]
@@ -146,23 +145,23 @@ Deno.test("replicas: unset is 1, whole numbers kept, anything else 0 with a warn
   }
 });
 
-Deno.test("ServerTally folds Servers with their ServerConfigs", () => {
+Deno.test("KubeServerTally folds Servers with their ServerConfigs", () => {
   const configs = new Map<string, PodSpecLite>([
     [
-      ServerTally.configKey("a", "mlserver"),
+      KubeServerTally.configKey("a", "mlserver"),
       pod(["server", "seldonio/mlserver:1", { cpu: "1" }], ["agent", "x", {
         cpu: "100m",
       }]),
     ],
     [
-      ServerTally.configKey("a", "triton"),
+      KubeServerTally.configKey("a", "triton"),
       pod(["server", "nvcr.io/nvidia/tritonserver:23", {
         cpu: "2",
         "nvidia.com/gpu": "1",
       }]),
     ],
   ]);
-  const tally = new ServerTally(configs);
+  const tally = new KubeServerTally(configs);
   const srv = (
     name: string,
     serverConfig: string | undefined,
@@ -194,7 +193,7 @@ Deno.test("ServerTally folds Servers with their ServerConfigs", () => {
   });
   assertEquals(tally.warnings.length, 1);
   assertMatch(tally.warnings[0], /ServerConfig "missing" not found/);
-  assertEquals(new ServerTally(new Map()).result(), {
+  assertEquals(new KubeServerTally(new Map()).result(), {
     gpu_enabled_count: 0,
     inference_server_name: "",
     server_cpu_cores_sum: 0,
@@ -259,7 +258,7 @@ Deno.test("kubernetes version: version-like, with its v prefix; name-like suffix
     [undefined, undefined],
   ];
   for (const [raw, want] of cases) {
-    assertEquals(sanitizeVersion(raw), want, String(raw));
+    assertEquals(kubernetesVersion(raw), want, String(raw));
   }
-  assert(sanitizeVersion("v1.2.3 ") === "v1.2.3");
+  assert(kubernetesVersion("v1.2.3 ") === "v1.2.3");
 });

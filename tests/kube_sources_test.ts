@@ -16,8 +16,8 @@ import {
   kubernetesSources,
   type KubeSourceOptions,
 } from "../src/kube/sources.ts";
-import type { Snapshot } from "../src/collect/catalogue.ts";
-import type { Denial } from "../src/collect/source.ts";
+import type { Snapshot } from "../src/metrics/catalogue.ts";
+import type { Denial } from "../src/metrics/source.ts";
 
 interface Collected {
   snapshot: Snapshot;

@@ -15,7 +15,7 @@ import { createMemoryStore } from "../src/receive/memory_store.ts";
 import type { EventStore } from "../src/receive/store.ts";
 import type { RecordLevel } from "../src/config/settings.ts";
 import { logger } from "../src/log/setup.ts";
-import { CATALOGUE } from "../src/collect/catalogue.ts";
+import { CATALOGUE } from "../src/metrics/catalogue.ts";
 import { sampleEvent } from "./receive_sample.ts";
 
 const BASE = "http://receiver.test";

@@ -6,8 +6,8 @@ import {
   ModelTally,
   PipelineTally,
   type ReplicaResources,
-  ServerTally,
-} from "../src/collect/scheduler_rules.ts";
+  SchedulerServerTally,
+} from "../src/metrics/scheduler_rules.ts";
 
 const resources = (
   ...rs: Partial<ReplicaResources>[]
@@ -22,7 +22,7 @@ const resources = (
 const servers = (
   ...list: [expected: number, available: number, rs?: ReplicaResources[]][]
 ) => {
-  const t = new ServerTally();
+  const t = new SchedulerServerTally();
   for (const [expected, available, rs] of list) {
     t.add({
       expectedReplicas: expected,

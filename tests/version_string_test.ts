@@ -6,7 +6,7 @@ import { assert, assertEquals } from "./assert.ts";
 import {
   sanitizeVersion,
   VERSION_WORDS,
-} from "../src/collect/version_string.ts";
+} from "../src/metrics/version_string.ts";
 import { mulberry32 } from "./fixtures/seeded_random.ts";
 
 const SEED = Number(Deno.env.get("HODOMETER_PROPERTY_SEED") ?? 0x7e2514) >>> 0;

@@ -8,8 +8,8 @@ import {
   filterByLevel,
   type MetricDef,
   type Snapshot,
-} from "./catalogue.ts";
-import type { Denial, Source, SourceResult } from "./source.ts";
+} from "../metrics/catalogue.ts";
+import type { Denial, Source, SourceResult } from "../metrics/source.ts";
 
 export interface Collection {
   /** Metrics at the level, collector_version/commit included; no cluster_id. */

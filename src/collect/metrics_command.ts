@@ -1,7 +1,7 @@
 // `hodometer metrics`: the catalogue of what can be reported, as a table or
 // as JSON for machines.
 
-import { CATALOGUE } from "./catalogue.ts";
+import { CATALOGUE } from "../metrics/catalogue.ts";
 
 export function metricsText(json: boolean): string {
   if (json) return JSON.stringify(CATALOGUE, null, 2);

@@ -19,7 +19,7 @@ import {
   type SchedulerTls,
 } from "./scheduler_client.ts";
 import { schedulerSources } from "./scheduler_sources.ts";
-import type { Source } from "./source.ts";
+import type { Source } from "../metrics/source.ts";
 import type { RetryPolicy } from "./scheduler_client.ts";
 import type { SourceConfig } from "./keys.ts";
 

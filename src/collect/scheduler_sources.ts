@@ -7,9 +7,9 @@ import {
   Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { CATALOGUE, includedAt, type Snapshot } from "./catalogue.ts";
-import type { MetricSource } from "./catalogue.ts";
-import type { Source, SourceResult } from "./source.ts";
+import { CATALOGUE, includedAt, type Snapshot } from "../metrics/catalogue.ts";
+import type { MetricSource } from "../metrics/catalogue.ts";
+import type { Source, SourceResult } from "../metrics/source.ts";
 import type { MetricsLevel } from "../config/settings.ts";
 import {
   type CallOutcome,
@@ -24,9 +24,9 @@ import {
   ExperimentTally,
   ModelTally,
   PipelineTally,
-  ServerTally,
-} from "./scheduler_rules.ts";
-import { sanitizeVersion } from "./version_string.ts";
+  SchedulerServerTally,
+} from "../metrics/scheduler_rules.ts";
+import { sanitizeVersion } from "../metrics/version_string.ts";
 
 export interface SchedulerSourceOptions {
   level: MetricsLevel;
@@ -119,7 +119,7 @@ export function schedulerSources(
   if (wanted("scheduler servers")) {
     sources.push(streamSource(
       "scheduler servers",
-      () => new ServerTally(),
+      () => new SchedulerServerTally(),
       (deadline) => client.serverStatus(sub, { deadline }),
     ));
   }

@@ -18,7 +18,7 @@ import {
   readStateFileId,
 } from "./state_file.ts";
 import type { DeniableError } from "../kube/client.ts";
-import type { Denial } from "../collect/source.ts";
+import type { Denial } from "../metrics/source.ts";
 
 export type ClusterIdOrigin =
   | "CLUSTER_ID"

@@ -4,7 +4,7 @@
 // credentials are obtained differs.
 
 import { describeNetworkError } from "../network_error.ts";
-import type { Denial } from "../collect/source.ts";
+import type { Denial } from "../metrics/source.ts";
 
 export interface KubeRequest {
   method?: "GET" | "POST";

@@ -3,7 +3,7 @@
 // agent has instead of the ConfigMap, and what to apply to get them. The stock
 // Seldon chart's Role (secrets only) refuses all of these, every cycle.
 
-import type { Denial } from "../collect/source.ts";
+import type { Denial } from "../metrics/source.ts";
 
 /** The ConfigMap of the cluster id refused, and what the agent keeps it in instead. */
 export interface IdDenial {

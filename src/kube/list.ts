@@ -2,7 +2,7 @@
 // time, so a large cluster never sits in memory at once.
 
 import type { KubeClient, KubeResponse } from "./client.ts";
-import { continueToken, listItems, ShapeError } from "./rules.ts";
+import { continueToken, listItems, ShapeError } from "./objects.ts";
 
 /** Asks for metadata only (PartialObjectMetadataList), falling back to full objects. */
 export const METADATA_ONLY_ACCEPT = [

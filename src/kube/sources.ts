@@ -1,9 +1,9 @@
 // The Kubernetes sources of metrics, for the collector's extraSources. Each
 // source fails on its own: a forbidden nodes list loses node_count only.
 
-import { CATALOGUE, includedAt } from "../collect/catalogue.ts";
-import type { MetricName } from "../collect/catalogue.ts";
-import type { Denial, Source, SourceResult } from "../collect/source.ts";
+import { CATALOGUE, includedAt } from "../metrics/catalogue.ts";
+import type { MetricName } from "../metrics/catalogue.ts";
+import type { Denial, Source, SourceResult } from "../metrics/source.ts";
 import type { MetricsLevel } from "../config/settings.ts";
 import type { KubeAccess } from "./access.ts";
 import {
@@ -14,15 +14,13 @@ import {
   type Operation,
 } from "./client.ts";
 import { type ListOutcome, listPaged, METADATA_ONLY_ACCEPT } from "./list.ts";
+import { itemNamespace, readServer, readServerConfig } from "./objects.ts";
 import {
   isGlobalInstallation,
-  itemNamespace,
+  kubernetesVersion,
+  KubeServerTally,
   type PodSpecLite,
-  readServer,
-  readServerConfig,
-  sanitizeVersion,
-  ServerTally,
-} from "./rules.ts";
+} from "../metrics/kube_rules.ts";
 
 export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
 
@@ -162,7 +160,7 @@ async function readVersion(
     );
   }
   const raw = (res.body as { gitVersion?: unknown } | null)?.gitVersion;
-  const version = sanitizeVersion(raw);
+  const version = kubernetesVersion(raw);
   if (version === undefined) {
     return failed(
       `kubernetes: /version answered without a version-like gitVersion: ${lost}`,
@@ -262,11 +260,14 @@ async function readServers(
       onPage: (items, first) => {
         items.forEach((item, i) => {
           const c = readServerConfig(item, `serverconfigs[${first + i}]`);
-          configs.set(ServerTally.configKey(c.namespace, c.name), c.podSpec);
+          configs.set(
+            KubeServerTally.configKey(c.namespace, c.name),
+            c.podSpec,
+          );
         });
       },
     });
-  const tally = new ServerTally(configs);
+  const tally = new KubeServerTally(configs);
   const listServers = (scope: Scope) =>
     listPaged(client, {
       path: scopedPath(scope, "servers"),

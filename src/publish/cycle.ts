@@ -3,7 +3,7 @@
 
 import type { Config, Env } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
-import { filterByLevel } from "../collect/catalogue.ts";
+import { filterByLevel } from "../metrics/catalogue.ts";
 import type { Collection } from "../collect/collector.ts";
 import type { COLLECT_KEYS } from "../collect/keys.ts";
 import { takeCollection } from "../collect/take.ts";

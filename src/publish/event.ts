@@ -1,6 +1,6 @@
 // The Mixpanel-compatible event of one collection (SPEC §6), and its wire encoding.
 
-import type { Snapshot } from "../collect/catalogue.ts";
+import type { Snapshot } from "../metrics/catalogue.ts";
 
 export const EVENT_NAME = "collect metrics";
 

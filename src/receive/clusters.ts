@@ -5,7 +5,7 @@
 // numeric properties, with strings clipped. Event content is hostile input:
 // nothing of it is trusted beyond its JSON type.
 
-import { CATALOGUE, type MetricDef } from "../collect/catalogue.ts";
+import { CATALOGUE, type MetricDef } from "../metrics/catalogue.ts";
 import type { ReceivedEvent } from "./store.ts";
 
 export const MAX_CLUSTERS = 10_000;

@@ -4,7 +4,7 @@
 // with a small chart of its history. Every piece of event content is escaped:
 // it is hostile input.
 
-import { CATALOGUE } from "../collect/catalogue.ts";
+import { CATALOGUE } from "../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
 import { escapeHtml } from "./html.ts";
 import type { ReceivedEvent } from "./store.ts";

@@ -3,7 +3,7 @@
 // metric (booleans as 0/1), the strings as labels of an info metric, and when
 // the cluster was last heard from. Pure: renders what it is given.
 
-import { CATALOGUE } from "../collect/catalogue.ts";
+import { CATALOGUE } from "../metrics/catalogue.ts";
 import type {
   ClusterBook,
   ClusterSnapshot,

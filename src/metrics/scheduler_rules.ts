@@ -16,7 +16,7 @@ export interface ServerStatus {
 }
 
 /** Servers with expected or available replicas > 0, and their replica resources. */
-export class ServerTally {
+export class SchedulerServerTally {
   #servers = 0;
   #replicas = 0;
   #multimodel = 0;
