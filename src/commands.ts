@@ -4,7 +4,7 @@
 import type { CommandContext, Switch } from "./command_context.ts";
 import type { SettingKey } from "./config/settings.ts";
 import { EXIT } from "./exit_codes.ts";
-import { PUBLISH_KEYS, RUN_KEYS } from "./publish/keys.ts";
+import { PUBLISH_KEYS, RUN_KEYS } from "./agent/keys.ts";
 
 export interface CommandSpec<K extends SettingKey = SettingKey> {
   name: string;
@@ -33,7 +33,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
     ],
     run: async (ctx) =>
-      (await import("./publish/run_command.ts")).runCommand(ctx),
+      (await import("./agent/run_command.ts")).runCommand(ctx),
   }),
   spec({
     name: "collect",
@@ -49,7 +49,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
     ],
     run: async (ctx) =>
-      (await import("./collect/command.ts")).collectCommand(ctx),
+      (await import("./agent/collect_command.ts")).collectCommand(ctx),
   }),
   spec({
     name: "metrics",
@@ -59,7 +59,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: "--json", description: "print the catalogue as JSON" },
     ],
     run: async (ctx) => {
-      const { metricsText } = await import("./collect/metrics_command.ts");
+      const { metricsText } = await import("./agent/metrics_command.ts");
       console.log(metricsText(ctx.switches.json === true));
       return EXIT.ok;
     },

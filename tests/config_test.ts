@@ -6,7 +6,7 @@ import {
   parseUrlList,
 } from "../src/config/parsers.ts";
 import { type SettingKey, SETTINGS } from "../src/config/settings.ts";
-import { RUN_KEYS } from "../src/publish/keys.ts";
+import { RUN_KEYS } from "../src/agent/keys.ts";
 import { readEnvFile, STOCK_CHART_ENV } from "./fixtures/env_file.ts";
 
 const readable = new Set(["/tls/ca.crt"]);

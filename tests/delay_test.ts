@@ -4,7 +4,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { DEFAULT_CHUNK_MS, delay, MAX_TIMER_MS } from "../src/delay.ts";
-import { runLoop } from "../src/publish/run_loop.ts";
+import { runLoop } from "../src/agent/run_loop.ts";
 
 const DAY = 86_400_000;
 

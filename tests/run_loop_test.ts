@@ -2,7 +2,7 @@
 // jitter; a cycle that outlasts ticks makes them skipped, never overlapping.
 
 import { assertEquals } from "./assert.ts";
-import { runLoop } from "../src/publish/run_loop.ts";
+import { runLoop } from "../src/agent/run_loop.ts";
 
 function fakeClock() {
   let t = 0;

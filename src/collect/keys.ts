@@ -1,5 +1,6 @@
-// The settings each collecting command reads. Kept apart from the code that
-// uses them, so the command registry can list them without loading gRPC.
+// The settings the sources of one collection are opened from (the scheduler,
+// Kubernetes). Kept apart from the code that uses them, so the command
+// registry can list them without loading gRPC.
 
 import type { Config } from "../config/settings.ts";
 
@@ -23,10 +24,3 @@ export const SOURCE_KEYS = [
 ] as const;
 
 export type SourceConfig = Config<typeof SOURCE_KEYS[number]>;
-
-export const COLLECT_KEYS = [
-  ...SOURCE_KEYS,
-  "clusterId",
-  "stateDir",
-  "token",
-] as const;

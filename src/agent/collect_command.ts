@@ -8,7 +8,7 @@ import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import type { TrackEvent } from "../publish/event.ts";
-import type { PUBLISH_KEYS } from "../publish/keys.ts";
+import type { PUBLISH_KEYS } from "./keys.ts";
 import { stopOnSignals } from "../stop_signals.ts";
 
 type CollectKey = typeof PUBLISH_KEYS[number];
@@ -20,14 +20,14 @@ export async function collectCommand(
   const log = logger("collect");
   const publish = ctx.switches.publish === true;
   const env = Deno.env.toObject();
-  const { checkSources } = await import("./open_sources.ts");
+  const { checkSources } = await import("../collect/open_sources.ts");
   const check = await checkSources(config, env);
   if (check.fatal) {
     console.error(`hodometer collect: ${check.fatal}`);
     return EXIT.usage;
   }
   for (const warning of check.warnings) log.warn("{warning}", { warning });
-  const { takeSnapshot, publishEvent } = await import("../publish/cycle.ts");
+  const { takeSnapshot, publishEvent } = await import("./cycle.ts");
   const { publishTargets } = await import("../publish/targets.ts");
   const { stoppedBeforeDelivery } = await import("../publish/deliver.ts");
   const urls = publish ? publishTargets(config).urls : [];

@@ -3,13 +3,13 @@
 
 import type { Logger } from "../log/setup.ts";
 import { paceHeap } from "../heap_pacer.ts";
-import { collect, type Collection } from "./collector.ts";
+import { collect, type Collection } from "../collect/collector.ts";
 import {
   type OpenedSources,
   type OpenOptions,
   openSources,
   type SourceConfig,
-} from "./open_sources.ts";
+} from "../collect/open_sources.ts";
 
 /** Headroom over the longest source timeout before a source is abandoned. */
 const GIVE_UP_MARGIN_MS = 2_000;

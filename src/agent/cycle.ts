@@ -5,8 +5,8 @@ import type { Config, Env } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import { filterByLevel } from "../metrics/catalogue.ts";
 import type { Collection } from "../collect/collector.ts";
-import type { COLLECT_KEYS } from "../collect/keys.ts";
-import { takeCollection } from "../collect/take.ts";
+import type { COLLECT_KEYS } from "./keys.ts";
+import { takeCollection } from "./take.ts";
 import type { OpenedSources } from "../collect/open_sources.ts";
 import {
   type ClusterIdentity,
@@ -19,13 +19,13 @@ import {
   deliverAll,
   type DeliveryOptions,
   type DeliveryResult,
-} from "./deliver.ts";
+} from "../publish/deliver.ts";
 import {
   buildEvent,
   encodeEventData,
   newInsertId,
   type TrackEvent,
-} from "./event.ts";
+} from "../publish/event.ts";
 
 export type CollectConfig = Config<typeof COLLECT_KEYS[number]>;
 

@@ -6,12 +6,15 @@ import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { stopOnSignals } from "../stop_signals.ts";
 import { sleep } from "../delay.ts";
-import { type DeliveryResult, stoppedBeforeDelivery } from "./deliver.ts";
+import {
+  type DeliveryResult,
+  stoppedBeforeDelivery,
+} from "../publish/deliver.ts";
 import { publishEvent, type Snapshotter, takeSnapshot } from "./cycle.ts";
 import type { RUN_KEYS } from "./keys.ts";
 import { runLoop } from "./run_loop.ts";
-import { publishTargets } from "./targets.ts";
-import { redactUrl, requestedUrl } from "./url.ts";
+import { publishTargets } from "../publish/targets.ts";
+import { redactUrl, requestedUrl } from "../publish/url.ts";
 import { formatDuration } from "../config/parsers.ts";
 import { checkSources } from "../collect/open_sources.ts";
 
