@@ -39,7 +39,7 @@ export const WRITES =
  * --single-threaded (V8's worker threads keep several MiB in their own malloc
  * arenas). The old generation may grow to 96 MB: @kubernetes/client-node, on
  * the kubeconfig path, holds ~40 MB of heap by itself, so the 16 MB this used
- * to be killed that path; while the agent collects, src/heap_pacer.ts keeps
+ * to be killed that path; while the agent collects, src/runtime/heap_pacer.ts keeps
  * the heap near its live size instead (V8 alone would let garbage pile up to
  * several times that, since it sizes its heap from the host, not the pod).
  * --expose-gc is what the pacer and `run` (after each cycle) collect with.

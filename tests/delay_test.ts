@@ -3,7 +3,7 @@
 // and abortable.
 
 import { assert, assertEquals } from "./assert.ts";
-import { DEFAULT_CHUNK_MS, delay, MAX_TIMER_MS } from "../src/delay.ts";
+import { DEFAULT_CHUNK_MS, delay, MAX_TIMER_MS } from "../src/runtime/delay.ts";
 import { runLoop } from "../src/agent/run_loop.ts";
 
 const DAY = 86_400_000;

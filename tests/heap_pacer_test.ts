@@ -2,7 +2,7 @@
 // follows the live heap: a floor, or what a collection left plus the slack.
 
 import { assertEquals } from "./assert.ts";
-import { paceHeap } from "../src/heap_pacer.ts";
+import { paceHeap } from "../src/runtime/heap_pacer.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 15));
 

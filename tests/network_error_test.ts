@@ -5,7 +5,7 @@
 // the Kubernetes client; and the raw messages of both HTTP stacks by table.
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { describeNetworkError } from "../src/network_error.ts";
+import { describeNetworkError } from "../src/net/network_error.ts";
 import { deliver } from "../src/publish/deliver.ts";
 import { httpKubeClient } from "../src/kube/client.ts";
 import { generateCerts, signServerCert } from "./fixtures/certs.ts";

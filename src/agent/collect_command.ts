@@ -9,7 +9,7 @@ import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import type { TrackEvent } from "../publish/event.ts";
 import type { PUBLISH_KEYS } from "./keys.ts";
-import { stopOnSignals } from "../stop_signals.ts";
+import { stopOnSignals } from "../runtime/stop_signals.ts";
 
 type CollectKey = typeof PUBLISH_KEYS[number];
 

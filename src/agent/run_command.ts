@@ -4,8 +4,8 @@
 import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
-import { stopOnSignals } from "../stop_signals.ts";
-import { sleep } from "../delay.ts";
+import { stopOnSignals } from "../runtime/stop_signals.ts";
+import { sleep } from "../runtime/delay.ts";
 import {
   type DeliveryResult,
   stoppedBeforeDelivery,

@@ -2,7 +2,7 @@
 // say what failed, close everything.
 
 import type { Logger } from "../log/setup.ts";
-import { paceHeap } from "../heap_pacer.ts";
+import { paceHeap } from "../runtime/heap_pacer.ts";
 import { collect, type Collection } from "../collect/collector.ts";
 import {
   type OpenedSources,

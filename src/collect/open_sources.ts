@@ -4,7 +4,7 @@
 // rotated certificates are picked up without a restart.
 
 import { type Env, SETTINGS } from "../config/settings.ts";
-import { errorMessage } from "../error_message.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import type { Logger } from "../log/setup.ts";
 import {
   checkKubeconfig,

@@ -9,7 +9,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { SchedulerClient } from "../proto/generated/scheduler.ts";
-import { sleep as defaultSleep } from "../delay.ts";
+import { sleep as defaultSleep } from "../runtime/delay.ts";
 
 export { SchedulerClient };
 

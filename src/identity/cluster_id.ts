@@ -6,7 +6,7 @@
 // nothing: without a kept id it gets a temporary one.
 
 import { isUuid } from "../config/parsers.ts";
-import { errorMessage } from "../error_message.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import {
   CLUSTER_ID_CONFIGMAP,
   type ClusterIdStore,

@@ -8,7 +8,7 @@
 // This module must not import @kubernetes/client-node, even transitively: it
 // costs tens of MB in a pod given 32 MiB.
 
-import { errorMessage } from "../error_message.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import {
   DEFAULT_TIMEOUT_MS,
   httpKubeClient,

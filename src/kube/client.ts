@@ -3,7 +3,7 @@
 // in-cluster path and the kubeconfig path build one of these; only how the
 // credentials are obtained differs.
 
-import { describeNetworkError } from "../network_error.ts";
+import { describeNetworkError } from "../net/network_error.ts";
 import type { Denial } from "../metrics/source.ts";
 
 export interface KubeRequest {

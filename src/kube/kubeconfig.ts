@@ -6,7 +6,7 @@
 
 import { httpKubeClient, type KubeClient } from "./client.ts";
 import type { KubeConfig } from "./client_node.d.ts";
-import { errorMessage } from "../error_message.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 
 export interface KubeconfigOptions {
   timeoutMs: number;

@@ -9,7 +9,7 @@ import {
   resetSync,
   type Sink,
 } from "@logtape/logtape";
-import { errorMessage } from "../error_message.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import type { LogLevel } from "../config/settings.ts";
 
 export type { Logger };

@@ -8,8 +8,8 @@
 
 import { logger } from "../log/setup.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
-import { delay } from "../delay.ts";
-import { describeNetworkError } from "../network_error.ts";
+import { delay } from "../runtime/delay.ts";
+import { describeNetworkError } from "../net/network_error.ts";
 import { redactUrlsIn, requestedUrl, trackUrl } from "./url.ts";
 
 type Properties = Record<string, unknown>;

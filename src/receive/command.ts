@@ -6,7 +6,7 @@
 import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
-import { paceHeap } from "../heap_pacer.ts";
+import { paceHeap } from "../runtime/heap_pacer.ts";
 import { ClusterBook } from "./clusters.ts";
 import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";

@@ -3,7 +3,7 @@
 // (Connect): ...` chain, and node:https says `connect ECONNREFUSED ...`. Both
 // the Kubernetes client and the publisher report failures through this.
 
-import { errorMessage } from "./error_message.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 
 interface Cause {
   /** Matched against the whole chain of messages (and error codes). */
