@@ -1,0 +1,235 @@
+// The layout reads top-down: no import cycle among the program's modules, and
+// no folder importing one above it. The order is defined once, here (LAYERS);
+// the imports are Deno's own module graph (`deno info --json`): static,
+// dynamic and type-only imports alike.
+
+import { assert, assertEquals } from "./assert.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+/**
+ * Top to bottom. A module may import its own folder (or file) and anything in
+ * a lower layer; units in one layer are siblings and do not import each other.
+ * A unit is a folder of src/, or a file of src/ (or main.ts) by itself.
+ */
+export const LAYERS: readonly (readonly string[])[] = [
+  ["main.ts"],
+  // the command line, then the registry of subcommands and their lazy loaders
+  ["src/program.ts"],
+  ["src/commands.ts"],
+  // the subcommands: the agent (run, collect, metrics) and the receiver
+  ["src/agent", "src/receive"],
+  ["src/command_context.ts"],
+  // the agent's parts: delivery, the cluster id, the sources of one collection
+  ["src/publish", "src/identity", "src/collect"],
+  ["src/kube", "src/proto"],
+  // the catalogue and every counting rule; logging
+  ["src/metrics", "src/log"],
+  ["src/config"],
+  ["src/exit_codes.ts", "src/help_layout.ts", "src/version.ts"],
+  ["src/build_info.ts"],
+  // small shared helpers
+  ["src/net"],
+  ["src/runtime"],
+];
+
+/** An import from one module to another (repository-relative paths). */
+export interface Edge {
+  from: string;
+  to: string;
+}
+
+/** The unit a module belongs to: its folder of src/, else the file itself. */
+export function unitOf(path: string): string {
+  const parts = path.split("/");
+  return parts[0] === "src" && parts.length > 2 ? `src/${parts[1]}` : path;
+}
+
+/** Edges that go sideways or upwards in `layers`, or out of the program. */
+export function layerViolations(
+  edges: readonly Edge[],
+  layers: readonly (readonly string[])[],
+): string[] {
+  const rank = new Map<string, number>();
+  layers.forEach((units, i) => units.forEach((u) => rank.set(u, i)));
+  const out: string[] = [];
+  for (const { from, to } of edges) {
+    const [a, b] = [unitOf(from), unitOf(to)];
+    if (a === b) continue;
+    const [ra, rb] = [rank.get(a), rank.get(b)];
+    if (ra === undefined || rb === undefined) {
+      out.push(
+        `${from} → ${to}: ${ra === undefined ? a : b} has no place in LAYERS`,
+      );
+    } else if (ra === rb) {
+      out.push(`${from} → ${to}: ${a} and ${b} are siblings (layer ${ra})`);
+    } else if (ra > rb) {
+      out.push(
+        `${from} → ${to}: ${a} (layer ${ra}) imports ${b}, above it (layer ${rb})`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Every set of modules that import each other in a circle (Tarjan's SCCs). */
+export function importCycles(edges: readonly Edge[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const { from, to } of edges) {
+    next.set(from, [...next.get(from) ?? [], to]);
+    if (!next.has(to)) next.set(to, []);
+  }
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const scc: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      scc.push(w);
+    } while (w !== v);
+    const selfLoop = (next.get(v) ?? []).includes(v);
+    if (scc.length > 1 || selfLoop) cycles.push(scc.sort());
+  };
+  for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
+  return cycles.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: {
+    code?: { specifier: string };
+    type?: { specifier: string };
+  }[];
+}
+
+const relative = (specifier: string) =>
+  specifier.startsWith(ROOT.href)
+    ? decodeURIComponent(specifier.slice(ROOT.href.length))
+    : undefined;
+
+async function moduleGraph(root: string): Promise<InfoModule[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", root],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return (JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: InfoModule[];
+  }).modules;
+}
+
+function programFiles(): string[] {
+  const files = ["main.ts"];
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) walk(path);
+      else if (path.endsWith(".ts")) files.push(path);
+    }
+  };
+  walk("src");
+  return files.sort();
+}
+
+/**
+ * The imports among main.ts and src/: the graph from main.ts, then from every
+ * file of src/ it does not reach (a module only a script or test uses).
+ */
+async function programEdges(): Promise<Edge[]> {
+  const edges = new Map<string, Edge>();
+  const seen = new Set<string>();
+  for (const file of programFiles()) {
+    if (seen.has(file)) continue;
+    for (const m of await moduleGraph(file)) {
+      const from = relative(m.specifier);
+      if (from === undefined || seen.has(from)) continue;
+      seen.add(from);
+      for (const dep of m.dependencies ?? []) {
+        for (const target of [dep.code?.specifier, dep.type?.specifier]) {
+          const to = target === undefined ? undefined : relative(target);
+          if (to !== undefined) edges.set(`${from} ${to}`, { from, to });
+        }
+      }
+    }
+  }
+  return [...edges.values()];
+}
+
+Deno.test("layout check: a circle of imports is found, however long", () => {
+  const edges = [
+    { from: "src/a/x.ts", to: "src/b/y.ts" },
+    { from: "src/b/y.ts", to: "src/c/z.ts" },
+    { from: "src/c/z.ts", to: "src/a/x.ts" },
+    { from: "src/c/z.ts", to: "src/d.ts" },
+    { from: "src/d.ts", to: "src/d.ts" },
+  ];
+  assertEquals(importCycles(edges), [
+    ["src/a/x.ts", "src/b/y.ts", "src/c/z.ts"],
+    ["src/d.ts"],
+  ]);
+  assertEquals(importCycles(edges.slice(0, 2)), []);
+});
+
+Deno.test("layout check: an import upwards, sideways or to an unplaced folder is refused", () => {
+  const layers = [["src/top.ts"], ["src/a", "src/b"], ["src/low"]];
+  assertEquals(
+    layerViolations([
+      { from: "src/top.ts", to: "src/a/x.ts" },
+      { from: "src/a/x.ts", to: "src/a/y.ts" },
+      { from: "src/a/x.ts", to: "src/low/z.ts" },
+    ], layers),
+    [],
+  );
+  assertEquals(
+    layerViolations([
+      { from: "src/low/z.ts", to: "src/a/x.ts" },
+      { from: "src/a/x.ts", to: "src/b/y.ts" },
+      { from: "src/a/x.ts", to: "src/new/w.ts" },
+      { from: "src/a/x.ts", to: "tests/t.ts" },
+    ], layers),
+    [
+      "src/low/z.ts → src/a/x.ts: src/low (layer 2) imports src/a, above it (layer 1)",
+      "src/a/x.ts → src/b/y.ts: src/a and src/b are siblings (layer 1)",
+      "src/a/x.ts → src/new/w.ts: src/new has no place in LAYERS",
+      "src/a/x.ts → tests/t.ts: tests/t.ts has no place in LAYERS",
+    ],
+  );
+});
+
+Deno.test("the program's imports have no cycle and never reach a folder above", async () => {
+  const edges = await programEdges();
+  const files = programFiles();
+  // Every file of the program is in the graph, so nothing escapes the check.
+  const inGraph = new Set(edges.flatMap((e) => [e.from, e.to]));
+  assertEquals(files.filter((f) => !inGraph.has(f)), []);
+  // Every folder and top-level file has its place in the order.
+  const placed = new Set(LAYERS.flat());
+  assertEquals(
+    [...new Set(files.map(unitOf))].filter((u) => !placed.has(u)),
+    [],
+  );
+  assertEquals({
+    cycles: importCycles(edges),
+    violations: layerViolations(edges, LAYERS),
+  }, { cycles: [], violations: [] });
+});
