@@ -22,6 +22,7 @@ import { startDoubleProcess } from "./bench/double.ts";
 import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { V8_FLAGS } from "./permissions.ts";
+import { errorMessage } from "../src/runtime/error_message.ts";
 
 /** The V8 flags the binary is built with (scripts/permissions.ts says why). */
 export const AGENT_V8_FLAGS = V8_FLAGS.join(",");
@@ -589,7 +590,7 @@ if (import.meta.main) {
       await section(o);
     } catch (e) {
       broken = true;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       notes.push(`${name}: not measured: ${message}`);
       figures[name] = { error: message };
     }

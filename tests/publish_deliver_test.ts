@@ -8,7 +8,6 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import {
-  abortableSleep,
   backoffMs,
   deliver,
   deliverAll,
@@ -18,6 +17,7 @@ import {
   stoppedBeforeDelivery,
 } from "../src/publish/deliver.ts";
 import { buildEvent, encodeEventData } from "../src/publish/event.ts";
+import { delay } from "../src/runtime/delay.ts";
 
 type Handler = (req: Request, hit: number) => Response | Promise<Response>;
 
@@ -497,7 +497,7 @@ Deno.test("deliver: abort during a real backoff sleep returns promptly", async (
       sleep: (ms, signal) => {
         asked.push(ms);
         setTimeout(() => controller.abort(), 10);
-        return abortableSleep(ms, signal);
+        return delay(ms, signal);
       },
     });
     assertEquals(result, {

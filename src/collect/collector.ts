@@ -2,12 +2,13 @@
 // the results merged, type-checked against the catalogue and filtered by level.
 
 import { COLLECTOR_GIT_COMMIT, COLLECTOR_VERSION } from "../version.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import type { MetricsLevel } from "../config/settings.ts";
 import {
   CATALOGUE,
   filterByLevel,
-  type MetricDef,
   type Snapshot,
+  typeProblem,
 } from "../metrics/catalogue.ts";
 import type { Denial, Source, SourceResult } from "../metrics/source.ts";
 
@@ -69,9 +70,7 @@ async function readSafely(
   } catch (e) {
     return {
       snapshot: {},
-      error: `${source.name}: unexpected failure: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
+      error: `${source.name}: unexpected failure: ${errorMessage(e)}`,
     };
   }
 }
@@ -105,26 +104,4 @@ function merge(results: SourceResult[], level: MetricsLevel): Collection {
     warnings,
     denials,
   };
-}
-
-/** Why a value cannot go into the event as this metric, or undefined. */
-export function typeProblem(
-  def: MetricDef,
-  value: unknown,
-): string | undefined {
-  switch (def.type) {
-    case "integer":
-      return Number.isSafeInteger(value) && (value as number) >= 0
-        ? undefined
-        : `expected a non-negative integer, got ${String(value)}`;
-    case "float":
-      return typeof value === "number" && Number.isFinite(value) && value >= 0
-        ? undefined
-        : `expected a non-negative number, got ${String(value)}`;
-    case "boolean":
-      return typeof value === "boolean" ? undefined : "expected a boolean";
-    case "string":
-    case "uuid":
-      return typeof value === "string" ? undefined : "expected a string";
-  }
 }

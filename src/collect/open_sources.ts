@@ -4,6 +4,7 @@
 // rotated certificates are picked up without a restart.
 
 import { type Env, SETTINGS } from "../config/settings.ts";
+import { isIpLiteral } from "../net/host.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import type { Logger } from "../log/setup.ts";
 import {
@@ -109,7 +110,7 @@ async function schedulerAddress(
   if (config.controlPlaneSecurityProtocol !== "SSL") {
     return { host, port: config.schedulerPort };
   }
-  if (isIpAddress(host)) {
+  if (isIpLiteral(host)) {
     return new Error(
       `scheduler TLS: SCHEDULER_HOST=${host} is an IP address; TLS to the scheduler needs the host name its certificate names (e.g. seldon-scheduler); the scheduler is not asked`,
     );
@@ -192,8 +193,4 @@ async function tlsMaterial(
     );
   }
   return tls;
-}
-
-function isIpAddress(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }

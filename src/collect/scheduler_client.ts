@@ -9,7 +9,9 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { SchedulerClient } from "../proto/generated/scheduler.ts";
-import { sleep as defaultSleep } from "../runtime/delay.ts";
+import { hostForAddress } from "../net/host.ts";
+import { errorMessage } from "../runtime/error_message.ts";
+import { type Sleep, sleep as defaultSleep } from "../runtime/delay.ts";
 
 export { SchedulerClient };
 
@@ -39,11 +41,8 @@ export function openScheduler(address: SchedulerAddress): SchedulerClient {
       tls.cert ? Buffer.from(tls.cert) : null,
     )
     : credentials.createInsecure();
-  // Hosts are written as given; an IPv6 literal needs brackets in a target.
-  const host = address.host.includes(":") && !address.host.startsWith("[")
-    ? `[${address.host}]`
-    : address.host;
-  return new SchedulerClient(`${host}:${address.port}`, creds, {
+  const target = `${hostForAddress(address.host)}:${address.port}`;
+  return new SchedulerClient(target, creds, {
     // The scheduler's own retry policy would hide failures from our bounded
     // loop; retries are done below, with a fresh tally each time.
     "grpc.enable_retries": 0,
@@ -57,7 +56,7 @@ export interface RetryPolicy {
   baseDelayMs?: number;
   maxDelayMs?: number;
   maxAttempts?: number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
   now?: () => number;
 }
 
@@ -158,7 +157,7 @@ export function unary<T>(
 }
 
 function internalError(e: unknown): ServiceError {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   return Object.assign(new Error(message), {
     code: status.INTERNAL,
     details: `cannot handle a message: ${message}`,

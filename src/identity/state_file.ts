@@ -3,6 +3,7 @@
 // then publish it under the final name), so a reader never sees half an id.
 
 import { isUuid } from "../config/parsers.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 
 export const CLUSTER_ID_FILE = "cluster_id";
 
@@ -156,6 +157,5 @@ async function writePrivate(path: string, text: string): Promise<void> {
 }
 
 function cannot(what: string, err: unknown): Error {
-  const why = err instanceof Error ? err.message : String(err);
-  return new Error(`cannot ${what}: ${why}`);
+  return new Error(`cannot ${what}: ${errorMessage(err)}`);
 }

@@ -8,6 +8,7 @@
 // This module must not import @kubernetes/client-node, even transitively: it
 // costs tens of MB in a pod given 32 MiB.
 
+import { hostForAddress } from "../net/host.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import {
   DEFAULT_TIMEOUT_MS,
@@ -172,7 +173,7 @@ async function readFileText(path: string): Promise<string | Error> {
     return new Error(
       e instanceof Deno.errors.NotFound
         ? `${path} does not exist`
-        : `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`,
+        : `cannot read ${path}: ${errorMessage(e)}`,
     );
   }
 }
@@ -216,17 +217,12 @@ async function inClusterClient(
     httpClient = Deno.createHttpClient({ caCerts: [ca] });
   } catch (e) {
     return unusable(
-      `${dir}/ca.crt is not a usable CA certificate: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
+      `${dir}/ca.crt is not a usable CA certificate: ${errorMessage(e)}`,
     );
   }
-  const hostPart = host.includes(":") && !host.startsWith("[")
-    ? `[${host}]`
-    : host;
   return httpKubeClient({
     mode: "in-cluster",
-    server: `https://${hostPart}:${port}`,
+    server: `https://${hostForAddress(host)}:${port}`,
     namespace: ns instanceof Error ? undefined : ns.trim() || undefined,
     httpClient,
     timeoutMs,

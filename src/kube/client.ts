@@ -3,6 +3,7 @@
 // in-cluster path and the kubeconfig path build one of these; only how the
 // credentials are obtained differs.
 
+import { readBounded } from "../net/body.ts";
 import { describeNetworkError } from "../net/network_error.ts";
 import type { Denial } from "../metrics/source.ts";
 
@@ -196,32 +197,13 @@ async function readCapped(
   res: Response,
   maxBytes: number,
 ): Promise<string | undefined> {
-  if (!res.body) return "";
   const declared = Number(res.headers.get("content-length") ?? "0");
   if (declared > maxBytes) {
-    await res.body.cancel();
+    await res.body?.cancel();
     return undefined;
   }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const body = await readBounded(res.body, maxBytes);
+  return body.truncated ? undefined : new TextDecoder().decode(body.bytes);
 }
 
 export interface Operation {

@@ -8,11 +8,10 @@
 import http from "node:http";
 import tls from "node:tls";
 import { Buffer } from "node:buffer";
+import { isIpLiteral } from "../net/host.ts";
 
 /** No body may come with these statuses (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
-
-const isIp = (host: string) => /^[\d.]+$/.test(host) || host.includes(":");
 
 export function insecureFetch(
   clientCert?: { cert: string; key: string },
@@ -42,7 +41,7 @@ export function insecureFetch(
             host,
             port,
             rejectUnauthorized: false,
-            ...(isIp(host) ? {} : { servername: host }),
+            ...(isIpLiteral(host) ? {} : { servername: host }),
             ...clientCert,
           }),
       }, (res) => {

@@ -5,6 +5,7 @@ import { CATALOGUE, includedAt } from "../metrics/catalogue.ts";
 import type { MetricName } from "../metrics/catalogue.ts";
 import type { Denial, Source, SourceResult } from "../metrics/source.ts";
 import type { MetricsLevel } from "../config/settings.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import type { KubeAccess } from "./access.ts";
 import {
   denialOf,
@@ -103,9 +104,7 @@ function guarded(
       } catch (e) {
         return {
           snapshot: {},
-          error: `${name}: unexpected failure: ${
-            e instanceof Error ? e.message : String(e)
-          }`,
+          error: `${name}: unexpected failure: ${errorMessage(e)}`,
         };
       }
     },

@@ -2,6 +2,7 @@
 // (CONTROL_PLANE_CLIENT_TLS_SECRET_NAME, CONTROL_PLANE_SERVER_TLS_SECRET_NAME):
 // keys `tls.crt`, `tls.key`, `ca.crt`, base64 in the secret's data.
 
+import { decodeBase64 } from "../net/base64.ts";
 import { explainFailure, type KubeClient } from "./client.ts";
 
 export interface TlsMaterial {
@@ -53,8 +54,10 @@ export async function readSecretKeys(
     if (raw === undefined) {
       return new Error(`kubernetes: ${where} has no key "${key}"`);
     }
-    const bytes = typeof raw === "string" ? decodeBase64(raw) : undefined;
-    if (bytes === undefined || bytes.length === 0) {
+    const bytes = typeof raw === "string"
+      ? decodeBase64(raw.replace(/\s+/g, ""))
+      : null;
+    if (bytes === null || bytes.length === 0) {
       return new Error(
         `kubernetes: ${where} key "${key}" is not non-empty base64 data`,
       );
@@ -62,17 +65,6 @@ export async function readSecretKeys(
     out[key] = bytes;
   }
   return out;
-}
-
-function decodeBase64(raw: string): Uint8Array | undefined {
-  try {
-    return Uint8Array.from(
-      atob(raw.replace(/\s+/g, "")),
-      (c) => c.charCodeAt(0),
-    );
-  } catch {
-    return undefined;
-  }
 }
 
 export interface ControlPlaneSecrets {

@@ -197,6 +197,31 @@ export function filterByLevel(
   return out;
 }
 
+/**
+ * Why a value cannot go into an event as this metric (a count is a whole
+ * number ≥ 0, a sum a finite number ≥ 0), or undefined when it can.
+ */
+export function typeProblem(
+  def: MetricDef,
+  value: unknown,
+): string | undefined {
+  switch (def.type) {
+    case "integer":
+      return Number.isSafeInteger(value) && (value as number) >= 0
+        ? undefined
+        : `expected a non-negative integer, got ${String(value)}`;
+    case "float":
+      return typeof value === "number" && Number.isFinite(value) && value >= 0
+        ? undefined
+        : `expected a non-negative number, got ${String(value)}`;
+    case "boolean":
+      return typeof value === "boolean" ? undefined : "expected a boolean";
+    case "string":
+    case "uuid":
+      return typeof value === "string" ? undefined : "expected a string";
+  }
+}
+
 export function metricsTableMarkdown(): string {
   const rows = CATALOGUE.map((m) =>
     `| \`${m.name}\` | ${m.level} | ${m.type} | ${m.source} | ${m.description} |`

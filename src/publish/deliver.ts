@@ -8,7 +8,8 @@
 
 import { logger } from "../log/setup.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
-import { delay } from "../runtime/delay.ts";
+import { type Sleep, sleep } from "../runtime/delay.ts";
+import { type BoundedBody, readBounded } from "../net/body.ts";
 import { describeNetworkError } from "../net/network_error.ts";
 import { redactUrlsIn, requestedUrl, trackUrl } from "./url.ts";
 
@@ -20,9 +21,6 @@ export interface DeliveryLog {
   info(message: string, properties?: Properties): void;
   warn(message: string, properties?: Properties): void;
 }
-
-/** Waits `ms`, or less when `signal` aborts; never rejects. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface DeliveryOptions {
   fetch?: typeof fetch;
@@ -154,7 +152,7 @@ function resolveOptions(options: DeliveryOptions): Resolved {
   const minBackoffMs = nonNegative(options.minBackoffMs, d.minBackoffMs);
   return {
     fetch: options.fetch ?? globalThis.fetch,
-    sleep: options.sleep ?? abortableSleep,
+    sleep: options.sleep ?? sleep,
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
     minBackoffMs,
@@ -338,54 +336,9 @@ async function tryOnce(
   }
 }
 
-interface Body {
-  bytes: Uint8Array;
-  /** More bytes followed than were read. */
-  truncated: boolean;
-}
-
-/** Reads at most `max` bytes, then cancels the rest; rejects when the stream errors (e.g. on abort). */
-async function readBounded(
-  stream: ReadableStream<Uint8Array> | null,
-  max: number,
-): Promise<Body> {
-  if (stream === null) return { bytes: new Uint8Array(0), truncated: false };
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let truncated = false;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (size + value.length > max) {
-        chunks.push(value.subarray(0, max - size));
-        size = max;
-        truncated = true;
-        await reader.cancel().catch(() => {});
-        break;
-      }
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch (err) {
-    await reader.cancel().catch(() => {});
-    throw err;
-  } finally {
-    reader.releaseLock();
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return { bytes, truncated };
-}
-
 function judge(
   response: Response,
-  body: Body,
+  body: BoundedBody,
   shown: string,
   o: Resolved,
 ): Outcome {
@@ -483,12 +436,4 @@ function describeError(err: unknown): string {
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
-/** Waits `ms`, resolving early (never rejecting) when `signal` aborts. */
-export function abortableSleep(
-  ms: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  return delay(ms, signal);
 }

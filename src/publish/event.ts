@@ -1,6 +1,7 @@
 // The Mixpanel-compatible event of one collection (SPEC §6), and its wire encoding.
 
 import type { Snapshot } from "../metrics/catalogue.ts";
+import { encodeBase64 } from "../net/base64.ts";
 
 export const EVENT_NAME = "collect metrics";
 
@@ -41,10 +42,5 @@ export function buildEvent(input: EventInput): TrackEvent {
 
 /** Standard base64 (with padding) of the event's UTF-8 JSON, as the reference sends it. */
 export function encodeEventData(event: TrackEvent): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(event));
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
+  return encodeBase64(new TextEncoder().encode(JSON.stringify(event)));
 }
