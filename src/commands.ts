@@ -5,6 +5,7 @@ import type { CommandContext, Switch } from "./command_context.ts";
 import type { SettingKey } from "./config/settings.ts";
 import { EXIT } from "./exit_codes.ts";
 import { PUBLISH_KEYS, RUN_KEYS } from "./agent/keys.ts";
+import { RECEIVE_KEYS } from "./receive/keys.ts";
 
 export interface CommandSpec<K extends SettingKey = SettingKey> {
   name: string;
@@ -67,15 +68,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: "receive",
     summary: "run a Mixpanel-compatible receiver for hodometer events",
-    keys: [
-      "listenHost",
-      "listenPort",
-      "recordLevel",
-      "maxEvents",
-      "stateDir",
-      "store",
-      "retentionMs",
-    ],
+    keys: RECEIVE_KEYS,
     run: async (ctx) =>
       (await import("./receive/command.ts")).receiveCommand(ctx),
   }),

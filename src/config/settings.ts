@@ -68,6 +68,13 @@ export function defaultStateDir(env: Env): string {
   return `${env.HOME ?? "."}/.local/state/hodometer`;
 }
 
+/** Where Kubernetes mounts a pod's service-account token, ca.crt and namespace. */
+export const SERVICE_ACCOUNT_DIR =
+  "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Timeout of each Kubernetes API request unless KUBERNETES_TIMEOUT says. */
+export const KUBE_TIMEOUT_MS = 10_000;
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -260,14 +267,14 @@ export const SETTINGS = {
     arg: "<dir>",
     description:
       "where the pod's service-account token, ca.crt and namespace are mounted",
-    default: "/var/run/secrets/kubernetes.io/serviceaccount",
+    default: SERVICE_ACCOUNT_DIR,
     parse: parseNonEmpty,
   }),
   kubeTimeoutMs: durationSetting({
     env: "KUBERNETES_TIMEOUT",
     flag: "kube-timeout",
     description: "timeout of each Kubernetes API request",
-    default: 10_000,
+    default: KUBE_TIMEOUT_MS,
     defaultText: "10s",
     ...TIMEOUT_RANGE,
   }),

@@ -10,14 +10,8 @@
 
 import { hostForAddress } from "../net/host.ts";
 import { errorMessage } from "../runtime/error_message.ts";
-import {
-  DEFAULT_TIMEOUT_MS,
-  httpKubeClient,
-  type KubeClient,
-} from "./client.ts";
-
-export const DEFAULT_SERVICE_ACCOUNT_DIR =
-  "/var/run/secrets/kubernetes.io/serviceaccount";
+import { KUBE_TIMEOUT_MS, SERVICE_ACCOUNT_DIR } from "../config/settings.ts";
+import { httpKubeClient, type KubeClient } from "./client.ts";
 
 export interface KubeAccessOptions {
   /** The process environment (KUBERNETES_SERVICE_*, KUBECONFIG, HOME). */
@@ -41,11 +35,11 @@ export type KubeAccess =
 export async function openKubernetes(
   options: KubeAccessOptions,
 ): Promise<KubeAccess> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? KUBE_TIMEOUT_MS;
   const host = options.env.KUBERNETES_SERVICE_HOST?.trim();
   const port = options.env.KUBERNETES_SERVICE_PORT?.trim();
   if (host && port) {
-    const dir = options.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR;
+    const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
     const client = await inClusterClient(
       host,
       port,

@@ -64,7 +64,6 @@ export interface HttpKubeClientOptions {
   fetch?: typeof fetch;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {

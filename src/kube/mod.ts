@@ -4,7 +4,6 @@
 
 export {
   checkKubeconfig,
-  DEFAULT_SERVICE_ACCOUNT_DIR,
   type KubeAccess,
   type KubeAccessOptions,
   openKubernetes,

@@ -1,0 +1,12 @@
+// The settings of `hodometer receive`, apart from its code so the command
+// registry lists them without loading the receiver.
+
+export const RECEIVE_KEYS = [
+  "listenHost",
+  "listenPort",
+  "recordLevel",
+  "maxEvents",
+  "stateDir",
+  "store",
+  "retentionMs",
+] as const;
