@@ -23,7 +23,7 @@ ARG GIT_COMMIT=""
 WORKDIR /src
 COPY deno.json deno.lock main.ts ./
 COPY src ./src
-COPY scripts/compile.sh scripts/permissions.ts ./scripts/
+COPY scripts/compile.sh scripts/compile.ts scripts/permissions.ts ./scripts/
 RUN case "${TARGETARCH:-amd64}" in \
       amd64) target=x86_64-unknown-linux-gnu ;; \
       arm64) target=aarch64-unknown-linux-gnu ;; \

@@ -1,10 +1,8 @@
 // The Deno permissions and V8 flags hodometer ships with: the one place they
-// are decided. scripts/compile.sh bakes them into the binary; `deno task
+// are decided. scripts/compile.ts bakes them into the binary (and prints them:
+// `bash scripts/compile.sh --print-flags | --print-permissions`); `deno task
 // hodometer`, the demo, the benchmark and every process test run main.ts with
 // exactly the same ones (shippedRunArgs), so what is tested is what ships.
-//
-//   deno run scripts/permissions.ts --flags      one compile flag per line
-//   deno run scripts/permissions.ts --markdown   a markdown list with reasons
 //
 // Files are read and written wherever the settings say: a kubeconfig, TLS
 // files, the state directory and the receiver's store are paths a user picks
@@ -218,25 +216,4 @@ export function permissionsMarkdown(perms: Permission[]): string {
     "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`.",
   );
   return lines.join("\n");
-}
-
-if (import.meta.main) {
-  const overrides = {
-    read: Deno.env.get("HODOMETER_ALLOW_READ"),
-    write: Deno.env.get("HODOMETER_ALLOW_WRITE"),
-  };
-  const mode = Deno.args[0];
-  const perms = permissions(overrides);
-  const flags = compileFlags(overrides);
-  if (perms instanceof Error || flags instanceof Error) {
-    const e = perms instanceof Error ? perms : flags as Error;
-    console.error(`hodometer compile: ${e.message}`);
-    Deno.exit(2);
-  }
-  if (mode === "--flags") console.log(flags.join("\n"));
-  else if (mode === "--markdown") console.log(permissionsMarkdown(perms));
-  else {
-    console.error("usage: permissions.ts --flags | --markdown");
-    Deno.exit(2);
-  }
 }

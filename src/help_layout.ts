@@ -1,7 +1,8 @@
 // How `--help` is laid out: the terminal's width within 80–100 columns (100
 // when the output is not a terminal), flags in a column of at most
 // TERM_COLUMN characters (a longer flag gets a line of its own), descriptions
-// wrapped beside them.
+// wrapped beside them; and how a usage error is said. The scripts' command
+// lines (scripts/compile.ts, scripts/bench.ts) follow the same conventions.
 
 import type { Command } from "commander";
 
@@ -90,4 +91,21 @@ export function useHelpLayout(cmd: Command, width: number): Command {
     formatItem: (term, termWidth, description) =>
       formatHelpItem(term, termWidth, description, width),
   });
+}
+
+/**
+ * A usage error is said in one line naming the command, then `hint` (where
+ * to read more); the whole help would push the error off the screen.
+ */
+export function briefErrors(
+  cmd: Command,
+  path: string,
+  hint = `see '${path} --help'`,
+): Command {
+  return cmd
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`${path}: ${text.replace(/^error: /, "")}`),
+    })
+    .showHelpAfterError(hint);
 }

@@ -6,22 +6,13 @@ import { COMMANDS } from "./commands.ts";
 import { addSettingOptions, readConfig } from "./config/cli.ts";
 import { COMMON_KEYS } from "./config/settings.ts";
 import { EXIT, EXIT_SUMMARY, exitStatuses } from "./exit_codes.ts";
-import { formatHelpSection, useHelpLayout } from "./help_layout.ts";
+import {
+  briefErrors,
+  formatHelpSection,
+  useHelpLayout,
+} from "./help_layout.ts";
 import { logger, setupLogging } from "./log/setup.ts";
 import { versionText } from "./version.ts";
-
-/**
- * A usage error is said in one line naming the command, then where to read
- * more; the whole help would push the error off the screen.
- */
-function briefErrors(cmd: Command, path: string): Command {
-  return cmd
-    .configureOutput({
-      outputError: (text, write) =>
-        write(`${path}: ${text.replace(/^error: /, "")}`),
-    })
-    .showHelpAfterError(`see '${path} --help'`);
-}
 
 /**
  * The command line: every subcommand with its settings, switches, help laid

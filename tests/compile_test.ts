@@ -3,12 +3,13 @@
 // `deno compile` output; and, where a denort is available (DENORT_BIN, or one
 // in Deno's download cache), a binary that runs alone in an empty directory.
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import {
   compileFlags,
   envVariables,
   V8_FLAGS,
 } from "../scripts/permissions.ts";
+import { stampBuildInfo } from "../scripts/compile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCRIPT = `${ROOT}scripts/compile.sh`;
@@ -147,6 +148,34 @@ function embeddedMetadata(bytes: Uint8Array): Record<string, unknown> {
   }
   throw new Error("unterminated compile metadata");
 }
+
+Deno.test("compile: the stamp sets BUILD_INFO's value only, in a module that type-checks", async () => {
+  const source = await Deno.readTextFile(BUILD_INFO);
+  const info = { version: VERSION, gitCommit: COMMIT };
+  const stamped = stampBuildInfo(source, info);
+  const changed = stamped.split("\n").filter((line, i) =>
+    line !== source.split("\n")[i]
+  );
+  assertEquals(changed, [
+    `export const BUILD_INFO: BuildInfo = ${JSON.stringify(info)};`,
+  ]);
+  await withTempDir(async (dir) => {
+    const path = `${dir}/build_info.ts`;
+    await Deno.writeTextFile(path, stamped);
+    const check = await run(
+      Deno.execPath(),
+      ["check", "--no-config", path],
+      dir,
+    );
+    assertEquals(check.code, 0, check.stderr);
+    const module = await import(new URL(`file://${path}`).href);
+    assertEquals(module.BUILD_INFO, info);
+  });
+  assertThrows(
+    () => stampBuildInfo("export const BUILD_INFO = {};", info),
+    /no BUILD_INFO value to stamp/,
+  );
+});
 
 Deno.test("compile: DENORT_BIN naming no file stops with one line and status 3", async () => {
   const before = await Deno.readTextFile(BUILD_INFO);
