@@ -1,4 +1,5 @@
-// `deno task bench`: the performance budget of issue 8, measured on loopback.
+// `deno task bench`: the performance budgets (docs/performance.md), measured on
+// loopback.
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
 //                                [--v8-flags LIST] [--only collector,run,receiver]
@@ -12,6 +13,17 @@
 // Deno grants only with all permissions, hence the task's); the receiver
 // section needs `wrk` (apt-get install wrk).
 
+import {
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+  Option,
+} from "commander";
+import {
+  briefErrors,
+  stdoutHelpWidth,
+  useHelpLayout,
+} from "../src/help_layout.ts";
 import {
   scaledCounts,
   type ScaleOptions,
@@ -55,59 +67,94 @@ interface Options {
   cycles?: number;
 }
 
-function parseOptions(args: string[]): Options | Error {
-  const o: Options = {
-    quick: false,
-    reps: 3,
-    v8Flags: AGENT_V8_FLAGS,
-    sections: new Set(["collector", "run", "receiver"]),
-    batched: true,
-  };
-  let repsGiven = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    try {
-      if (a === "--quick") o.quick = true;
-      else if (a === "--reps") {
-        o.reps = Number(value());
-        repsGiven = true;
-        if (!Number.isInteger(o.reps) || o.reps < 1) {
-          return new Error("--reps needs a whole number ≥ 1");
-        }
-      } else if (a === "--cycles") {
-        o.cycles = Number(value());
-        if (!Number.isInteger(o.cycles) || o.cycles < 2) {
-          return new Error("--cycles needs a whole number ≥ 2");
-        }
-      } else if (a === "--v8-flags") o.v8Flags = value();
-      else if (a.startsWith("--v8-flags=")) o.v8Flags = a.slice(11);
-      else if (a === "--only") {
-        o.sections = new Set(value().split(","));
-        for (const s of o.sections) {
-          if (!["collector", "run", "receiver"].includes(s)) {
-            return new Error(`--only: unknown section ${s}`);
-          }
-        }
-      } else if (a === "--scheduler") {
-        const v = value();
-        if (v !== "batched" && v !== "double") {
-          return new Error("--scheduler is batched or double");
-        }
-        o.batched = v === "batched";
-      } else if (a === "-h" || a === "--help") {
-        return new Error("help");
-      } else return new Error(`unknown option ${a}`);
-    } catch (e) {
-      return e as Error;
-    }
+const SECTIONS = ["collector", "run", "receiver"] as const;
+
+const USAGE =
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver] [--scheduler batched|double]";
+
+/** A whole number of at least `min`, for an option's argument. */
+const wholeAtLeast = (min: number) => (raw: string) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min) {
+    throw new InvalidArgumentError(`a whole number ≥ ${min}`);
   }
-  if (o.quick && !repsGiven) o.reps = 1;
-  return o;
+  return n;
+};
+
+/**
+ * The command line, parsed with the conventions of hodometer's own; a number
+ * is the status to exit with (help, or a usage error already said).
+ */
+export function parseOptions(args: string[]): Options | number {
+  const width = stdoutHelpWidth();
+  const cli = briefErrors(
+    useHelpLayout(new Command("deno task bench"), width),
+    "bench",
+    USAGE,
+  )
+    .description(
+      "Measure the performance budgets on loopback: a table, PASS/MISS per budget, and one BENCH_JSON line with every figure.",
+    )
+    .option("--quick", "small scales, 1 repetition and 5 run-loop cycles")
+    .option(
+      "--reps <n>",
+      "repetitions of each measurement (default 3, 1 with --quick)",
+      wholeAtLeast(1),
+    )
+    .option(
+      "--cycles <n>",
+      "run-loop cycles (default 60, 5 with --quick)",
+      wholeAtLeast(2),
+    )
+    .addOption(
+      new Option(
+        "--v8-flags <list>",
+        "V8 flags for collect and run; empty for none",
+      ).default(AGENT_V8_FLAGS, "the shipped ones"),
+    )
+    .option(
+      "--only <sections>",
+      `comma-separated sections to measure: ${SECTIONS.join(", ")}`,
+      (raw: string) => {
+        const picked = raw.split(",");
+        const unknown = picked.filter((p) =>
+          !(SECTIONS as readonly string[]).includes(p)
+        );
+        if (unknown.length > 0) {
+          throw new InvalidArgumentError(`unknown section ${unknown[0]}`);
+        }
+        return new Set(picked);
+      },
+    )
+    .addOption(
+      new Option(
+        "--scheduler <kind>",
+        "what serves the scheduler API in the collector section",
+      ).choices(["batched", "double"]).default("batched"),
+    )
+    .exitOverride();
+  try {
+    cli.parse(args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const o = cli.opts<{
+    quick?: boolean;
+    reps?: number;
+    cycles?: number;
+    v8Flags: string;
+    only?: Set<string>;
+    scheduler: "batched" | "double";
+  }>();
+  return {
+    quick: o.quick === true,
+    reps: o.reps ?? (o.quick ? 1 : 3),
+    v8Flags: o.v8Flags,
+    sections: o.only ?? new Set(SECTIONS),
+    batched: o.scheduler === "batched",
+    cycles: o.cycles,
+  };
 }
 
 // ------------------------------------------------------------ figures
@@ -569,13 +616,7 @@ function print(o: Options) {
 
 if (import.meta.main) {
   const o = parseOptions(Deno.args);
-  if (o instanceof Error) {
-    if (o.message !== "help") console.error(`bench: ${o.message}`);
-    console.error(
-      "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver] [--scheduler batched|double]",
-    );
-    Deno.exit(o.message === "help" ? 0 : 2);
-  }
+  if (typeof o === "number") Deno.exit(o);
   figures.startedAt = new Date().toISOString();
   figures.deno = Deno.version.deno;
   figures.quick = o.quick;
