@@ -15,7 +15,7 @@ function decodeData(data: string): unknown {
   return JSON.parse(new TextDecoder().decode(bytes));
 }
 
-Deno.test("the event has the SPEC §6 envelope and keeps absent metrics absent", () => {
+Deno.test("the event has the Mixpanel envelope and keeps absent metrics absent", () => {
   const event = buildEvent({
     snapshot: {
       cluster_id: "22d36da9-9b3a-42ec-adf7-28ca710e6183",

@@ -1,4 +1,5 @@
-// The counting rules of SPEC §3, with every worked example of the reference.
+// The scheduler counting rules, with every worked example of the reference
+// collector's own tests.
 
 import { assertEquals } from "./assert.ts";
 import {

@@ -55,7 +55,7 @@ export interface EventSnapshot {
   identity: ClusterIdentity;
 }
 
-/** Collects and builds the event, with the cluster id of SPEC §5. */
+/** Collects and builds the event, with the cluster id resolved on the first call. */
 export async function takeSnapshot(
   config: CollectConfig,
   state: Snapshotter,

@@ -29,7 +29,7 @@ export interface SchedulerAddress {
   tls?: SchedulerTls;
 }
 
-/** Every call carries this subscriber name (SPEC §4). */
+/** Every call carries this subscriber name, as the reference collector's do. */
 export const SUBSCRIBER_NAME = "hodometer";
 
 export function openScheduler(address: SchedulerAddress): SchedulerClient {

@@ -1,4 +1,5 @@
-// Which cluster id this agent reports as (SPEC §5): CLUSTER_ID when given; else
+// Which cluster id this agent reports as: random but stable, so a restart is
+// not counted as a new cluster. CLUSTER_ID when given; else
 // the id persisted in the Kubernetes ConfigMap (inside a cluster); else the id
 // persisted in the state file; else, only when nothing can be persisted, an
 // ephemeral one with a warning. Always random, never derived from anything

@@ -1,5 +1,5 @@
-// The cluster id persisted on a host (SPEC §5): `<stateDir>/cluster_id`, one
-// UUID. Created atomically (write a private temp file in the same directory,
+// The cluster id persisted on a host, where no ConfigMap can keep it:
+// `<stateDir>/cluster_id`, one UUID. Created atomically (write a private temp file in the same directory,
 // then publish it under the final name), so a reader never sees half an id.
 
 import { isUuid } from "../config/parsers.ts";

@@ -1,7 +1,7 @@
 // The cluster identifier inside Kubernetes: ConfigMap `hodometer`, key
 // `cluster_id`, in the pod's namespace. Read it, else create it; when another
 // replica created it first (409), read the winner's. Every failure is an Error
-// value so the caller can fall back to the state file (SPEC §5).
+// value so the caller can fall back to the state file.
 
 import { isUuid } from "../config/parsers.ts";
 import { type DeniableError, failureError, type KubeClient } from "./client.ts";

@@ -1,5 +1,6 @@
-// The Kubernetes sources of metrics, for the collector's extraSources. Each
-// source fails on its own: a forbidden nodes list loses node_count only.
+// The Kubernetes sources of metrics, opened beside the scheduler's by
+// collect/open_sources.ts. Each source fails on its own: a forbidden nodes
+// list loses node_count only.
 
 import { CATALOGUE, includedAt } from "../metrics/catalogue.ts";
 import type { MetricName } from "../metrics/catalogue.ts";

@@ -1,5 +1,6 @@
-// The counting rules of SPEC §3 for the scheduler's streams, as tallies that
-// take one message at a time: memory stays flat however large the cluster.
+// The counting rules for the scheduler's streams (the reference collector's,
+// worked examples in tests/scheduler_rules_test.ts), as tallies that take one
+// message at a time: memory stays flat however large the cluster.
 
 import type { Snapshot } from "./catalogue.ts";
 

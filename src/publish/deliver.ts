@@ -1,4 +1,4 @@
-// Delivery of one encoded event with the reference transport (SPEC §6):
+// Delivery of one encoded event with the reference collector's transport:
 // `GET <url>/track?data=<base64>&verbose=1`, success = HTTP 200 whose JSON body
 // has `"status":1`. Each URL is retried on its own (network errors, attempt
 // timeouts, 429, 5xx; honouring Retry-After), never throws, and ends in a

@@ -1,4 +1,6 @@
-// The Mixpanel-compatible event of one collection (SPEC §6), and its wire encoding.
+// The Mixpanel-compatible event of one collection (`collect metrics`, the
+// metrics as properties beside token, distinct_id, time, $insert_id and ip),
+// and its wire encoding.
 
 import type { Snapshot } from "../metrics/catalogue.ts";
 import { encodeBase64 } from "../net/base64.ts";

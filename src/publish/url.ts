@@ -1,5 +1,5 @@
-// URLs of the reference transport (SPEC §6): where an event goes, and how a
-// URL may appear in logs.
+// URLs of the reference transport (`GET <url>/track?data=...&verbose=1`):
+// where an event goes, and how a URL may appear in logs.
 
 /**
  * `<base>/track?data=<data>&verbose=1`. A base with a path keeps it

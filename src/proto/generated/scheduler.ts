@@ -26,7 +26,7 @@ export const protobufPackage = "seldon.mlops.scheduler";
 export const protobufFileName = "scheduler.proto";
 
 /**
- * The subset of Seldon Core 2's scheduler API that hodometer reads (SPEC §4).
+ * The subset of Seldon Core 2's scheduler API that hodometer reads.
  * Package, service, rpc and message names and every field number match the
  * scheduler's own definition; fields hodometer never reads are left out, and
  * protobuf skips them on the wire.
