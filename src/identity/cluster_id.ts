@@ -1,10 +1,10 @@
 // Which cluster id this agent reports as: random but stable, so a restart is
-// not counted as a new cluster. CLUSTER_ID when given; else
-// the id persisted in the Kubernetes ConfigMap (inside a cluster); else the id
-// persisted in the state file; else, only when nothing can be persisted, an
-// ephemeral one with a warning. Always random, never derived from anything
-// identifying (host names, IPs, UIDs). A dry run reads what is kept and keeps
-// nothing: without a kept id it gets a temporary one.
+// not counted as a new cluster. CLUSTER_ID when given; else the id persisted
+// in the Kubernetes ConfigMap (inside a cluster); else the id persisted in the
+// state file; else, only when nothing can be persisted, an ephemeral one with
+// a warning. Always random, never derived from anything identifying (host
+// names, IPs, UIDs). A dry run reads what is kept and keeps nothing: without a
+// kept id it gets a temporary one.
 
 import { isUuid } from "../config/parsers.ts";
 import { errorMessage } from "../runtime/error_message.ts";
