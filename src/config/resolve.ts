@@ -63,7 +63,8 @@ export function resolveSettings<K extends SettingKey>(
       config[key] = fallback;
       continue;
     }
-    const given = `${found.name}=${JSON.stringify(found.raw)}${found.via}`;
+    const shown = def.secret ? "(hidden)" : JSON.stringify(found.raw);
+    const given = `${found.name}=${shown}${found.via}`;
     const parsed = def.parse(found.raw);
     if (!parsed.ok) {
       const line = `${given} is not valid: expected ${parsed.accepted}`;

@@ -34,9 +34,33 @@ export interface SettingDef<T> {
   file?: boolean;
   /** Invalid values are dropped with a warning instead of stopping start-up. */
   warnOnly?: boolean;
+  /** A credential: its value is never shown, not even in an error. */
+  secret?: boolean;
 }
 
 const setting = <T>(def: SettingDef<T>): SettingDef<T> => def;
+
+/** A duration from `min` to `max` milliseconds. */
+const durationWithin =
+  (min: number, max: number, accepted: string) =>
+  (raw: string): Parsed<number> => {
+    const d = parseDuration(raw);
+    return d.ok && d.value >= min && d.value <= max
+      ? d
+      : { ok: false, accepted };
+  };
+
+/** Comma-separated project tokens (visible ASCII), spaces around them trimmed. */
+function parseTokenList(raw: string): Parsed<string[]> {
+  const tokens = raw.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  return tokens.every((t) => /^[\x21-\x7e]{1,255}$/.test(t))
+    ? { ok: true, value: tokens }
+    : {
+      ok: false,
+      accepted:
+        "comma-separated project tokens of 1 to 255 visible ASCII characters",
+    };
+}
 const optionalString = (raw: string): Parsed<string | undefined> =>
   parseNonEmpty(raw);
 
@@ -334,6 +358,16 @@ export const SETTINGS = {
     default: 10_000,
     parse: parseInteger(1, 10_000_000),
   }),
+  maxEventsBytes: setting<number>({
+    env: "MAX_EVENTS_BYTES",
+    flag: "max-events-bytes",
+    arg: "<bytes>",
+    description:
+      "bytes the events kept in memory with RECORD_LEVEL=all may take (oldest dropped first)",
+    default: 16 * 1024 * 1024,
+    defaultText: "16777216 (16 MiB)",
+    parse: parseInteger(65_536, 1_073_741_824),
+  }),
   store: setting<string | undefined>({
     env: "STORE",
     flag: "store",
@@ -354,6 +388,104 @@ export const SETTINGS = {
     defaultText: "0 (keep forever)",
     parse: (raw) =>
       /^\s*0*\s*$/.test(raw) ? { ok: true, value: 0 } : parseDuration(raw),
+  }),
+  acceptedTokens: setting<string[]>({
+    env: "ACCEPTED_TOKENS",
+    flag: "accepted-tokens",
+    arg: "<tokens>",
+    description:
+      "comma-separated project tokens the receiver records events of; others get 401",
+    default: [],
+    defaultText: "any token",
+    parse: parseTokenList,
+  }),
+  readToken: setting<string | undefined>({
+    env: "READ_TOKEN",
+    flag: "read-token",
+    arg: "<token>",
+    description:
+      "token that /events, /metrics and the page ask for (Bearer, or Basic password); prefer READ_TOKEN_FILE",
+    default: undefined,
+    defaultText: "unset (open)",
+    parse: optionalString,
+    secret: true,
+  }),
+  readTokenFile: setting<string | undefined>({
+    env: "READ_TOKEN_FILE",
+    flag: "read-token-file",
+    arg: "<file>",
+    description:
+      "file holding the read token (as Prometheus' credentials_file)",
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+    file: true,
+  }),
+  headerTimeoutMs: setting<number>({
+    env: "HEADER_TIMEOUT",
+    flag: "header-timeout",
+    arg: "<duration>",
+    description:
+      "time a client has to send a request's head (closed with 408 after it)",
+    default: 10_000,
+    defaultText: "10s",
+    parse: durationWithin(100, 600_000, "a duration from 100ms to 10m"),
+  }),
+  bodyTimeoutMs: setting<number>({
+    env: "BODY_TIMEOUT",
+    flag: "body-timeout",
+    arg: "<duration>",
+    description:
+      "time a client has to send a body, and to read an answer (closed after it)",
+    default: 10_000,
+    defaultText: "10s",
+    parse: durationWithin(100, 600_000, "a duration from 100ms to 10m"),
+  }),
+  idleTimeoutMs: setting<number>({
+    env: "IDLE_TIMEOUT",
+    flag: "idle-timeout",
+    arg: "<duration>",
+    description: "how long a kept-alive connection may sit idle",
+    default: 5_000,
+    defaultText: "5s",
+    parse: durationWithin(100, 3_600_000, "a duration from 100ms to 1h"),
+  }),
+  gracePeriodMs: setting<number>({
+    env: "GRACE_PERIOD",
+    flag: "grace-period",
+    arg: "<duration>",
+    description:
+      "on SIGTERM, how long requests in flight may take before every connection is closed",
+    default: 10_000,
+    defaultText: "10s",
+    parse: durationWithin(0, 600_000, "a duration up to 10m"),
+  }),
+  maxConnections: setting<number>({
+    env: "MAX_CONNECTIONS",
+    flag: "max-connections",
+    arg: "<n>",
+    description: "connections served at once; more are answered 503",
+    default: 256,
+    parse: parseInteger(1, 100_000),
+  }),
+  maxBodyBytes: setting<number>({
+    env: "MAX_BODY_BYTES",
+    flag: "max-body-bytes",
+    arg: "<bytes>",
+    description:
+      "largest request body, on the wire and decompressed (413 past it)",
+    default: 1024 * 1024,
+    defaultText: "1048576 (1 MiB)",
+    parse: parseInteger(1024, 64 * 1024 * 1024),
+  }),
+  maxClusters: setting<number>({
+    env: "MAX_CLUSTERS",
+    flag: "max-clusters",
+    arg: "<n>",
+    description:
+      "clusters held for /metrics and the page (least recently seen forgotten first)",
+    default: 10_000,
+    parse: parseInteger(1, 1_000_000),
   }),
 } as const;
 
