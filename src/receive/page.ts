@@ -157,23 +157,20 @@ function formatValue(value: number | boolean): string {
 
 type Point = [time: number, value: number];
 
-/** (receive time, value) of a metric over the history, ending with the latest snapshot. */
+/** (receive time, value) of a metric over the history; the latest value alone without one. */
 function seriesOf(
   history: HistoryPoint[],
   name: string,
   latestTime: number,
   latest: number | boolean,
 ): Point[] {
-  const byTime = new Map<number, number>();
+  const points: Point[] = [];
   for (const point of history) {
     const v = point.values.get(name);
-    if (v !== undefined) byTime.set(point.receivedAtMs, v);
+    if (v !== undefined) points.push([point.receivedAtMs, v]);
   }
-  byTime.set(
-    latestTime,
-    typeof latest === "boolean" ? (latest ? 1 : 0) : latest,
-  );
-  return [...byTime.entries()].sort((a, b) => a[0] - b[0]);
+  if (points.length > 0) return points;
+  return [[latestTime, typeof latest === "boolean" ? (latest ? 1 : 0) : latest]];
 }
 
 const W = 180;
