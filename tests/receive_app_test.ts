@@ -165,7 +165,10 @@ Deno.test("a form body and a batch are accepted; a bad batch records nothing", a
 
 Deno.test("without time and $insert_id (as the official libraries send /track), and with milliseconds", async () => {
   const h = harness("all");
-  const bare = { event: "Signed Up", properties: { token: "t", distinct_id: "u1" } };
+  const bare = {
+    event: "Signed Up",
+    properties: { token: "t", distinct_id: "u1" },
+  };
   for (let i = 0; i < 2; i++) {
     const res = await h.fetch(track(bare, "&verbose=1"));
     assertEquals(await res.text(), VERBOSE_OK);
@@ -191,7 +194,10 @@ Deno.test("strict=1 answers as Mixpanel does: what was imported, and each failed
     "/track?strict=1",
     postJson([
       sampleEvent(2),
-      { event: "x", properties: { token: "t", distinct_id: "d", time: "noon" } },
+      {
+        event: "x",
+        properties: { token: "t", distinct_id: "d", time: "noon" },
+      },
       sampleEvent(3, { $insert_id: "not valid!" }),
     ]),
   );
@@ -213,7 +219,8 @@ Deno.test("strict=1 answers as Mixpanel does: what was imported, and each failed
         index: 2,
         insert_id: "",
         field: "properties.$insert_id",
-        message: "$insert_id must be 1 to 36 characters of letters, digits and -",
+        message:
+          "$insert_id must be 1 to 36 characters of letters, digits and -",
       },
     ],
   });
@@ -490,7 +497,10 @@ Deno.test("/events in the three record levels, each event with its receipt time"
 
 Deno.test("/events pages: a default and a maximum size, a cursor in the Link header; bad values are a 400", async () => {
   const h = harness("all");
-  await h.fetch("/track", postJson(Array.from({ length: 250 }, (_, i) => sampleEvent(i))));
+  await h.fetch(
+    "/track",
+    postJson(Array.from({ length: 250 }, (_, i) => sampleEvent(i))),
+  );
   const seen: unknown[] = [];
   let next: string | null = "/events";
   let pages = 0;
@@ -498,7 +508,11 @@ Deno.test("/events pages: a default and a maximum size, a cursor in the Link hea
     const res: Response = await h.fetch(next);
     const page = await res.json();
     assert(page.length <= 100, `${page.length} events on a page`);
-    seen.push(...page.map((e: { properties: { $insert_id: string } }) => e.properties.$insert_id));
+    seen.push(
+      ...page.map((e: { properties: { $insert_id: string } }) =>
+        e.properties.$insert_id
+      ),
+    );
     const link = res.headers.get("link");
     next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1];
     pages++;
@@ -507,7 +521,9 @@ Deno.test("/events pages: a default and a maximum size, a cursor in the Link hea
   assertEquals(seen, Array.from({ length: 250 }, (_, i) => `insert-${i}`));
   let res = await h.fetch("/events?limit=2&cursor=247");
   assertEquals(
-    (await res.json()).map((e: { properties: { model_count: number } }) => e.properties.model_count),
+    (await res.json()).map((e: { properties: { model_count: number } }) =>
+      e.properties.model_count
+    ),
     [247, 248],
   );
   assertEquals(res.headers.get("x-next-cursor"), "249");
@@ -517,7 +533,10 @@ Deno.test("/events pages: a default and a maximum size, a cursor in the Link hea
   for (const bad of ["0", "-1", "two", "1.5", "", "1001"]) {
     res = await h.fetch(`/events?limit=${bad}`);
     assertEquals(res.status, 400, bad);
-    assertEquals(await res.text(), "limit must be a whole number from 1 to 1000\n");
+    assertEquals(
+      await res.text(),
+      "limit must be a whole number from 1 to 1000\n",
+    );
   }
   res = await h.fetch("/events?cursor=x");
   assertEquals(res.status, 400);
@@ -534,7 +553,12 @@ Deno.test("/healthz reports the level and the store's counts", async () => {
   assertEquals(res.status, 200);
   const health = await res.json();
   assertEquals(
-    [health.status, health.recordLevel, health.totalEvents, health.storedEvents],
+    [
+      health.status,
+      health.recordLevel,
+      health.totalEvents,
+      health.storedEvents,
+    ],
     ["ok", "all", 1, 1],
   );
   const missing = await h.fetch("/nothing-here");

@@ -436,9 +436,17 @@ Deno.test("/import: a missing token comes from the basic-auth user; NDJSON bodie
     assertEquals(c.event.token, "project-token");
     assertEquals(c.event.properties.token, "project-token");
   }
-  const bad = decodeEvents(input({ body: utf8('{"a":1}\n{not json\n'), contentType: "application/x-ndjson" }));
+  const bad = decodeEvents(
+    input({
+      body: utf8('{"a":1}\n{not json\n'),
+      contentType: "application/x-ndjson",
+    }),
+  );
   assert(!bad.ok);
-  assertEquals(bad.rejection.message, `${UNINTERPRETABLE}: line 2 is not valid JSON`);
+  assertEquals(
+    bad.rejection.message,
+    `${UNINTERPRETABLE}: line 2 is not valid JSON`,
+  );
 });
 
 Deno.test("excerpt: bounded, control characters escaped", () => {

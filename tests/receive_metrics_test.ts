@@ -277,7 +277,7 @@ Deno.test("hostile values: label values escaped and kept distinct; only the cata
   const ids = info.map((m) => m.labels!.cluster_id);
   assertEquals(new Set(ids).size, 6, ids.join(" | "));
   assertEquals(ids, [
-    "id\"%0A\\{}",
+    'id"%0A\\{}',
     "c%01",
     "c%02",
     "c%2501",
@@ -297,7 +297,7 @@ Deno.test("hostile values: label values escaped and kept distinct; only the cata
       name,
     );
   }
-  const id = { cluster_id: "id\"%0A\\{}" };
+  const id = { cluster_id: 'id"%0A\\{}' };
   assertEquals(value(families, "seldon_usage_model_count", id), 1);
   assertEquals(families.get("seldon_usage_info")!.metrics.length, 6);
   assertEquals(metricName("model_count"), "seldon_usage_model_count");
@@ -329,11 +329,14 @@ Deno.test("snapshots are bounded: clusters evicted least recently seen first, by
   const small = new ClusterBook({ maxBytes: 20_000 });
   const long = "v".repeat(2000); // clipped to 128 characters
   for (let i = 0; i < 100; i++) {
-    small.observe(sampleAccepted(i, {
-      distinct_id: `cluster-${i}`,
-      seldon_core_version: long,
-      kubernetes_version: long,
-    }), i);
+    small.observe(
+      sampleAccepted(i, {
+        distinct_id: `cluster-${i}`,
+        seldon_core_version: long,
+        kubernetes_version: long,
+      }),
+      i,
+    );
   }
   assert(small.bytes <= 20_000, `${small.bytes} bytes`);
   assert(small.size > 10 && small.size < 100, `${small.size} clusters`);

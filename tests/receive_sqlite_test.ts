@@ -51,7 +51,11 @@ Deno.test("sqlite: events are stored once per (distinct_id, $insert_id) and surv
       });
       // Re-delivery, a repeat inside the batch, and a new one.
       assertEquals(
-        await store.add([sampleAccepted(2), sampleAccepted(3), sampleAccepted(3)]),
+        await store.add([
+          sampleAccepted(2),
+          sampleAccepted(3),
+          sampleAccepted(3),
+        ]),
         { added: 1, duplicates: 2, fresh: [false, true, false] },
       );
       // The same $insert_id from another cluster is another event.
@@ -151,7 +155,9 @@ Deno.test("sqlite: the last received event per cluster (the sender's clock decid
     let clock = 5000;
     const store = open({ path: `${dir}/events.db`, now: () => clock });
     try {
-      await store.add([sampleAccepted(5, { distinct_id: "a", time: 9007199254740991 })]);
+      await store.add([
+        sampleAccepted(5, { distinct_id: "a", time: 9007199254740991 }),
+      ]);
       clock = 6000;
       await store.add([sampleAccepted(1, { distinct_id: "b" })]);
       clock = 7000;
@@ -390,7 +396,9 @@ Deno.test("retention deletes in chunks and sweeps on its schedule", async () => 
     let clock = 0;
     const store = open({ path: `${dir}/events.db`, now: () => clock });
     try {
-      await store.add(Array.from({ length: 1200 }, (_, i) => sampleAccepted(i)));
+      await store.add(
+        Array.from({ length: 1200 }, (_, i) => sampleAccepted(i)),
+      );
       await store.add(
         Array.from({ length: 1200 }, (_, i) => sampleAccepted(i + 1200)),
       );

@@ -1,12 +1,7 @@
 // The in-memory event stores of the three record levels, and the
 // de-duplication window they share.
 
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  assertThrows,
-} from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { BYTES_PER_KEY, DedupWindow } from "../src/receive/dedup.ts";
 import { sampleAccepted, storedEvents } from "./receive_sample.ts";
@@ -102,7 +97,11 @@ Deno.test("re-deliveries (same distinct_id and $insert_id) are recognised at eve
       fresh: [true, true],
     });
     assertEquals(
-      await store.add([sampleAccepted(2), sampleAccepted(3), sampleAccepted(3)]),
+      await store.add([
+        sampleAccepted(2),
+        sampleAccepted(3),
+        sampleAccepted(3),
+      ]),
       { added: 1, duplicates: 2, fresh: [false, true, false] },
     );
     assertEquals(store.total(), 3, level);
@@ -146,7 +145,9 @@ Deno.test("the de-duplication window: fixed-size keys, bounded by bytes, unambig
   assertEquals(window.seen("d", "1"), false);
   assertEquals(window.seen("d", "100"), true);
   // Different seeds, different keys: nobody outside knows which pairs collide.
-  assert(new DedupWindow(1000).key("a", "b") !== new DedupWindow(1000).key("a", "b"));
+  assert(
+    new DedupWindow(1000).key("a", "b") !== new DedupWindow(1000).key("a", "b"),
+  );
 });
 
 Deno.test("a closed store refuses to add; a bad maxEvents is refused", async () => {

@@ -170,7 +170,10 @@ function seriesOf(
     if (v !== undefined) points.push([point.receivedAtMs, v]);
   }
   if (points.length > 0) return points;
-  return [[latestTime, typeof latest === "boolean" ? (latest ? 1 : 0) : latest]];
+  return [[
+    latestTime,
+    typeof latest === "boolean" ? (latest ? 1 : 0) : latest,
+  ]];
 }
 
 const W = 180;
