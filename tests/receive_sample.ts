@@ -75,3 +75,23 @@ export function storedEvents(
     r,
   ) => ({ event: r.event, properties: JSON.parse(r.properties) }));
 }
+
+/** Every event of a receiver's /events, page after page (RECORD_LEVEL=all). */
+export async function fetchAllEvents(
+  baseUrl: string,
+  headers: Record<string, string> = {},
+): Promise<Array<TrackEvent & { received_at: string }>> {
+  const out: Array<TrackEvent & { received_at: string }> = [];
+  let next: string | null = "/events?limit=1000";
+  for (let pages = 0; next !== null; pages++) {
+    if (pages > 10_000) throw new Error("/events never ends");
+    const res: Response = await fetch(baseUrl + next, { headers });
+    if (res.status !== 200) {
+      throw new Error(`/events: ${res.status} ${await res.text()}`);
+    }
+    out.push(...await res.json());
+    const link = res.headers.get("link");
+    next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1];
+  }
+  return out;
+}

@@ -20,7 +20,7 @@ import {
   type RejectKind,
 } from "./decode.ts";
 import { EVENT_LIMITS, type EventLimits } from "./limits.ts";
-import type { HttpRequest, HttpResponse } from "./http1.ts";
+import type { HttpRequest, HttpResponse, RequestHead } from "./http1.ts";
 import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { PAGE_CSP } from "./page.ts";
@@ -58,6 +58,8 @@ export interface ReceiverAppOptions {
 
 export interface ReceiverApp {
   handle(request: HttpRequest): Promise<HttpResponse>;
+  /** The answer to a request the server refused after its head (body too large, busy). */
+  refusal(head: RequestHead, status: number, message: string): HttpResponse;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -154,17 +156,7 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
     req: HttpRequest,
     route: "/track" | "/import",
   ): Promise<HttpResponse> => {
-    const params = new URLSearchParams(req.query);
-    // As the reference: verbose when the parameter starts with "1".
-    const verbose = (params.get("verbose") ?? "").startsWith("1");
-    const data = params.get("data");
-    const contentType = req.headers.get("content-type") ?? null;
-    const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
-    // /import answers in its JSON shape unless asked not to, or unless it is
-    // used the old way (a data parameter, as the official Node.js library does).
-    const strict = params.get("strict") === "1" ||
-      (route === "/import" && params.get("strict") !== "0" && data === null &&
-        mime !== "application/x-www-form-urlencoded");
+    const { verbose, strict, data, contentType } = shapeOf(req, route);
     const refuse = (r: Rejection): HttpResponse => {
       logRefusal(req.method, route, r);
       hook("onRejected", () => options.onRejected?.(r.kind));
@@ -284,10 +276,27 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
   };
 
   return {
+    refusal(head: RequestHead, status: number, message: string) {
+      const route = routeOf(head.path);
+      if (route !== "/track" && route !== "/import") {
+        return text(status, `${message}\n`);
+      }
+      const { verbose, strict } = shapeOf(head, route);
+      const r: Rejection = {
+        status: status as Rejection["status"],
+        kind: status === 413
+          ? "too_large"
+          : status === 503
+          ? "busy"
+          : "unreadable_body",
+        message,
+      };
+      logRefusal(head.method, route, r);
+      hook("onRejected", () => options.onRejected?.(r.kind));
+      return answerRefusal(r, verbose, strict);
+    },
     async handle(req: HttpRequest): Promise<HttpResponse> {
-      const route = req.path.length > 1 && req.path.endsWith("/")
-        ? req.path.slice(0, -1)
-        : req.path;
+      const route = routeOf(req.path);
       const read = req.method === "GET" || req.method === "HEAD";
       switch (route) {
         case "/track":
@@ -340,6 +349,29 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
       return text(404, "not found\n");
     },
   };
+}
+
+/** The path with one trailing slash dropped (Mixpanel's clients call /track/). */
+const routeOf = (path: string) =>
+  path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+
+/** How a request to /track or /import wants its answers. */
+function shapeOf(
+  req: Pick<HttpRequest, "query" | "headers">,
+  route: "/track" | "/import",
+) {
+  const params = new URLSearchParams(req.query);
+  // As the reference: verbose when the parameter starts with "1".
+  const verbose = (params.get("verbose") ?? "").startsWith("1");
+  const data = params.get("data");
+  const contentType = req.headers.get("content-type") ?? null;
+  const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  // /import answers in its JSON shape unless asked not to, or unless it is
+  // used the old way (a data parameter, as the official Node.js library does).
+  const strict = params.get("strict") === "1" ||
+    (route === "/import" && params.get("strict") !== "0" && data === null &&
+      mime !== "application/x-www-form-urlencoded");
+  return { params, verbose, strict, data, contentType };
 }
 
 const notAllowed = () =>

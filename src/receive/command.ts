@@ -180,6 +180,7 @@ export async function receiveCommand(
         hostname: listenHost,
         port: listenPort,
         handler: app.handle,
+        refusal: app.refusal,
         maxBodyBytes: c.maxBodyBytes,
         maxInFlightBytes: IN_FLIGHT_BODIES * c.maxBodyBytes,
         maxConnections: c.maxConnections,

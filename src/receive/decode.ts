@@ -22,10 +22,11 @@ export type RejectKind =
   | "unreadable_body"
   | "invalid_token"
   | "not_recorded"
+  | "busy"
   | "store_failed";
 
 export interface Rejection {
-  status: 400 | 401 | 413 | 415 | 503;
+  status: 400 | 401 | 408 | 413 | 415 | 503;
   kind: RejectKind;
   /** What the client is told: starts with the reference's message where there is one. */
   message: string;

@@ -86,6 +86,16 @@ export interface HttpServerOptions
   handler: HttpHandler;
   /** Errors the handler threw (answered 500). */
   onError?: (error: unknown) => void;
+  /**
+   * The answer to a request refused after its head was read (a body over the
+   * limit, a full in-flight budget, a malformed chunked body); plain text
+   * unless given. The connection is closed after it.
+   */
+  refusal?: (
+    head: RequestHead,
+    status: number,
+    message: string,
+  ) => HttpResponse;
   /** How often deadlines are checked; 250 ms unless set. */
   sweepEveryMs?: number;
 }
@@ -261,6 +271,9 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     let buf: Uint8Array = new Uint8Array(4096);
     let len = 0;
     const handler = options.handler;
+    // Body bytes counted against the in-flight budget, given back however the request ends.
+    let reserved = 0;
+    let current: RequestHead | undefined;
     try {
       for (;;) {
         // ---- head
@@ -306,14 +319,16 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
         }
         const head = parseHead(decoder.decode(buf.subarray(0, headEnd - 4)));
         if (head instanceof Refusal) throw head;
+        current = head;
         let keepAlive = head.keepAlive;
+        // A request whose head came before the shutdown is served; later ones are not.
+        const admitted = !draining;
 
         // ---- body
         const rest = len - headEnd;
         buf.copyWithin(0, headEnd, len);
         len = rest;
         let body: Uint8Array = EMPTY;
-        let reserved = 0;
         c.phase = "body";
         c.deadline = Date.now() + o.bodyTimeoutMs;
         if (head.contentLength > 0) {
@@ -352,17 +367,14 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
               return true;
             },
           );
-          if (read === null) {
-            release(reserved);
-            return;
-          }
+          if (read === null) return;
           ({ buf, len } = read.rest);
           body = read.body;
         }
 
         // ---- handle
         let response: HttpResponse;
-        if (draining) {
+        if (!admitted) {
           keepAlive = false;
           response = {
             status: 503,
@@ -394,6 +406,8 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
         }
         body = EMPTY;
         release(reserved);
+        reserved = 0;
+        current = undefined;
 
         // ---- answer
         if (draining) keepAlive = false;
@@ -416,11 +430,15 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     } catch (err) {
       if (c.closed) return;
       if (err instanceof Refusal) {
-        await refuseAndLinger(c, err, o.bodyTimeoutMs);
+        const answer = current && o.refusal
+          ? o.refusal(current, err.status, err.message)
+          : undefined;
+        await refuseAndLinger(c, err, answer, o.bodyTimeoutMs);
         return;
       }
       // Reset by the peer, or closed under a read by a timeout: nothing to answer.
     } finally {
+      release(reserved);
       close(c);
     }
   };
@@ -429,19 +447,24 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
   const refuseAndLinger = async (
     c: Connection,
     refusal: Refusal,
+    answer: HttpResponse | undefined,
     lingerMs: number,
   ) => {
     c.phase = "write";
     c.deadline = Date.now() + Math.min(lingerMs, 2_000);
     const message = refusal.message + "\n";
     try {
-      await writeAll(
-        c.conn,
-        encoder.encode(
-          plainResponseHead(refusal.status, byteLength(message), true) +
-            message,
-        ),
-      );
+      if (answer) {
+        await writeResponse(c.conn, answer, false, false, false);
+      } else {
+        await writeAll(
+          c.conn,
+          encoder.encode(
+            plainResponseHead(refusal.status, byteLength(message), true) +
+              message,
+          ),
+        );
+      }
       await c.conn.closeWrite();
       const sink = new Uint8Array(16 * 1024);
       for (let drained = 0; drained < 4 * 1024 * 1024;) {
@@ -706,19 +729,20 @@ async function readChunked(
   };
   /** The next CRLF-terminated line (without CRLF); null on EOF. */
   const line = async (): Promise<string | null> => {
-    for (let scanned = at;;) {
-      for (let i = Math.max(scanned, at + 1); i < len; i++) {
+    // Bytes after `at` already looked at: `fill` may move the buffer.
+    for (let looked = 0;;) {
+      for (let i = at + Math.max(looked, 1); i < len; i++) {
         if (buf[i] === LF && buf[i - 1] === CR) {
           const text = decoder.decode(buf.subarray(at, i - 1));
           at = i + 1;
           return text;
         }
       }
-      scanned = len;
-      if (len - at >= maxLine) {
+      looked = len - at;
+      if (looked >= maxLine) {
         throw new Refusal(400, "malformed chunked body: line too long");
       }
-      if (!(await fill(len - at + 1))) return null;
+      if (!(await fill(looked + 1))) return null;
     }
   };
 

@@ -22,6 +22,7 @@ const REJECT_KINDS: Record<RejectKind, true> = {
   unreadable_body: true,
   invalid_token: true,
   not_recorded: true,
+  busy: true,
   store_failed: true,
 };
 
