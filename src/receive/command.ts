@@ -151,6 +151,10 @@ export async function receiveCommand(
     onAccepted,
   });
 
+  // V8 would let request garbage pile up towards its 96 MB limit between
+  // full collections; a receiver stays near its live heap instead, also
+  // while a large answer (old events of any size) is being streamed.
+  const pacer = paceHeap({ everyMs: 100 });
   let retention: Retention | undefined;
   if (retentionMs > 0) {
     retention = startRetention({
@@ -165,9 +169,6 @@ export async function receiveCommand(
     });
   }
 
-  // V8 would let request garbage pile up towards its 96 MB limit between
-  // full collections; a receiver stays near its live heap instead.
-  const pacer = paceHeap({ everyMs: 100 });
   const stop = Promise.withResolvers<string>();
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => stop.resolve(signal);
@@ -181,6 +182,7 @@ export async function receiveCommand(
         port: listenPort,
         handler: app.handle,
         refusal: app.refusal,
+        onStreamed: pacer.check,
         maxBodyBytes: c.maxBodyBytes,
         maxInFlightBytes: IN_FLIGHT_BODIES * c.maxBodyBytes,
         maxConnections: c.maxConnections,

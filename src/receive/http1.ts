@@ -98,6 +98,8 @@ export interface HttpServerOptions
   ) => HttpResponse;
   /** How often deadlines are checked; 250 ms unless set. */
   sweepEveryMs?: number;
+  /** Called after each piece of a streamed answer is written (to pace the heap). */
+  onStreamed?: () => void;
 }
 
 /** Why a connection was closed by the server rather than by its client. */
@@ -421,6 +423,11 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
           keepAlive,
           head.http10,
           head.method === "HEAD",
+          () => {
+            // The deadline is for a client that stops reading, not for a long answer.
+            c.deadline = Date.now() + o.bodyTimeoutMs;
+            o.onStreamed?.();
+          },
         );
         if (!keepAlive || c.closed) {
           close(c);
@@ -559,6 +566,8 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Bytes of a streamed answer written at a time. */
+const STREAM_PIECE = 48 * 1024;
 const isWhole = (body: HttpBody | undefined) =>
   body === undefined || typeof body === "string" || body instanceof Uint8Array;
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
@@ -839,6 +848,8 @@ async function writeResponse(
   keepAlive: boolean,
   http10: boolean,
   headOnly: boolean,
+  /** Called after each piece of a streamed answer is written. */
+  onStreamed?: () => void,
 ): Promise<void> {
   let head = `HTTP/1.1 ${response.status} ${
     REASONS[response.status] ?? "Unknown"
@@ -864,30 +875,41 @@ async function writeResponse(
     await writeAll(conn, all);
     return;
   }
-  if (http10) {
-    // No chunked encoding in HTTP/1.0: the end of the body is the close.
-    head += "\r\n";
-    await writeAll(conn, encoder.encode(head));
-    if (headOnly) return;
-    for await (const piece of body) {
-      const bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
-      if (bytes.length > 0) await writeAll(conn, bytes);
-    }
-    return;
-  }
-  head += "transfer-encoding: chunked\r\n\r\n";
+  // No chunked encoding in HTTP/1.0: the end of the body is the close.
+  const chunked = !http10;
+  head += chunked ? "transfer-encoding: chunked\r\n\r\n" : "\r\n";
   await writeAll(conn, encoder.encode(head));
   if (headOnly) return;
-  for await (const piece of body) {
-    const bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
-    if (bytes.length === 0) continue;
-    const frame = encoder.encode(`${bytes.length.toString(16)}\r\n`);
-    const out = new Uint8Array(frame.length + bytes.length + 2);
-    out.set(frame);
-    out.set(bytes, frame.length);
-    out[out.length - 2] = CR;
-    out[out.length - 1] = LF;
-    await writeAll(conn, out);
+  // Pieces of a streamed answer go out through one buffer of STREAM_PIECE
+  // bytes, whatever their size: a large piece never becomes a large copy.
+  const out = new Uint8Array(STREAM_PIECE + 16);
+  const frame = async (bytes: Uint8Array) => {
+    if (!chunked) return await writeAll(conn, bytes);
+    const size = encoder.encodeInto(`${bytes.length.toString(16)}\r\n`, out);
+    out.set(bytes, size.written);
+    out[size.written + bytes.length] = CR;
+    out[size.written + bytes.length + 1] = LF;
+    await writeAll(conn, out.subarray(0, size.written + bytes.length + 2));
+  };
+  const piece = new Uint8Array(STREAM_PIECE);
+  for await (const chunk of body) {
+    if (typeof chunk === "string") {
+      for (let at = 0; at < chunk.length;) {
+        // Slices stop short of STREAM_PIECE bytes even at 3 bytes a character.
+        const { read, written } = encoder.encodeInto(
+          chunk.slice(at, at + STREAM_PIECE / 3),
+          piece,
+        );
+        at += read;
+        await frame(piece.subarray(0, written));
+        onStreamed?.();
+      }
+    } else {
+      for (let at = 0; at < chunk.length; at += STREAM_PIECE) {
+        await frame(chunk.subarray(at, at + STREAM_PIECE));
+        onStreamed?.();
+      }
+    }
   }
-  await writeAll(conn, encoder.encode("0\r\n\r\n"));
+  if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
 }

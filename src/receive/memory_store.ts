@@ -156,12 +156,21 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       }
       return { lastId, count, more: false };
     },
-    rows(from: number, upTo: number, max: number, distinctId?: string) {
+    rows(
+      from: number,
+      upTo: number,
+      max: number,
+      distinctId?: string,
+      maxChars = Infinity,
+    ) {
       const out: StoredRow[] = [];
+      let chars = 0;
       for (let i = after(from); i < held.length && out.length < max; i++) {
         const h = held[i];
         if (h.id > upTo) break;
         if (distinctId !== undefined && h.distinctId !== distinctId) continue;
+        chars += h.properties.length;
+        if (out.length > 0 && chars > maxChars) break;
         out.push(h);
       }
       return out;

@@ -171,6 +171,14 @@ function sqliteStore(
     `SELECT count(*) AS n, max(id) AS last FROM
        (SELECT id FROM events WHERE distinct_id = ? AND id > ? ORDER BY id LIMIT ?)`,
   );
+  const sizesAfter = db.prepare(
+    `SELECT id, length(properties) AS n FROM events
+     WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
+  );
+  const sizesAfterOf = db.prepare(
+    `SELECT id, length(properties) AS n FROM events
+     WHERE distinct_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+  );
   const rowsAfter = db.prepare(
     `SELECT id, received_at, event, properties FROM events
      WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
@@ -330,7 +338,32 @@ function sqliteStore(
         more: beyond !== undefined,
       };
     },
-    rows(after: number, upTo: number, max: number, distinctId?: string) {
+    rows(
+      after: number,
+      upTo: number,
+      max: number,
+      distinctId?: string,
+      maxChars = Infinity,
+    ) {
+      if (maxChars !== Infinity) {
+        // Rows of an older receiver may be of any size: read only as many as fit.
+        const sizes = (distinctId === undefined
+          ? sizesAfter.all(after, upTo, max)
+          : sizesAfterOf.all(distinctId, after, upTo, max)) as Array<
+            { id: number; n: number }
+          >;
+        let chars = 0;
+        let count = 0;
+        for (const { id, n } of sizes) {
+          chars += n;
+          if (count > 0 && chars > maxChars) {
+            break;
+          }
+          count++;
+          upTo = id;
+        }
+        max = Math.max(count, 1);
+      }
       const rows = distinctId === undefined
         ? rowsAfter.all(after, upTo, max)
         : rowsAfterOf.all(distinctId, after, upTo, max);
