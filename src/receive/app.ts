@@ -477,7 +477,13 @@ function* streamRows(
   yield "[";
   let first = true;
   for (let from = after; from < upTo;) {
-    const rows = store.rows(from, upTo, ROWS_PER_CHUNK, distinctId);
+    const rows = store.rows(
+      from,
+      upTo,
+      ROWS_PER_CHUNK,
+      distinctId,
+      CHARS_PER_CHUNK,
+    );
     if (rows.length === 0) break;
     let out = "";
     for (const row of rows) {
