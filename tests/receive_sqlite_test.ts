@@ -141,6 +141,12 @@ Deno.test("sqlite: pages in arrival order after a cursor, filtered by distinct_i
         "insert-5",
       ]);
       assertEquals(storedEvents(store, "nobody"), []);
+      // Read by size too: rows of any size come a few characters at a time.
+      assertEquals(store.rows(0, 6, 50, undefined, 1).map((r) => r.id), [1]);
+      assertEquals(
+        store.rows(0, 6, 50, undefined, 250).map((r) => r.id).length,
+        2,
+      );
       const history = store.history("even", 2);
       assertEquals(history.map((h) => h.receivedAtMs), [1030, 1050]);
       assertEquals(history.map((h) => h.values.get("model_count")), [2, 4]);

@@ -71,12 +71,16 @@ export interface EventStore {
   readonly keepsEvents: boolean;
   /** Plans a page of recorded events in arrival order. */
   planPage(query: PageQuery): PagePlan;
-  /** Up to `max` rows with ids in (after, upTo], in arrival order. */
+  /**
+   * Rows with ids in (after, upTo] in arrival order: at most `max`, and no
+   * more than about `maxChars` characters of JSON (always at least one row).
+   */
   rows(
     after: number,
     upTo: number,
     max: number,
     distinctId?: string,
+    maxChars?: number,
   ): StoredRow[];
   /** The cluster's most recent events (at most `max`), oldest first. */
   history(distinctId: string, max: number): HistoryPoint[];
