@@ -14,6 +14,7 @@ import {
   validateEvent,
 } from "../src/receive/decode.ts";
 import { scanEvents } from "../src/receive/json_scan.ts";
+import { queryParam } from "../src/receive/query.ts";
 import { EVENT_LIMITS } from "../src/receive/limits.ts";
 import { encodeEventData } from "../src/publish/event.ts";
 import { REFERENCE_DATA, sampleEvent, utf8 } from "./receive_sample.ts";
@@ -468,9 +469,11 @@ Deno.test("decodeBase64 accepts both alphabets and refuses the rest", () => {
   for (const text of ["+/+/AA==", "-_-_AA", "+_-/AA=", " /+/AA"]) {
     assertEquals(decodeBase64(text), bytes, text);
   }
-  for (const text of ["a", "ab=c", "a===", "ab\ncd", "é"]) {
+  for (const text of ["a", "ab=c", "a===", "ab*cd", "é"]) {
     assertEquals(decodeBase64(text), null, text);
   }
+  // ASCII whitespace is skipped, as base64 decoders do.
+  assertEquals(decodeBase64("+/+/\nAA"), bytes);
 });
 
 Deno.test("validateEvent returns the event as sent", () => {
@@ -481,4 +484,29 @@ Deno.test("validateEvent returns the event as sent", () => {
   assertEquals(r.event.event, sent.event);
   assertEquals(r.event.distinctId, sent.properties.distinct_id);
   assertEquals(r.event.insertId, sent.properties.$insert_id);
+});
+
+Deno.test("queryParam reads a parameter as URLSearchParams does", () => {
+  const queries = [
+    "data=abc&verbose=1",
+    "verbose=1&data=a%2Bb%3D&data=second",
+    "data=a+b+c",
+    "d%61ta=encoded-key&data=plain",
+    "data",
+    "data=&x=1",
+    "x=1&&data=%zz%41",
+    "data=%E2%82%AC%",
+    "",
+    "=&=data&data=a=b",
+    "dat=no&data%3D=odd&data=yes",
+  ];
+  for (const q of queries) {
+    for (const name of ["data", "verbose", "x", "missing"]) {
+      assertEquals(
+        queryParam(q, name),
+        new URLSearchParams(q).get(name),
+        `${name} of ${q}`,
+      );
+    }
+  }
 });

@@ -25,6 +25,7 @@ import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { PAGE_CSP } from "./page.ts";
 import { decompress } from "./compression.ts";
+import { queryParam } from "./query.ts";
 
 export interface ReceiverAppOptions {
   store: EventStore;
@@ -85,6 +86,22 @@ const STATUS_TEXT: Record<number, string> = {
   415: "Unsupported Media Type",
   503: "Service Unavailable",
 };
+
+const TEXT_HEADERS = Object.freeze({
+  "content-type": TEXT,
+  "x-content-type-options": "nosniff",
+});
+/** The success answers, shared (the server keeps their bytes). */
+const OK_VERBOSE: HttpResponse = Object.freeze({
+  status: 200,
+  headers: TEXT_HEADERS,
+  body: VERBOSE_OK,
+});
+const OK_PLAIN: HttpResponse = Object.freeze({
+  status: 200,
+  headers: TEXT_HEADERS,
+  body: PLAIN_OK,
+});
 
 const text = (
   status: number,
@@ -213,10 +230,6 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
             "event not recorded: the receiver's store is failing; send it again later",
         });
       }
-      log.debug("recorded {added} event(s), {duplicates} re-delivered", {
-        added: result.added,
-        duplicates: result.duplicates,
-      });
       hook(
         "onAccepted",
         () => options.onAccepted?.(valid, result, receivedAt),
@@ -239,7 +252,7 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
         failed_records: failedRecords(checked),
       });
     }
-    return verbose ? text(200, VERBOSE_OK) : text(200, PLAIN_OK);
+    return verbose ? OK_VERBOSE : OK_PLAIN;
   };
 
   const guarded = (
@@ -361,18 +374,19 @@ function shapeOf(
   req: Pick<HttpRequest, "query" | "headers">,
   route: "/track" | "/import",
 ) {
-  const params = new URLSearchParams(req.query);
+  const param = (name: string) => queryParam(req.query, name);
   // As the reference: verbose when the parameter starts with "1".
-  const verbose = (params.get("verbose") ?? "").startsWith("1");
-  const data = params.get("data");
+  const verbose = (param("verbose") ?? "").startsWith("1");
+  const strictParam = param("strict");
+  const data = param("data");
   const contentType = req.headers.get("content-type") ?? null;
   const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
   // /import answers in its JSON shape unless asked not to, or unless it is
   // used the old way (a data parameter, as the official Node.js library does).
-  const strict = params.get("strict") === "1" ||
-    (route === "/import" && params.get("strict") !== "0" && data === null &&
+  const strict = strictParam === "1" ||
+    (route === "/import" && strictParam !== "0" && data === null &&
       mime !== "application/x-www-form-urlencoded");
-  return { params, verbose, strict, data, contentType };
+  return { verbose, strict, data, contentType };
 }
 
 const notAllowed = () =>

@@ -8,6 +8,7 @@
 import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
 import { MILLISECONDS_ABOVE } from "./limits.ts";
 import { scanEvents } from "./json_scan.ts";
+import { queryParam } from "./query.ts";
 import type { AcceptedEvent } from "./store.ts";
 
 export const NO_EVENT = "no event provided";
@@ -47,7 +48,7 @@ export type Decoded =
   | { ok: false; rejection: Rejection };
 
 export interface TrackInput {
-  /** The `data` query parameter as URLSearchParams decoded it; null when absent. */
+  /** The `data` query parameter, form-decoded; null when absent. */
   data: string | null;
   /** The request body, already decompressed; empty when there was none. */
   body: Uint8Array;
@@ -83,7 +84,7 @@ export function decodeEvents(input: TrackInput): Decoded {
   if (text.trim() === "") return noEvent();
   const mime = (input.contentType ?? "").split(";")[0].trim().toLowerCase();
   if (isFormBody(mime, text)) {
-    const data = new URLSearchParams(text).get("data");
+    const data = queryParam(text, "data");
     if (data === null) return noEvent();
     return decodeDataValue(data, "form field data", limits, fallback);
   }
@@ -134,21 +135,32 @@ function decodeDataValue(
  */
 export function decodeBase64(value: string): Uint8Array | null {
   let s = value;
-  if (/[ _-]/.test(s)) {
-    s = s.replaceAll(" ", "+").replaceAll("-", "+").replaceAll("_", "/");
+  if (s.includes(" ")) s = s.replaceAll(" ", "+");
+  if (s.includes("-") || s.includes("_")) {
+    s = s.replaceAll("-", "+").replaceAll("_", "/");
   }
-  if (s.endsWith("=")) s = s.replace(/={1,2}$/, "");
-  if (s.length % 4 === 1 || !/^[A-Za-z0-9+/]*$/.test(s)) return null;
+  // Padding is optional, and partial padding is forgiven.
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  if (end < s.length) s = s.slice(0, end);
   try {
+    // Validates as it decodes: any other character, or a length that cannot
+    // be base64, throws.
     return Uint8Array.fromBase64(s);
   } catch {
     return null;
   }
 }
 
+const looseUtf8 = new TextDecoder("utf-8");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** The text of UTF-8 bytes; null when they are not valid UTF-8. */
 function utf8(bytes: Uint8Array): string | null {
+  // The lenient decoder is the fast one; only a replacement character in its
+  // result can mean invalid input, and then the strict one decides.
+  const text = looseUtf8.decode(bytes);
+  if (!text.includes("\ufffd")) return text;
   try {
     return strictUtf8.decode(bytes);
   } catch {

@@ -137,7 +137,7 @@ const CR = 13;
 const LF = 10;
 /** Token characters of RFC 9110 (method and header names). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Visible ASCII only: the request target. */
+/** Visible ASCII only: the path of the request target. */
 const TARGET = /^[\x21-\x7e]+$/;
 // deno-lint-ignore no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -283,7 +283,9 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
         c.deadline = Date.now() +
           (len > 0 ? o.headerTimeoutMs : o.idleTimeoutMs);
         let headEnd = -1;
+        let headText = "";
         let scanned = 0;
+        let attempts = 0;
         for (;;) {
           // Blank lines before a request line are skipped (RFC 9112 §2.2).
           let skip = 0;
@@ -295,8 +297,24 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
             len -= skip;
             scanned = 0;
           }
+          if (len > 0 && attempts++ === 0 && len <= FAST_HEAD_BYTES) {
+            // Most heads come whole in one read: decode once and search the
+            // text. One character for each byte means the positions agree.
+            const text = decoder.decode(buf.subarray(0, len));
+            if (text.length === len) {
+              const at = text.indexOf("\r\n\r\n");
+              if (at >= 0) {
+                headEnd = at + 4;
+                headText = text.slice(0, at);
+                break;
+              }
+            }
+          }
           headEnd = findHeadEnd(buf, len, scanned);
-          if (headEnd >= 0) break;
+          if (headEnd >= 0) {
+            headText = decoder.decode(buf.subarray(0, headEnd - 4));
+            break;
+          }
           scanned = Math.max(0, len - 3);
           if (len >= o.maxHeadBytes) {
             throw new Refusal(
@@ -316,10 +334,11 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
           if (len === 0) {
             c.phase = "head";
             c.deadline = Date.now() + o.headerTimeoutMs;
+            attempts = 0;
           }
           len += n;
         }
-        const head = parseHead(decoder.decode(buf.subarray(0, headEnd - 4)));
+        const head = parseHead(headText);
         if (head instanceof Refusal) throw head;
         current = head;
         let keepAlive = head.keepAlive;
@@ -566,6 +585,8 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Heads searched as text when they arrive whole in one read of at most this. */
+const FAST_HEAD_BYTES = 16 * 1024;
 /** Bytes of a streamed answer written at a time. */
 const STREAM_PIECE = 48 * 1024;
 const isWhole = (body: HttpBody | undefined) =>
@@ -580,11 +601,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** Index just past the CRLFCRLF ending a head, or -1; `from` skips bytes already scanned. */
 export function findHeadEnd(buf: Uint8Array, len: number, from: number) {
-  for (let i = Math.max(from, 3); i < len; i++) {
-    if (
-      buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF &&
-      buf[i - 3] === CR
-    ) return i + 1;
+  const view = len === buf.length ? buf : buf.subarray(0, len);
+  for (let i = view.indexOf(LF, Math.max(from, 3)); i >= 0; i = view.indexOf(LF, i + 1)) {
+    if (buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) {
+      return i + 1;
+    }
   }
   return -1;
 }
@@ -613,7 +634,6 @@ export function parseHead(text: string): RequestHead | Refusal {
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
     return new Refusal(400, "only HTTP/1.0 and HTTP/1.1 are spoken here");
   }
-  if (!TARGET.test(target)) return new Refusal(400, "malformed request target");
   let pathAndQuery = target;
   if (!target.startsWith("/")) {
     // absolute-form (as sent to proxies): keep its path and query
@@ -630,6 +650,11 @@ export function parseHead(text: string): RequestHead | Refusal {
   const q = pathAndQuery.indexOf("?");
   const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
   const query = q < 0 ? "" : pathAndQuery.slice(q + 1);
+  // The path is visible ASCII; the query (often a kilobyte) holds no space
+  // nor line break by construction, and is only ever read as parameters.
+  if (!TARGET.test(path)) {
+    return new Refusal(400, "malformed request target");
+  }
 
   const headers = new Map<string, string>();
   let lengths = 0;
@@ -842,6 +867,9 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** The bytes of frozen (shared) answers, kept-alive HTTP/1.1: written as they are. */
+const encodedAnswers = new WeakMap<HttpResponse, Uint8Array>();
+
 async function writeResponse(
   conn: Deno.Conn,
   response: HttpResponse,
@@ -851,6 +879,12 @@ async function writeResponse(
   /** Called after each piece of a streamed answer is written. */
   onStreamed?: () => void,
 ): Promise<void> {
+  const shared = keepAlive && !http10 && !headOnly &&
+    typeof response.body === "string" && Object.isFrozen(response);
+  if (shared) {
+    const bytes = encodedAnswers.get(response);
+    if (bytes) return await writeAll(conn, bytes);
+  }
   let head = `HTTP/1.1 ${response.status} ${
     REASONS[response.status] ?? "Unknown"
   }\r\n`;
@@ -862,7 +896,9 @@ async function writeResponse(
   const body = response.body ?? "";
   if (typeof body === "string") {
     head += `content-length: ${byteLength(body)}\r\n\r\n`;
-    await writeAll(conn, encoder.encode(headOnly ? head : head + body));
+    const bytes = encoder.encode(headOnly ? head : head + body);
+    if (shared) encodedAnswers.set(response, bytes);
+    await writeAll(conn, bytes);
     return;
   }
   if (body instanceof Uint8Array) {

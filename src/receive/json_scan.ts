@@ -17,6 +17,19 @@ const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 const COMMA = 44;
 
+/** Where the string opened at `open` ends (the text's length when it does not). */
+function closingQuote(text: string, open: number): number {
+  for (let at = open + 1;;) {
+    const quote = text.indexOf('"', at);
+    if (quote < 0) return text.length;
+    // Escaped when an odd number of backslashes stands before it.
+    let slashes = 0;
+    while (text.charCodeAt(quote - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return quote;
+    at = quote + 1;
+  }
+}
+
 /**
  * Null when `text` (one event, or a JSON array of events) is within `limits`,
  * else what is over them, naming the event of a batch.
@@ -47,11 +60,7 @@ export function scanEvents(text: string, limits: EventLimits): string | null {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       const start = i;
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) i++;
-        else if (d === QUOTE) break;
-      }
+      i = closingQuote(text, i);
       if (i - start - 1 > limits.maxStringChars) {
         return where(
           `a string is longer than ${limits.maxStringChars} characters`,
