@@ -13,7 +13,7 @@ import {
   UNINTERPRETABLE,
   validateEvent,
 } from "../src/receive/decode.ts";
-import { scanEvents } from "../src/receive/json_scan.ts";
+import { checkParsedEvent, scanEvents } from "../src/receive/json_scan.ts";
 import { queryParam } from "../src/receive/query.ts";
 import { EVENT_LIMITS } from "../src/receive/limits.ts";
 import { encodeEventData } from "../src/publish/event.ts";
@@ -509,4 +509,56 @@ Deno.test("queryParam reads a parameter as URLSearchParams does", () => {
       );
     }
   }
+});
+
+Deno.test("checkParsedEvent and scanEvents agree on every event shape (seeded)", () => {
+  let seed = 0x2026;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const limits = {
+    ...EVENT_LIMITS,
+    maxKeys: 6,
+    maxArrayElements: 5,
+    maxStringChars: 12,
+  };
+  const value = (depth: number): unknown => {
+    switch (rnd(depth > 5 ? 3 : 6)) {
+      case 0:
+        return rnd(1000);
+      case 1:
+        return "s".repeat(rnd(15));
+      case 2:
+        return rnd(2) === 0 ? null : true;
+      case 3:
+        return Array.from({ length: rnd(8) }, () => value(depth + 1));
+      default:
+        return Object.fromEntries(
+          Array.from(
+            { length: rnd(8) },
+            (
+              _,
+              i,
+            ) => [
+              `k${i}${"x".repeat(rnd(3) === 0 ? 12 : 0)}`,
+              value(depth + 1),
+            ],
+          ),
+        );
+    }
+  };
+  let refused = 0;
+  for (let i = 0; i < 2000; i++) {
+    const event = { event: "e", properties: value(1) };
+    const scanned = scanEvents(JSON.stringify(event), limits);
+    const checked = checkParsedEvent(event, limits);
+    assertEquals(
+      checked === null,
+      scanned === null,
+      `${JSON.stringify(event)}: scan ${scanned}, check ${checked}`,
+    );
+    if (checked !== null) refused++;
+  }
+  assert(refused > 200 && refused < 1800, `${refused} of 2000 refused`);
 });

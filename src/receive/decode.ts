@@ -7,7 +7,7 @@
 
 import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
 import { MILLISECONDS_ABOVE } from "./limits.ts";
-import { scanEvents } from "./json_scan.ts";
+import { checkParsedEvent, scanEvents } from "./json_scan.ts";
 import { queryParam } from "./query.ts";
 import type { AcceptedEvent } from "./store.ts";
 
@@ -91,7 +91,7 @@ export function decodeEvents(input: TrackInput): Decoded {
   if (mime === "application/x-ndjson" || isNdjson(text)) {
     return parseNdjson(text, limits, fallback);
   }
-  return parseEvents(text, "body", limits, fallback);
+  return parseEvents(text, "the body", limits, fallback);
 }
 
 function isFormBody(mime: string, text: string): boolean {
@@ -116,7 +116,7 @@ function decodeDataValue(
   const trimmed = value.trim();
   if (trimmed === "") return invalid(`the ${what} is empty`);
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    return parseEvents(trimmed, what, limits, fallback);
+    return parseEvents(trimmed, `the ${what}`, limits, fallback);
   }
   const bytes = decodeBase64(trimmed);
   if (bytes === null) {
@@ -126,12 +126,13 @@ function decodeDataValue(
   }
   const text = utf8(bytes);
   if (text === null) return invalid(`the ${what} is not valid UTF-8 text`);
-  return parseEvents(text, what, limits, fallback);
+  return parseEvents(text, `the ${what}`, limits, fallback);
 }
 
 /**
  * Base64 in the standard or URL-safe alphabet (or a mix), padded or not, with
  * any `+` that query decoding turned into a space restored. Null if invalid.
+ * The bytes may be a shared buffer's: read them before the next call.
  */
 export function decodeBase64(value: string): Uint8Array | null {
   let s = value;
@@ -145,12 +146,17 @@ export function decodeBase64(value: string): Uint8Array | null {
   if (end < s.length) s = s.slice(0, end);
   try {
     // Validates as it decodes: any other character, or a length that cannot
-    // be base64, throws.
+    // be base64, throws. Most values fit the scratch buffer (no allocation);
+    // the bytes are only borrowed until the next call.
+    const { read, written } = scratch.setFromBase64(s);
+    if (read === s.length) return scratch.subarray(0, written);
     return Uint8Array.fromBase64(s);
   } catch {
     return null;
   }
 }
+
+const scratch = new Uint8Array(48 * 1024);
 
 const looseUtf8 = new TextDecoder("utf-8");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -175,15 +181,23 @@ export function parseEvents(
   limits: EventLimits = EVENT_LIMITS,
   fallback?: string,
 ): Decoded {
-  const over = scanEvents(text, limits);
-  if (over !== null) return invalid(over);
+  // A single small event is parsed first and checked after (see json_scan.ts).
+  const small = text.length <= limits.maxEventChars && firstChar(text) === "{";
+  if (!small) {
+    const over = scanEvents(text, limits);
+    if (over !== null) return invalid(over);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return invalid(`the ${what} is not valid JSON`);
+    return invalid(`${what} is not valid JSON`);
   }
   if (!Array.isArray(value)) {
+    if (small && isObject(value)) {
+      const over = checkParsedEvent(value, limits);
+      if (over !== null) return invalid(over);
+    }
     return { ok: true, events: [validateEvent(value, limits, fallback)] };
   }
   if (value.length === 0) return noEvent();
@@ -191,6 +205,12 @@ export function parseEvents(
     ok: true,
     events: value.map((v) => validateEvent(v, limits, fallback)),
   };
+}
+
+function firstChar(text: string): string {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  return text.charAt(i);
 }
 
 /** Newline-delimited JSON: one event per non-blank line. */
@@ -213,15 +233,12 @@ export function parseNdjson(
     if (!line.startsWith("{")) {
       return invalid(`${at}: an event must be a JSON object`);
     }
-    const over = scanEvents(line, limits);
-    if (over !== null) return invalid(`${at}: ${over}`);
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return invalid(`${at} is not valid JSON`);
+    const parsed = parseEvents(line, at, limits, fallback);
+    if (!parsed.ok) {
+      const detail = parsed.rejection.message.slice(UNINTERPRETABLE.length + 2);
+      return invalid(detail.startsWith(at) ? detail : `${at}: ${detail}`);
     }
-    events.push(validateEvent(value, limits, fallback));
+    events.push(...parsed.events);
   }
   return events.length === 0 ? noEvent() : { ok: true, events };
 }

@@ -602,7 +602,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 /** Index just past the CRLFCRLF ending a head, or -1; `from` skips bytes already scanned. */
 export function findHeadEnd(buf: Uint8Array, len: number, from: number) {
   const view = len === buf.length ? buf : buf.subarray(0, len);
-  for (let i = view.indexOf(LF, Math.max(from, 3)); i >= 0; i = view.indexOf(LF, i + 1)) {
+  for (
+    let i = view.indexOf(LF, Math.max(from, 3));
+    i >= 0;
+    i = view.indexOf(LF, i + 1)
+  ) {
     if (buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) {
       return i + 1;
     }

@@ -6,6 +6,11 @@
 //
 // It does not check the syntax (JSON.parse does, afterwards): on text that is
 // not JSON its verdict may be either, and the request is refused either way.
+//
+// One event of at most maxEventChars characters cannot threaten the heap
+// whatever its shape, so it may be parsed first and checked after with
+// checkParsedEvent, which says the same as scanEvents for the same event and
+// costs a fraction of it.
 
 import type { EventLimits } from "./limits.ts";
 
@@ -103,6 +108,68 @@ export function scanEvents(text: string, limits: EventLimits): string | null {
         );
       }
     }
+  }
+  return null;
+}
+
+/**
+ * Null when a parsed event (one object) is within `limits`, else what is over
+ * them, in scanEvents' words. For events already known to be small.
+ */
+export function checkParsedEvent(
+  event: Record<string, unknown>,
+  limits: EventLimits,
+): string | null {
+  let keys = 0;
+  for (const key in event) {
+    if (++keys > limits.maxKeys) {
+      return `an object has more than ${limits.maxKeys} keys`;
+    }
+    if (key.length > limits.maxStringChars) return tooLong(limits);
+    const problem = checkValue(event[key], 0, limits);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+const tooLong = (limits: EventLimits) =>
+  `a string is longer than ${limits.maxStringChars} characters`;
+
+/** A value at `depth` containers below the event object (properties is at 0). */
+function checkValue(
+  value: unknown,
+  depth: number,
+  limits: EventLimits,
+): string | null {
+  if (typeof value === "string") {
+    return value.length > limits.maxStringChars ? tooLong(limits) : null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  if (depth > limits.maxPropertyDepth) {
+    return `properties nest deeper than ${limits.maxPropertyDepth} levels`;
+  }
+  if (Array.isArray(value)) {
+    if (value.length > limits.maxArrayElements) {
+      return `an array has more than ${limits.maxArrayElements} elements`;
+    }
+    for (const item of value) {
+      const problem = checkValue(item, depth + 1, limits);
+      if (problem !== null) return problem;
+    }
+    return null;
+  }
+  let keys = 0;
+  for (const key in value) {
+    if (++keys > limits.maxKeys) {
+      return `an object has more than ${limits.maxKeys} keys`;
+    }
+    if (key.length > limits.maxStringChars) return tooLong(limits);
+    const problem = checkValue(
+      (value as Record<string, unknown>)[key],
+      depth + 1,
+      limits,
+    );
+    if (problem !== null) return problem;
   }
   return null;
 }
