@@ -388,3 +388,29 @@ Deno.test("shutdown: a request whose head arrives while stopping is answered 503
     c.close();
   }
 });
+
+Deno.test("an answer the client stops reading is abandoned after the body timeout", async () => {
+  const piece = "x".repeat(1024 * 1024);
+  const server = serve({
+    bodyTimeoutMs: 300,
+    handler: () => ({
+      status: 200,
+      body: (function* () {
+        for (let i = 0; i < 256; i++) yield piece; // far more than socket buffers hold
+      })(),
+    }),
+  });
+  const c = await connect(server.port);
+  try {
+    await c.send(GET("/big"));
+    const started = Date.now();
+    while (server.stats().closed.write_timeout === 0) {
+      assert(Date.now() - started < 5000, "the write never timed out");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(server.stats().connections, 0);
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
