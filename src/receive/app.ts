@@ -25,7 +25,7 @@ import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { PAGE_CSP } from "./page.ts";
 import { decompress } from "./compression.ts";
-import { queryParam } from "./query.ts";
+import { queryParams } from "./query.ts";
 
 export interface ReceiverAppOptions {
   store: EventStore;
@@ -369,16 +369,18 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
 const routeOf = (path: string) =>
   path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 
+const SHAPE_PARAMS = ["data", "verbose", "strict"] as const;
+
 /** How a request to /track or /import wants its answers. */
 function shapeOf(
   req: Pick<HttpRequest, "query" | "headers">,
   route: "/track" | "/import",
 ) {
-  const param = (name: string) => queryParam(req.query, name);
+  const params = queryParams(req.query, SHAPE_PARAMS);
   // As the reference: verbose when the parameter starts with "1".
-  const verbose = (param("verbose") ?? "").startsWith("1");
-  const strictParam = param("strict");
-  const data = param("data");
+  const verbose = (params.verbose ?? "").startsWith("1");
+  const strictParam = params.strict;
+  const data = params.data;
   const contentType = req.headers.get("content-type") ?? null;
   const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
   // /import answers in its JSON shape unless asked not to, or unless it is

@@ -5,18 +5,32 @@
 
 /** The value of the first parameter `name`, or null when there is none. */
 export function queryParam(query: string, name: string): string | null {
-  for (let at = 0; at <= query.length;) {
+  return queryParams(query, [name])[name];
+}
+
+/** The first value of each of `names` (null when absent), in one pass. */
+export function queryParams<N extends string>(
+  query: string,
+  names: readonly N[],
+): Record<N, string | null> {
+  const found = {} as Record<N, string | null>;
+  for (const name of names) found[name] = null;
+  let missing = names.length;
+  for (let at = 0; at <= query.length && missing > 0;) {
     let amp = query.indexOf("&", at);
     if (amp < 0) amp = query.length;
-    const eq = query.indexOf("=", at);
-    const keyEnd = eq >= 0 && eq < amp ? eq : amp;
-    const key = query.slice(at, keyEnd);
-    if (key === name || (needsDecoding(key) && formDecode(key) === name)) {
-      return keyEnd === amp ? "" : formDecode(query.slice(keyEnd + 1, amp));
+    let eq = query.indexOf("=", at);
+    if (eq > amp) eq = -1;
+    const keyEnd = eq >= 0 ? eq : amp;
+    let key = query.slice(at, keyEnd);
+    if (needsDecoding(key)) key = formDecode(key);
+    if (names.includes(key as N) && found[key as N] === null) {
+      found[key as N] = eq < 0 ? "" : formDecode(query.slice(eq + 1, amp));
+      missing--;
     }
     at = amp + 1;
   }
-  return null;
+  return found;
 }
 
 const needsDecoding = (s: string) => s.includes("%") || s.includes("+");
