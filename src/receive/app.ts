@@ -58,7 +58,7 @@ export interface ReceiverAppOptions {
 }
 
 export interface ReceiverApp {
-  handle(request: HttpRequest): Promise<HttpResponse>;
+  handle(request: HttpRequest): HttpResponse | Promise<HttpResponse>;
   /** The answer to a request the server refused after its head (body too large, busy). */
   refusal(head: RequestHead, status: number, message: string): HttpResponse;
 }
@@ -217,7 +217,8 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
     const receivedAt = now();
     if (valid.length > 0) {
       try {
-        result = await options.store.add(valid);
+        const added = options.store.add(valid);
+        result = added instanceof Promise ? await added : added;
       } catch (err) {
         log.error("could not record {count} event(s): {error}", {
           count: valid.length,
@@ -309,13 +310,13 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
       hook("onRejected", () => options.onRejected?.(r.kind));
       return answerRefusal(r, verbose, strict);
     },
-    async handle(req: HttpRequest): Promise<HttpResponse> {
+    handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
       const route = routeOf(req.path);
       const read = req.method === "GET" || req.method === "HEAD";
       switch (route) {
         case "/track":
         case "/import":
-          return await ingest(req, route);
+          return ingest(req, route);
         case "/engage":
         case "/groups":
           return notRecorded(route);
@@ -382,12 +383,12 @@ function shapeOf(
   const strictParam = params.strict;
   const data = params.data;
   const contentType = req.headers.get("content-type") ?? null;
-  const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
   // /import answers in its JSON shape unless asked not to, or unless it is
   // used the old way (a data parameter, as the official Node.js library does).
   const strict = strictParam === "1" ||
     (route === "/import" && strictParam !== "0" && data === null &&
-      mime !== "application/x-www-form-urlencoded");
+      (contentType ?? "").split(";")[0].trim().toLowerCase() !==
+        "application/x-www-form-urlencoded");
   return { verbose, strict, data, contentType };
 }
 

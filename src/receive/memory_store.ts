@@ -118,8 +118,8 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   const keepsEvents = recordLevel === "all";
   return {
     keepsEvents,
-    add(events: readonly AcceptedEvent[]): Promise<AddResult> {
-      if (closed) return Promise.reject(new Error("the event store is closed"));
+    add(events: readonly AcceptedEvent[]): AddResult {
+      if (closed) throw new Error("the event store is closed");
       const receivedAt = now();
       const fresh: boolean[] = [];
       let added = 0;
@@ -133,11 +133,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       }
       total += added;
       duplicates += events.length - added;
-      return Promise.resolve({
-        added,
-        duplicates: events.length - added,
-        fresh,
-      });
+      return { added, duplicates: events.length - added, fresh };
     },
     total: () => total,
     planPage(query: PageQuery): PagePlan {

@@ -69,6 +69,8 @@ export interface SqliteStoreStats {
 }
 
 export interface SqliteStore extends EventStore {
+  /** Resolves once COMMIT returned. */
+  add(events: readonly AcceptedEvent[]): Promise<AddResult>;
   readonly path: string;
   readonly migrated: Migrated;
   stats(): SqliteStoreStats;

@@ -63,8 +63,12 @@ export interface LatestOfCluster {
 }
 
 export interface EventStore {
-  /** Records a batch atomically: all or none. Resolves once the batch is durable for this store. */
-  add(events: readonly AcceptedEvent[]): Promise<AddResult>;
+  /**
+   * Records a batch atomically: all or none. The result (or its promise)
+   * comes once the batch is durable for this store; a store in memory
+   * answers at once.
+   */
+  add(events: readonly AcceptedEvent[]): AddResult | Promise<AddResult>;
   /** Events recorded so far (the `summary` total). */
   total(): number;
   /** Whether events themselves are kept (RECORD_LEVEL=all). */
