@@ -1,7 +1,7 @@
 // The in-memory event stores of the three record levels, and the
 // de-duplication window they share.
 
-import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { BYTES_PER_KEY, DedupWindow } from "../src/receive/dedup.ts";
 import { sampleAccepted, storedEvents } from "./receive_sample.ts";
