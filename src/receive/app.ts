@@ -200,7 +200,8 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
     });
     if (!decoded.ok) return refuse(decoded.rejection);
     const checked = decoded.events;
-    const valid = checked.flatMap((c) => c.ok ? [c.event] : []);
+    const valid: AcceptedEvent[] = [];
+    for (const c of checked) if (c.ok) valid.push(c.event);
 
     if (accepted && valid.some((e) => !accepted.has(e.token))) {
       return refuse({

@@ -317,22 +317,8 @@ export function validateEvent(
       properties = { ...properties, token };
     }
     distinctId = (properties as Record<string, unknown>).distinct_id;
-    const named = (key: string, v: unknown) => {
-      if (v === undefined || v === null) missing.push(key);
-      else if (typeof v !== "string") {
-        problems.push({
-          field: `properties.${key}`,
-          message: `${key} must be a string, not ${typeName(v)}`,
-        });
-      } else if (v.length > limits.maxNameChars) {
-        problems.push({
-          field: `properties.${key}`,
-          message: `${key} is longer than ${limits.maxNameChars} characters`,
-        });
-      }
-    };
-    named("token", token);
-    named("distinct_id", distinctId);
+    nameProblem("token", token, limits, missing, problems);
+    nameProblem("distinct_id", distinctId, limits, missing, problems);
     const t = (properties as Record<string, unknown>).time;
     if (t !== undefined && t !== null) {
       if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
@@ -390,6 +376,28 @@ export function validateEvent(
       time,
     },
   };
+}
+
+/** Checks a required string property (token, distinct_id). */
+function nameProblem(
+  key: string,
+  v: unknown,
+  limits: EventLimits,
+  missing: string[],
+  problems: Problem[],
+): void {
+  if (v === undefined || v === null) missing.push(key);
+  else if (typeof v !== "string") {
+    problems.push({
+      field: `properties.${key}`,
+      message: `${key} must be a string, not ${typeName(v)}`,
+    });
+  } else if (v.length > limits.maxNameChars) {
+    problems.push({
+      field: `properties.${key}`,
+      message: `${key} is longer than ${limits.maxNameChars} characters`,
+    });
+  }
 }
 
 /** The problems of one event as one sentence (the reference's wording first). */
