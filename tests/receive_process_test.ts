@@ -411,3 +411,64 @@ Deno.test("a port already taken is a clear error with exit 1", async () => {
     taken.close();
   }
 });
+
+Deno.test("the read token from a file guards the read side as Prometheus sends it; never logged; bad token settings stop start-up", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hodometer-token-" });
+  try {
+    const secret = "tok-" + crypto.randomUUID();
+    await Deno.writeTextFile(`${dir}/read-token`, `${secret}\n`);
+    const receiver = await startReceiverProcess({
+      args: ["--read-token-file", `${dir}/read-token`],
+    });
+    try {
+      const open = await fetch(`${receiver.url}/metrics`);
+      assertEquals(open.status, 401);
+      await open.body?.cancel();
+      // Prometheus' `authorization: {credentials_file: ...}`: a Bearer header.
+      const scraped = await fetch(`${receiver.url}/metrics`, {
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      assertEquals(scraped.status, 200);
+      assertMatch(
+        await scraped.text(),
+        /hodometer_receiver_events_received_total/,
+      );
+      const res = await fetch(
+        `${receiver.url}/track?verbose=1&data=${data(sampleEvent(1))}`,
+      );
+      assertEquals(await res.text(), VERBOSE_OK, "events need no token");
+    } finally {
+      const exit = await receiver.stop();
+      assertEquals(exit.code, 0, exit.stderr);
+      assert(!exit.stderr.includes(secret), "the token is never logged");
+      assertMatch(exit.stderr, /the page need the read token/);
+    }
+
+    const both = await hodometer(
+      [
+        "receive",
+        "--listen-port",
+        "0",
+        "--read-token-file",
+        `${dir}/read-token`,
+      ],
+      { READ_TOKEN: secret },
+    );
+    assertEquals(both.code, 2, both.stderr);
+    assertMatch(both.stderr, /set READ_TOKEN or READ_TOKEN_FILE, not both/);
+    assert(!both.stderr.includes(secret));
+
+    await Deno.writeTextFile(`${dir}/empty`, "\n");
+    const empty = await hodometer([
+      "receive",
+      "--listen-port",
+      "0",
+      "--read-token-file",
+      `${dir}/empty`,
+    ]);
+    assertEquals(empty.code, 2, empty.stderr);
+    assertMatch(empty.stderr, /READ_TOKEN_FILE .*empty is empty/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -383,7 +383,7 @@ export const SETTINGS = {
     flag: "retention",
     arg: "<duration>",
     description:
-      "delete stored events received more than this long ago; 0 keeps them",
+      "delete stored events, and forget clusters, received more than this long ago; 0 keeps them",
     default: 0,
     defaultText: "0 (keep forever)",
     parse: (raw) =>

@@ -200,7 +200,10 @@ export async function receiveCommand(
       });
       return 1;
     }
-    log.info(`listening on ${server.url}`, {
+    const readSide = read.token === undefined
+      ? "/events, /metrics and the page are open"
+      : "/events, /metrics and the page need the read token";
+    log.info(`listening on ${server.url}; ${readSide}`, {
       recordLevel,
       store: durable ? storePath : "memory",
       storedEvents: store.total(),
