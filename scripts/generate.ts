@@ -1,10 +1,12 @@
 // Rewrites what is generated from the code that owns it: the tables of
-// README.md (configuration, metrics, permissions) and deno.json's `hodometer`
-// task (main.ts with the binary's permissions and V8 flags). `deno task
-// generate`; tests/readme_test.ts and tests/shipped_test.ts fail when they differ.
+// README.md (configuration, metrics, exit statuses, permissions) and
+// deno.json's `hodometer` task (main.ts with the binary's permissions and V8
+// flags). `deno task generate`; tests/readme_test.ts and tests/shipped_test.ts
+// fail when they differ.
 
 import { metricsTableMarkdown } from "../src/collect/catalogue.ts";
 import { settingsTableMarkdown } from "../src/config/table.ts";
+import { exitStatusMarkdown } from "../src/exit_codes.ts";
 import {
   permissions,
   permissionsMarkdown,
@@ -14,6 +16,7 @@ import {
 export const README_TABLES: Record<string, () => string> = {
   config: settingsTableMarkdown,
   metrics: metricsTableMarkdown,
+  exit: exitStatusMarkdown,
   permissions: () => {
     const perms = permissions({});
     if (perms instanceof Error) throw perms;

@@ -27,7 +27,7 @@ export const EXTRA_ENV: Readonly<Record<string, string>> = {
 
 /** What the program reads, and why: the README's honest account of --allow-read. */
 export const READS =
-  "the kubeconfig and the certificate, key and token files it names; the control-plane TLS files (only with CONTROL_PLANE_SECURITY_PROTOCOL=SSL); the pod's service-account token, ca.crt and namespace; the cluster id in the state directory; the receiver's event store";
+  "the kubeconfig (--kubeconfig, each file KUBECONFIG lists, else ~/.kube/config) and the certificate, key and token files it names; the control-plane TLS files (only with CONTROL_PLANE_SECURITY_PROTOCOL=SSL); the pod's service-account token, ca.crt and namespace; the cluster id in the state directory; the receiver's event store";
 
 /** What the program writes, and why: the README's honest account of --allow-write. */
 export const WRITES =

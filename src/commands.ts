@@ -3,6 +3,7 @@
 
 import type { Config, SettingKey } from "./config/settings.ts";
 import { COMMON_KEYS } from "./config/settings.ts";
+import { EXIT } from "./exit_codes.ts";
 import { PUBLISH_KEYS, RUN_KEYS } from "./publish/keys.ts";
 
 type CommonKey = typeof COMMON_KEYS[number];
@@ -50,14 +51,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: "collect",
     summary:
-      "take one snapshot and print the exact event that would be published; sends nothing unless --publish",
+      "take one snapshot and print the exact event that would be published; a dry run that sends and keeps nothing unless --publish",
     keys: PUBLISH_KEYS,
     switches: [
       { flags: "--compact", description: "print the event on one line" },
       {
         flags: "--publish",
         description:
-          "also send the printed event, as `run` would; exit 1 unless every URL got it",
+          "also send the printed event and keep the cluster id, as `run` does; exit 1 unless every URL got it",
       },
     ],
     run: async (ctx) =>
@@ -73,7 +74,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx) => {
       const { metricsText } = await import("./collect/metrics_command.ts");
       console.log(metricsText(ctx.switches.json === true));
-      return 0;
+      return EXIT.ok;
     },
   }),
   spec({
@@ -109,7 +110,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async () => {
       const { versionText } = await import("./version.ts");
       console.log(versionText());
-      return 0;
+      return EXIT.ok;
     },
   }),
 ];

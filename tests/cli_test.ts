@@ -6,7 +6,9 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "./assert.ts";
+import { COMMANDS } from "../src/commands.ts";
 import { SETTINGS } from "../src/config/settings.ts";
+import { HELP_WIDTH } from "../src/help_layout.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
 
 Deno.test("version prints version, git commit and runtime", async () => {
@@ -56,7 +58,91 @@ Deno.test("every invalid setting is reported at once with exit status 2", async 
   assertEquals(r.stdout, "");
 });
 
-Deno.test("an unknown flag or command is a usage error with exit status 2", async () => {
-  assertEquals((await hodometer(["receive", "--no-such-flag"])).code, 2);
-  assertEquals((await hodometer(["no-such-command"])).code, 2);
+Deno.test("--version and -V print what version prints", async () => {
+  const version = await hodometer(["version"]);
+  for (const flag of ["--version", "-V"]) {
+    const r = await hodometer([flag]);
+    assertEquals([r.code, r.stdout, r.stderr], [0, version.stdout, ""], flag);
+  }
 });
+
+Deno.test("help and help <command> exit 0 with the text of --help", async () => {
+  const pairs = [[["help"], ["--help"]], [["help", "collect"], [
+    "collect",
+    "--help",
+  ]]];
+  for (const [asHelp, asFlag] of pairs) {
+    const a = await hodometer(asHelp);
+    const b = await hodometer(asFlag);
+    assertEquals(a.code, 0, asHelp.join(" "));
+    assertEquals(a.stdout, b.stdout);
+    assertStringIncludes(a.stdout, "Usage: hodometer");
+  }
+});
+
+Deno.test("an unknown flag or command: the error and a one-line hint, exit status 2", async () => {
+  const cases: [string[], string, string][] = [
+    [
+      ["receive", "--no-such-flag"],
+      "hodometer receive: unknown option '--no-such-flag'",
+      "see 'hodometer receive --help'",
+    ],
+    [
+      ["run", "--levl", "cluster"],
+      "hodometer run: unknown option '--levl'",
+      "see 'hodometer run --help'",
+    ],
+    [
+      ["no-such-command"],
+      "hodometer: unknown command 'no-such-command'",
+      "see 'hodometer --help'",
+    ],
+    [
+      ["version", "extra"],
+      "hodometer version: too many arguments",
+      "see 'hodometer version --help'",
+    ],
+  ];
+  for (const [args, error, hint] of cases) {
+    const r = await hodometer(args);
+    assertEquals(r.code, 2, args.join(" "));
+    assertEquals(r.stdout, "");
+    const lines = r.stderr.trimEnd().split("\n");
+    // the error, at most one suggestion ("Did you mean --level?"), the hint
+    assert(lines.length <= 3, r.stderr);
+    assert(lines[0].startsWith(error), r.stderr);
+    assertEquals(lines.at(-1), hint);
+  }
+});
+
+Deno.test("--help of every command: no line over 100 columns, exit statuses listed", async () => {
+  for (const command of ["", ...COMMANDS.map((c) => c.name)]) {
+    const r = await hodometer(command ? [command, "--help"] : ["--help"]);
+    assertEquals(r.code, 0, command);
+    const widest = Math.max(...r.stdout.split("\n").map((l) => l.length));
+    assert(widest <= HELP_WIDTH, `${command}: a line of ${widest} columns`);
+    assertMatch(r.stdout, /\nExit status:\n {2}0 {2}/);
+  }
+  const collect = await hodometer(["collect", "--help"]);
+  assertMatch(collect.stdout, /\n {2}3 {2}a source .* could not be read/);
+});
+
+Deno.test("JSON logs: one object a line, the message without extra quotes", async () => {
+  const r = await hodometer(["collect", "--log-format", "json"], {
+    SCHEDULER_HOST: "127.0.0.1",
+    SCHEDULER_PORT: String(closedPort()),
+    SCHEDULER_TIMEOUT: "2s",
+  });
+  const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
+  const failure = lines.find((l) => l.properties.failure !== undefined);
+  assert(failure, r.stderr);
+  assertEquals(failure.message, failure.properties.failure);
+  assertMatch(failure.message, /^scheduler status, servers/);
+});
+
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}

@@ -9,6 +9,7 @@ import {
 } from "./assert.ts";
 import { CATALOGUE, includedAt } from "../src/collect/catalogue.ts";
 import { METRICS_LEVELS } from "../src/config/settings.ts";
+import { EXIT } from "../src/exit_codes.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
 import {
   HOSTILE_NAMES,
@@ -67,9 +68,11 @@ Deno.test("privacy: no name or address of the cluster appears in the event", asy
     assert(!r.stdout.includes(name), `the event holds ${name}`);
   }
   assert(!/\d+\.\d+\.\d+\.\d+/.test(r.stdout), "an IPv4-like string");
+  // The scheduler says 2.8.0-customer-churn-model: only the version is kept.
+  assertEquals(JSON.parse(r.stdout).properties.seldon_core_version, "2.8.0");
 });
 
-Deno.test("a scheduler that is down: exit 0, its metrics absent, the logs say why", async () => {
+Deno.test("a scheduler that is down: exit 3, the event printed without its metrics, the logs say why", async () => {
   const double = await startSchedulerDouble(sampleScenario());
   const port = double.port;
   await double.close();
@@ -78,7 +81,8 @@ Deno.test("a scheduler that is down: exit 0, its metrics absent, the logs say wh
     SCHEDULER_PORT: String(port),
     SCHEDULER_TIMEOUT: "2s",
   });
-  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.code, EXIT.sourceFailed, r.stderr);
+  assertEquals(EXIT.sourceFailed, 3);
   const p = JSON.parse(r.stdout).properties;
   assertEquals(p.model_count, undefined);
   assertEquals(p.seldon_core_version, undefined);
@@ -93,7 +97,42 @@ Deno.test("a scheduler that is down: exit 0, its metrics absent, the logs say wh
   assertStringIncludes(lines[0], "model_count");
 });
 
-Deno.test("a missing TLS file is a configuration error naming the variable", async () => {
+Deno.test("collect is a dry run: no state file is created, a temporary id is shown and said so", async () => {
+  const double = await startSchedulerDouble(sampleScenario());
+  const stateDir = await Deno.makeTempDir({ prefix: "hodometer-dry-" });
+  try {
+    const env = {
+      SCHEDULER_HOST: "127.0.0.1",
+      SCHEDULER_PORT: String(double.port),
+      STATE_DIR: `${stateDir}/nested`,
+    };
+    const r = await hodometer(["collect", "--compact"], env);
+    assertEquals(r.code, 0, r.stderr);
+    const id = JSON.parse(r.stdout).properties.distinct_id;
+    assertMatch(id, /^[0-9a-f-]{36}$/);
+    assertStringIncludes(
+      r.stderr,
+      `this dry run shows a temporary one; \`hodometer run\` (or collect --publish) creates one and keeps it in ${stateDir}/nested/cluster_id`,
+    );
+    assertEquals([...Deno.readDirSync(stateDir)], [], "the dry run wrote");
+
+    // An id that is kept is used, and left as it is.
+    await Deno.mkdir(`${stateDir}/nested`);
+    await Deno.writeTextFile(
+      `${stateDir}/nested/cluster_id`,
+      `${CLUSTER_ID}\n`,
+    );
+    const kept = await hodometer(["collect", "--compact"], env);
+    assertEquals(kept.code, 0, kept.stderr);
+    assertEquals(JSON.parse(kept.stdout).properties.distinct_id, CLUSTER_ID);
+    assert(!kept.stderr.includes("temporary"), kept.stderr);
+  } finally {
+    await double.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("a missing TLS file that SSL needs is a configuration error naming the variable and the path", async () => {
   const r = await hodometer(["collect"], {
     CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
     CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/nonexistent/ca.crt",
@@ -102,8 +141,28 @@ Deno.test("a missing TLS file is a configuration error naming the variable", asy
   assertEquals(r.stdout, "");
   assertStringIncludes(
     r.stderr,
-    'CONTROL_PLANE_SERVER_TLS_CA_LOCATION="/nonexistent/ca.crt"',
+    'CONTROL_PLANE_SERVER_TLS_CA_LOCATION="/nonexistent/ca.crt" is not valid: expected a readable file',
   );
+});
+
+Deno.test("with PLAINTEXT the TLS files are neither read nor checked", async () => {
+  const double = await startSchedulerDouble(sampleScenario());
+  try {
+    const r = await hodometer(["collect", "--compact"], {
+      SCHEDULER_HOST: "127.0.0.1",
+      SCHEDULER_PORT: String(double.port),
+      CONTROL_PLANE_SECURITY_PROTOCOL: "PLAINTEXT",
+      CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/nonexistent/ca.crt",
+      CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION: "/nonexistent/tls.crt",
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(
+      JSON.parse(r.stdout).properties.model_count,
+      SAMPLE_COUNTS.model_count,
+    );
+  } finally {
+    await double.close();
+  }
 });
 
 Deno.test("metrics: a table of the whole catalogue, or JSON", async () => {

@@ -5,7 +5,9 @@ import {
   parseHttpUrl,
   parseUrlList,
 } from "../src/config/parsers.ts";
-import type { SettingKey } from "../src/config/settings.ts";
+import { type SettingKey, SETTINGS } from "../src/config/settings.ts";
+import { RUN_KEYS } from "../src/publish/keys.ts";
+import { readEnvFile, STOCK_CHART_ENV } from "./fixtures/env_file.ts";
 
 const readable = new Set(["/tls/ca.crt"]);
 const resolve = <K extends SettingKey>(
@@ -76,6 +78,7 @@ Deno.test("every bad setting is reported at once, each naming variable, value an
       "metricsLevel",
       "schedulerPort",
       "publishUrl",
+      "controlPlaneSecurityProtocol",
       "serverTlsCa",
       "logLevel",
       "schedulerHost",
@@ -84,6 +87,7 @@ Deno.test("every bad setting is reported at once, each naming variable, value an
       METRICS_LEVEL: "verbose",
       SCHEDULER_PLAINTXT_PORT: "90a4",
       PUBLISH_URL: "ftp://x",
+      CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
       CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/tls/missing.crt",
     },
     { logLevel: "loud" },
@@ -104,11 +108,12 @@ Deno.test("every bad setting is reported at once, each naming variable, value an
   );
   assertMatch(
     r.errors[3],
-    /^CONTROL_PLANE_SERVER_TLS_CA_LOCATION="\/tls\/missing.crt" is not valid: expected a readable file/,
+    /^LOG_LEVEL="loud" \(given as --log-level\) is not valid/,
   );
+  // Files last: whether one is needed depends on the other settings.
   assertMatch(
     r.errors[4],
-    /^LOG_LEVEL="loud" \(given as --log-level\) is not valid/,
+    /^CONTROL_PLANE_SERVER_TLS_CA_LOCATION="\/tls\/missing.crt" is not valid: expected a readable file, since CONTROL_PLANE_SECURITY_PROTOCOL=SSL/,
   );
 });
 
@@ -120,11 +125,207 @@ Deno.test("ports out of range are refused", () => {
 });
 
 Deno.test("a readable TLS file is accepted", () => {
-  const r = resolve(["serverTlsCa"], {
+  const r = resolve(["controlPlaneSecurityProtocol", "serverTlsCa"], {
+    CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
     CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/tls/ca.crt",
   });
   assert(r.ok);
   assertEquals(r.config.serverTlsCa, "/tls/ca.crt");
+});
+
+const TLS_KEYS = [
+  "controlPlaneSecurityProtocol",
+  "clientTlsCrt",
+  "clientTlsKey",
+  "clientTlsCa",
+  "serverTlsCa",
+  "clientTlsSecretName",
+  "serverTlsSecretName",
+] as const;
+
+const UNMOUNTED_TLS_FILES = {
+  CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION: "/tmp/certs/cpc/tls.key",
+  CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION: "/tmp/certs/cpc/tls.crt",
+  CONTROL_PLANE_CLIENT_TLS_CA_LOCATION: "/tmp/certs/cpc/ca.crt",
+  CONTROL_PLANE_SERVER_TLS_CA_LOCATION: "/tmp/certs/cps/ca.crt",
+};
+
+Deno.test("TLS files are not checked with PLAINTEXT (the stock chart names four it never mounts)", () => {
+  for (const protocol of ["PLAINTEXT", "plaintext", ""]) {
+    const r = resolve(TLS_KEYS, {
+      ...UNMOUNTED_TLS_FILES,
+      CONTROL_PLANE_SECURITY_PROTOCOL: protocol,
+      CONTROL_PLANE_CLIENT_TLS_SECRET_NAME: "seldon-controlplane-client",
+    });
+    assert(r.ok, JSON.stringify(r));
+    assertEquals(r.warnings, []);
+    assertEquals(r.config.controlPlaneSecurityProtocol, "PLAINTEXT");
+  }
+});
+
+Deno.test("with SSL a file is needed only when no secret name gives its material", () => {
+  const errorsWith = (env: Record<string, string>) => {
+    const r = resolve(TLS_KEYS, {
+      ...UNMOUNTED_TLS_FILES,
+      CONTROL_PLANE_SECURITY_PROTOCOL: "ssl",
+      ...env,
+    });
+    return r.ok ? [] : r.errors.map((e) => e.split("=")[0]);
+  };
+  // No secrets: every named file is needed (the client CA is not: the server
+  // CA file validates the scheduler).
+  assertEquals(errorsWith({}), [
+    "CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION",
+    "CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION",
+    "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
+  ]);
+  // Both secrets win over every file.
+  assertEquals(
+    errorsWith({
+      CONTROL_PLANE_CLIENT_TLS_SECRET_NAME: "client",
+      CONTROL_PLANE_SERVER_TLS_SECRET_NAME: "server",
+    }),
+    [],
+  );
+  // The client secret covers the certificate and key only.
+  assertEquals(errorsWith({ CONTROL_PLANE_CLIENT_TLS_SECRET_NAME: "c" }), [
+    "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
+  ]);
+  // Without a server CA, the client CA file validates the scheduler.
+  const noServerCa = resolve(TLS_KEYS, {
+    CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
+    CONTROL_PLANE_CLIENT_TLS_CA_LOCATION: "/tmp/certs/cpc/ca.crt",
+  });
+  assert(!noServerCa.ok);
+  assertMatch(
+    noServerCa.errors.join("\n"),
+    /^CONTROL_PLANE_CLIENT_TLS_CA_LOCATION="\/tmp\/certs\/cpc\/ca.crt" is not valid: expected a readable file, since .*; it is missing or unreadable$/,
+  );
+});
+
+Deno.test("CONTROL_PLANE_SECURITY_PROTOCOL: SSL in any case is TLS; any other value is plaintext with one warning", () => {
+  const protocol = (value: string) =>
+    resolve(["controlPlaneSecurityProtocol"], {
+      CONTROL_PLANE_SECURITY_PROTOCOL: value,
+    });
+  for (const ssl of ["SSL", "ssl", " Ssl "]) {
+    const r = protocol(ssl);
+    assert(r.ok);
+    assertEquals(r.config.controlPlaneSecurityProtocol, "SSL");
+    assertEquals(r.warnings, []);
+  }
+  const other = protocol("SASL_SSL");
+  assert(other.ok, "not exit 2");
+  assertEquals(other.config.controlPlaneSecurityProtocol, "PLAINTEXT");
+  assertEquals(other.warnings, [
+    'CONTROL_PLANE_SECURITY_PROTOCOL="SASL_SSL" is neither SSL nor PLAINTEXT: the scheduler is reached in plaintext',
+  ]);
+});
+
+Deno.test("LOG_LEVEL takes the reference's logrus levels, any case; panic is fatal", () => {
+  const cases: Record<string, string> = {
+    panic: "fatal",
+    FATAL: "fatal",
+    Error: "error",
+    warn: "warning",
+    warning: "warning",
+    INFO: "info",
+    debug: "debug",
+    Trace: "trace",
+  };
+  for (const [given, level] of Object.entries(cases)) {
+    const r = resolve(["logLevel"], { LOG_LEVEL: given });
+    assert(r.ok, given);
+    assertEquals(r.config.logLevel, level, given);
+  }
+  const bad = resolve(["logLevel"], { LOG_LEVEL: "loud" });
+  assert(!bad.ok);
+  assertMatch(bad.errors[0], /\(or warn, panic\)/);
+});
+
+Deno.test("CLUSTER_ID in every form Go's uuid.Parse accepts, normalised", () => {
+  const canonical = "22d36da9-9b3a-42ec-adf7-28ca710e6183";
+  for (
+    const form of [
+      canonical,
+      canonical.toUpperCase(),
+      `{${canonical}}`,
+      `urn:uuid:${canonical}`,
+      `URN:UUID:${canonical.toUpperCase()}`,
+      canonical.replaceAll("-", ""),
+      ` ${canonical.replaceAll("-", "").toUpperCase()} `,
+    ]
+  ) {
+    const r = resolve(["clusterId"], { CLUSTER_ID: form });
+    assert(r.ok, form);
+    assertEquals(r.config.clusterId, canonical, form);
+    assertEquals(r.warnings, [], form);
+  }
+  for (
+    const bad of [
+      `{${canonical}`,
+      `urn:${canonical}`,
+      canonical.slice(1),
+      `${canonical.replaceAll("-", "")}0`,
+      canonical.replace("a", "g"),
+    ]
+  ) {
+    const r = resolve(["clusterId"], { CLUSTER_ID: bad });
+    assert(r.ok, bad);
+    assertEquals(r.config.clusterId, undefined, bad);
+    assertEquals(r.warnings.length, 1, bad);
+  }
+});
+
+Deno.test("every duration setting has a range; a value outside it says the bound", () => {
+  const error = (env: Record<string, string>) => {
+    const r = resolve(
+      [
+        "intervalMs",
+        "publishTimeoutMs",
+        "schedulerTimeoutMs",
+        "kubeTimeoutMs",
+        "retentionMs",
+      ],
+      env,
+    );
+    return r.ok ? "" : r.errors.join("\n");
+  };
+  assertMatch(
+    error({ PUBLISH_INTERVAL: "0" }),
+    /^PUBLISH_INTERVAL="0" is not valid: expected a duration above zero: from 1s to 365d$/,
+  );
+  assertMatch(error({ PUBLISH_INTERVAL: "400d" }), /expected at most 365d/);
+  assertMatch(error({ PUBLISH_INTERVAL: "500ms" }), /expected at least 1s/);
+  assertMatch(error({ PUBLISH_INTERVAL: "often" }), /from 1s to 365d, e\.g\./);
+  assertMatch(
+    error({ SCHEDULER_TIMEOUT: "2h" }),
+    /at most 1h: from 100ms to 1h/,
+  );
+  assertMatch(error({ KUBERNETES_TIMEOUT: "0s" }), /above zero/);
+  assertMatch(error({ PUBLISH_TIMEOUT: "1ms" }), /at least 100ms/);
+  assertMatch(error({ RETENTION: "36501d" }), /at most 36500d/);
+  assertEquals(error({ PUBLISH_INTERVAL: "30d", RETENTION: "0" }), "");
+  const ok = resolve(["intervalMs"], { PUBLISH_INTERVAL: "30d" });
+  assert(ok.ok);
+  assertEquals(ok.config.intervalMs, 30 * 86_400_000);
+});
+
+Deno.test("every duration setting says its range in its help", () => {
+  for (const def of Object.values(SETTINGS)) {
+    if ((def as { arg?: string }).arg === "<duration>") {
+      assertMatch(def.description, /from \S+ to \S+\)$/, def.env);
+    }
+  }
+});
+
+Deno.test("the stock chart's environment resolves without an error or a warning", async () => {
+  const env = await readEnvFile(STOCK_CHART_ENV);
+  assertEquals(Object.keys(env).length, 13);
+  const r = resolve(RUN_KEYS, env);
+  assert(r.ok, JSON.stringify(r));
+  assertEquals(r.warnings, []);
+  assertEquals(r.config.controlPlaneSecurityProtocol, "PLAINTEXT");
 });
 
 Deno.test("CLUSTER_ID that is not a UUID is ignored with a warning, not an error", () => {
@@ -177,7 +378,7 @@ Deno.test("durations accept the usual units", () => {
   assertEquals(ms("1h30m"), 5_400_000);
   assertEquals(ms("250ms"), 250);
   assertEquals(ms("90d"), 7_776_000_000);
-  for (const bad of ["", "8", "h", "-1s", "0s", "1x"]) {
+  for (const bad of ["", "8", "h", "-1s", "0s", "0", "1x"]) {
     assert(!parseDuration(bad).ok, bad);
   }
 });

@@ -251,6 +251,109 @@ Deno.test("cluster id: a failing ConfigMap store falls back to the state file wi
   }
 });
 
+Deno.test("cluster id, dry run: nothing kept gives a temporary id and writes nothing", async () => {
+  await withTempDir(async (tmp) => {
+    const stateDir = `${tmp}/state`;
+    const { log, warnings } = recordingLog();
+    const id = await resolveClusterId({
+      stateDir,
+      logger: log,
+      newId: ids(UUID_A),
+      persist: false,
+    });
+    assertEquals(id, {
+      id: UUID_A,
+      origin: "temporary",
+      wouldKeepIn: clusterIdPath(stateDir),
+    });
+    assertEquals(warnings, []);
+    assertEquals(await exists(stateDir), false);
+  });
+});
+
+Deno.test("cluster id, dry run: a kept id is read and left as it is; a bad file is not repaired", async () => {
+  await withTempDir(async (tmp) => {
+    const { log } = recordingLog();
+    await Deno.writeTextFile(clusterIdPath(tmp), `${UUID_B}\n`);
+    const kept = await resolveClusterId({
+      stateDir: tmp,
+      logger: log,
+      newId: ids(),
+      persist: false,
+    });
+    assertEquals(kept, { id: UUID_B, origin: "state file" });
+    await Deno.writeTextFile(clusterIdPath(tmp), "not a uuid\n");
+    const bad = await resolveClusterId({
+      stateDir: tmp,
+      logger: log,
+      newId: ids(UUID_A),
+      persist: false,
+    });
+    assertEquals(bad.origin, "temporary");
+    assertEquals(await Deno.readTextFile(clusterIdPath(tmp)), "not a uuid\n");
+  });
+});
+
+Deno.test("cluster id, dry run: the ConfigMap is read, never created", async () => {
+  await withTempDir(async (tmp) => {
+    const { log } = recordingLog();
+    const store = (found: string | undefined): ClusterIdStore => ({
+      load: () => Promise.resolve(found),
+      save: () => Promise.reject(new Error("must not be called")),
+    });
+    const kept = await resolveClusterId({
+      stateDir: tmp,
+      kubeStore: store(UUID_A),
+      logger: log,
+      newId: ids(),
+      persist: false,
+    });
+    assertEquals(kept, { id: UUID_A, origin: "configmap" });
+    const none = await resolveClusterId({
+      stateDir: tmp,
+      kubeStore: store(undefined),
+      namespace: "seldon-mesh",
+      logger: log,
+      newId: ids(UUID_B),
+      persist: false,
+    });
+    assertEquals(none, {
+      id: UUID_B,
+      origin: "temporary",
+      wouldKeepIn: `ConfigMap hodometer in namespace seldon-mesh (else ${
+        clusterIdPath(tmp)
+      })`,
+    });
+    assertEquals(await exists(clusterIdPath(tmp)), false);
+  });
+});
+
+Deno.test("cluster id: a ConfigMap refused by access control falls back quietly and carries the denial for the one summary", async () => {
+  const denial = {
+    request: 'get configmaps "hodometer" (in namespace ns)',
+    grantIn: "Role" as const,
+    cost: "falling back to the state file",
+    message:
+      'kubernetes: forbidden to get configmaps "hodometer" (in namespace ns): falling back to the state file',
+  };
+  const store: ClusterIdStore = {
+    load: () =>
+      Promise.resolve(Object.assign(new Error(denial.message), { denial })),
+    save: () => Promise.reject(new Error("must not be called")),
+  };
+  await withTempDir(async (tmp) => {
+    const { log, warnings } = recordingLog();
+    const id = await resolveClusterId({
+      stateDir: tmp,
+      kubeStore: store,
+      logger: log,
+      newId: ids(UUID_B),
+    });
+    assertEquals(id, { id: UUID_B, origin: "state file", denial });
+    assertEquals(warnings, []);
+  });
+});
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);

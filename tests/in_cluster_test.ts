@@ -2,7 +2,7 @@
 // and CA) plus the scheduler double over mTLS whose certificates come from
 // Kubernetes secrets, with `hodometer collect` and `run --once` as processes.
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
 import {
   container,
@@ -82,7 +82,19 @@ async function inCluster(
 
 Deno.test("in a pod: every metric, scheduler over mTLS from secrets, id in the ConfigMap", async () => {
   await inCluster(async (h, env) => {
-    const r = await hodometer(["collect", "--compact"], env);
+    // A dry run creates no ConfigMap; it says where run would keep the id.
+    const dry = await hodometer(["collect", "--compact"], env);
+    assertEquals(dry.code, 0, dry.stderr);
+    assertEquals(h.double.configMaps.size, 0);
+    assertStringIncludes(
+      dry.stderr,
+      `keeps it in ConfigMap hodometer in namespace ${h.namespace}`,
+    );
+    // Publishing keeps it, as run does (nowhere to publish to here).
+    const r = await hodometer(["collect", "--compact", "--publish"], {
+      ...env,
+      DO_NOT_TRACK: "1",
+    });
     assertEquals(r.code, 0, r.stderr);
     const p = JSON.parse(r.stdout).properties;
     for (const [name, value] of Object.entries(SAMPLE_COUNTS)) {
@@ -102,7 +114,7 @@ Deno.test("in a pod: every metric, scheduler over mTLS from secrets, id in the C
     for (const name of HOSTILE_NAMES) {
       assert(!r.stdout.includes(name), `the event holds ${name}`);
     }
-    // A second collection reuses the ConfigMap's id.
+    // A later dry run reads the ConfigMap's id.
     const again = await hodometer(["collect", "--compact"], env);
     assertEquals(
       JSON.parse(again.stdout).properties.distinct_id,
@@ -116,7 +128,8 @@ Deno.test("in a pod without RBAC for nodes or secrets: only those metrics are lo
     h.double.faults.set("nodes", 403);
     h.double.faults.set("secrets.get", 403);
     const r = await hodometer(["collect", "--compact"], env);
-    assertEquals(r.code, 0, r.stderr);
+    // the event is printed; the sources lost make collect's status 3
+    assertEquals(r.code, 3, r.stderr);
     const p = JSON.parse(r.stdout).properties;
     assertEquals(p.node_count, undefined);
     assertEquals(p.model_count, undefined);

@@ -4,12 +4,17 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   container,
+  type KubeHarness,
   seldonRuntime,
   server,
   serverConfig,
   withKubeDouble,
 } from "./fixtures/kube_double.ts";
-import { openKubernetes } from "../src/kube/access.ts";
+import {
+  checkKubeconfig,
+  kubeconfigChoice,
+  openKubernetes,
+} from "../src/kube/access.ts";
 import { kubernetesSources } from "../src/kube/sources.ts";
 import type { Snapshot } from "../src/collect/catalogue.ts";
 
@@ -143,4 +148,193 @@ Deno.test("in a pod the service account wins over a kubeconfig", async () => {
       access.client?.close();
     }
   });
+});
+
+/** A kubeconfig object for the double, to be changed before it is written. */
+function configOf(h: KubeHarness, namespace = "team-a") {
+  return JSON.parse(h.double.kubeconfig(namespace));
+}
+
+Deno.test("kubeconfig: which files, as kubectl picks them", async () => {
+  await withKubeDouble(async (h) => {
+    assertEquals(
+      kubeconfigChoice({ env: {}, kubeconfig: "/a/config" }),
+      { paths: ["/a/config"], explicit: true, from: "--kubeconfig" },
+    );
+    // KUBECONFIG (the setting's value came from it) is a list.
+    assertEquals(
+      kubeconfigChoice({
+        env: { KUBECONFIG: "/a/one::/b/two" },
+        kubeconfig: "/a/one::/b/two",
+      }),
+      { paths: ["/a/one", "/b/two"], explicit: true, from: "KUBECONFIG" },
+    );
+    // Else ~/.kube/config when it exists.
+    assertEquals(kubeconfigChoice({ env: { HOME: h.dir } }), undefined);
+    await Deno.mkdir(`${h.dir}/.kube`);
+    await Deno.writeTextFile(`${h.dir}/.kube/config`, h.double.kubeconfig());
+    assertEquals(kubeconfigChoice({ env: { HOME: `${h.dir}/` } }), {
+      paths: [`${h.dir}/.kube/config`],
+      explicit: false,
+      from: "~/.kube/config",
+    });
+    // Never in a pod.
+    assertEquals(
+      kubeconfigChoice({
+        env: { ...h.double.podEnv(), HOME: h.dir },
+        kubeconfig: "/a/config",
+      }),
+      undefined,
+    );
+  });
+});
+
+Deno.test("kubeconfig: several files merge as kubectl merges them (the first definition and current-context win)", async () => {
+  await withKubeDouble(async (h) => {
+    h.double.nodeNames = ["a", "b", "c"];
+    const first = configOf(h);
+    // The first file: only the context, naming a cluster and user defined later.
+    const one = {
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "double",
+      contexts: first.contexts,
+    };
+    // The second: the cluster and user, a context of the same name that
+    // must lose, and a current-context that must lose too.
+    const two = {
+      ...first,
+      "current-context": "other",
+      contexts: [
+        { name: "double", context: { cluster: "nowhere", user: "nobody" } },
+        { name: "other", context: { cluster: "nowhere", user: "nobody" } },
+      ],
+      clusters: [...first.clusters, {
+        name: "nowhere",
+        cluster: { server: "https://127.0.0.1:1" },
+      }],
+    };
+    await Deno.writeTextFile(`${h.dir}/one`, JSON.stringify(one));
+    await Deno.writeTextFile(`${h.dir}/two.yaml`, JSON.stringify(two));
+    const list = `${h.dir}/one:${h.dir}/two.yaml`;
+    const access = await openKubernetes({
+      env: { KUBECONFIG: list },
+      kubeconfig: list,
+    });
+    assert(access.client, access.problem);
+    try {
+      assertEquals(access.client.namespace, "team-a");
+      const nodes = kubernetesSources(access, { level: "cluster" })
+        .find((s) => s.name === "kubernetes nodes")!;
+      assertEquals(await nodes.read(new AbortController().signal), {
+        snapshot: { node_count: 3 },
+      });
+    } finally {
+      access.client.close();
+    }
+    // A named file that is missing stops start-up, naming it.
+    const missing = `${h.dir}/one:${h.dir}/gone`;
+    const check = await checkKubeconfig({
+      env: { KUBECONFIG: missing },
+      kubeconfig: missing,
+    });
+    assertMatch(
+      check.fatal ?? "",
+      /gone does not exist \(named by KUBECONFIG\)$/,
+    );
+  });
+});
+
+Deno.test("kubeconfig: a named file that cannot be used stops start-up saying why; a default one does not", async () => {
+  await withKubeDouble(async (h) => {
+    const write = async (name: string, text: string) => {
+      await Deno.writeTextFile(`${h.dir}/${name}`, text);
+      return `${h.dir}/${name}`;
+    };
+    const noContext = configOf(h);
+    delete noContext["current-context"];
+    const noCluster = configOf(h);
+    noCluster.clusters = [];
+    const cases: [string, RegExp][] = [
+      [`${h.dir}/absent`, /absent does not exist/],
+      [h.dir, /is not a file/],
+      [await write("empty", "  \n"), /empty is empty/],
+      [
+        await write("garbage", "this: is: not: yaml: ["),
+        /is not a valid kubeconfig/,
+      ],
+      [
+        await write("no-context", JSON.stringify(noContext)),
+        /sets no current-context/,
+      ],
+      [
+        await write("no-cluster", JSON.stringify(noCluster)),
+        /names cluster "double", which it does not define/,
+      ],
+    ];
+    for (const [path, why] of cases) {
+      const check = await checkKubeconfig({ env: {}, kubeconfig: path });
+      assertMatch(check.fatal ?? "", /^kubernetes: cannot use kubeconfig /);
+      assertMatch(check.fatal ?? "", why);
+      assertMatch(check.fatal ?? "", /\(named by --kubeconfig\)$/);
+    }
+    // ~/.kube/config malformed: no start-up error; each collection says so.
+    await Deno.mkdir(`${h.dir}/.kube`);
+    await Deno.writeTextFile(`${h.dir}/.kube/config`, "{ not yaml");
+    assertEquals(await checkKubeconfig({ env: { HOME: h.dir } }), {
+      warnings: [],
+    });
+    const access = await openKubernetes({ env: { HOME: h.dir } });
+    assertEquals(access.client, undefined);
+    assertMatch(
+      access.problem ?? "",
+      /\.kube\/config is not a valid kubeconfig.*Kubernetes metrics omitted/,
+    );
+  });
+});
+
+Deno.test("kubeconfig: insecure-skip-tls-verify (kind, minikube) works, with a warning that the certificate is not verified", async () => {
+  await withKubeDouble(async (h) => {
+    h.double.nodeNames = ["only"];
+    const config = configOf(h);
+    config.clusters[0].cluster = {
+      server: h.double.url,
+      "insecure-skip-tls-verify": true,
+    };
+    const file = `${h.dir}/kind`;
+    await Deno.writeTextFile(file, JSON.stringify(config));
+    const check = await checkKubeconfig({ env: {}, kubeconfig: file });
+    assertEquals(check.fatal, undefined);
+    assertEquals(check.warnings.length, 1);
+    assertMatch(
+      check.warnings[0],
+      /sets insecure-skip-tls-verify: the API server's certificate is not verified/,
+    );
+    const access = await openKubernetes({ env: {}, kubeconfig: file });
+    assert(access.client, access.problem);
+    try {
+      const nodes = kubernetesSources(access, { level: "cluster" })
+        .find((s) => s.name === "kubernetes nodes")!;
+      assertEquals(await nodes.read(new AbortController().signal), {
+        snapshot: { node_count: 1 },
+      });
+      assertEquals(h.double.requests.at(-1)?.authorization, "Bearer token-1");
+    } finally {
+      access.client.close();
+    }
+    // Its requests are bounded by the timeout too.
+    h.double.faults.set("version", "hang");
+    const slow = await openKubernetes({
+      env: {},
+      kubeconfig: file,
+      timeoutMs: 300,
+    });
+    assert(slow.client, slow.problem);
+    try {
+      const res = await slow.client.request({ path: "/version" });
+      assertEquals(res.ok ? "ok" : res.failure, "timeout");
+    } finally {
+      slow.client.close();
+    }
+  }, { hangMs: 5_000 });
 });

@@ -241,7 +241,7 @@ Deno.test("global installation: SeldonRuntimes in more than one namespace", () =
   assertEquals(isGlobalInstallation(new Set(["a", "b"])), true);
 });
 
-Deno.test("version: only version-like strings; host- or IP-like suffixes dropped", () => {
+Deno.test("kubernetes version: version-like, with its v prefix; name-like suffixes dropped", () => {
   const cases: [unknown, string | undefined][] = [
     ["v1.30.2", "v1.30.2"],
     ["1.30.2", "v1.30.2"],
@@ -250,7 +250,8 @@ Deno.test("version: only version-like strings; host- or IP-like suffixes dropped
     ["v1.27.3-gke.1700", "v1.27.3-gke.1700"],
     ["v1.27.3+db.internal.corp", "v1.27.3"],
     ["v1.27.3-10.0.0.1", "v1.27.3"],
-    ["v1.27.3-" + "a".repeat(60), undefined],
+    ["v1.29.4-acme-payments-prod-eu1", "v1.29.4"],
+    ["v1.27.3-" + "a".repeat(60), "v1.27.3"],
     ["db.internal.corp", undefined],
     ["10.0.0.1", undefined],
     ["", undefined],

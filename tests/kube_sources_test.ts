@@ -17,11 +17,13 @@ import {
   type KubeSourceOptions,
 } from "../src/kube/sources.ts";
 import type { Snapshot } from "../src/collect/catalogue.ts";
+import type { Denial } from "../src/collect/source.ts";
 
 interface Collected {
   snapshot: Snapshot;
   errors: string[];
   warnings: string[];
+  denials: Denial[];
 }
 
 /** Reads every source concurrently, as the collector does. */
@@ -33,11 +35,17 @@ async function collect(
   const results = await Promise.all(
     kubernetesSources(access, options).map((s) => s.read(signal)),
   );
-  const out: Collected = { snapshot: {}, errors: [], warnings: [] };
+  const out: Collected = {
+    snapshot: {},
+    errors: [],
+    warnings: [],
+    denials: [],
+  };
   for (const r of results) {
     Object.assign(out.snapshot, r.snapshot);
     if (r.error) out.errors.push(r.error);
     out.warnings.push(...(r.warnings ?? []));
+    out.denials.push(...(r.denials ?? []));
   }
   return out;
 }
@@ -178,10 +186,16 @@ Deno.test("403 on nodes: node_count absent, the rest present, one message naming
       const got = await collect(access);
       const { node_count: _, ...rest } = EVERY_METRIC;
       assertEquals(got.snapshot, rest);
-      assertEquals(got.errors, [
-        'kubernetes: forbidden to list nodes (cluster-wide): node_count omitted; grant "list" on "nodes" in a ClusterRole',
-      ]);
+      const message =
+        'kubernetes: forbidden to list nodes (cluster-wide): node_count omitted; grant "list" on "nodes" in a ClusterRole';
+      assertEquals(got.errors, [message]);
       assertEquals(got.warnings, []);
+      assertEquals(got.denials, [{
+        request: "list nodes (cluster-wide)",
+        grantIn: "ClusterRole",
+        cost: "node_count omitted",
+        message,
+      }]);
     });
   });
 });
@@ -254,7 +268,7 @@ Deno.test("an unparsable quantity is a warning and counts as 0", async () => {
   });
 });
 
-Deno.test("Servers forbidden cluster-wide: the pod namespace is counted, with one warning", async () => {
+Deno.test("Servers forbidden cluster-wide: the pod namespace is counted, and the denial says so", async () => {
   await withKubeDouble(async (h) => {
     populate(h.double, h.namespace);
     h.double.serverConfigs.push(serverConfig("elsewhere", "mlserver", [
@@ -269,10 +283,16 @@ Deno.test("Servers forbidden cluster-wide: the pod namespace is counted, with on
       assertEquals(got.errors, []);
       assertEquals(got.snapshot.server_cpu_cores_sum, 10.3);
       assertEquals(got.snapshot.gpu_enabled_count, 3);
-      assertEquals(got.warnings.length, 1);
+      assertEquals(got.warnings, []);
+      assertEquals(got.denials.length, 1);
+      assertEquals(
+        got.denials[0].request,
+        "list serverconfigs.mlops.seldon.io (cluster-wide)",
+      );
+      assertEquals(got.denials[0].grantIn, "ClusterRole");
       assertMatch(
-        got.warnings[0],
-        /forbidden to list serverconfigs\.mlops\.seldon\.io \(cluster-wide\): counting only the Servers of namespace seldon-mesh/,
+        got.denials[0].cost,
+        /server_cpu_cores_sum count namespace seldon-mesh only/,
       );
     });
     assertEquals(h.double.count(`servers@${h.namespace}`), 1);
@@ -360,10 +380,11 @@ Deno.test("not in Kubernetes: is_kubernetes false and nothing else", async () =>
     snapshot: { is_kubernetes: false },
     errors: [],
     warnings: [],
+    denials: [],
   });
 });
 
-Deno.test("in a pod without a mounted token: is_kubernetes true and one warning", async () => {
+Deno.test("in a pod without a mounted token: is_kubernetes true and one failed source", async () => {
   await withKubeDouble(async (h) => {
     await Deno.remove(`${h.serviceAccountDir}/token`);
     const access = await openKubernetes({
@@ -373,9 +394,10 @@ Deno.test("in a pod without a mounted token: is_kubernetes true and one warning"
     assertEquals(access.client, undefined);
     const got = await collect(access);
     assertEquals(got.snapshot, { is_kubernetes: true });
-    assertEquals(got.warnings.length, 1);
+    assertEquals(got.warnings, []);
+    assertEquals(got.errors.length, 1);
     assertMatch(
-      got.warnings[0],
+      got.errors[0],
       /token does not exist \(is automountServiceAccountToken false\?\); Kubernetes metrics omitted/,
     );
     assertEquals(h.double.requests.length, 0);

@@ -15,6 +15,7 @@ import {
   type DeliveryLog,
   type DeliveryOptions,
   parseRetryAfter,
+  stoppedBeforeDelivery,
 } from "../src/publish/deliver.ts";
 import { buildEvent, encodeEventData } from "../src/publish/event.ts";
 
@@ -139,16 +140,21 @@ Deno.test("deliver: 500 twice then 200 is delivered on the 3rd attempt", async (
         fast({ logger: log, sleep }),
       );
       assertEquals(result, {
-        url: ep.base,
+        url: `${ep.base}/track`,
         delivered: true,
         attempts: 3,
         aborted: false,
       });
       assertEquals(ep.requests.length, 3);
       assertEquals(waits.length, 2);
+      // The first failure at once, with its cause; the second at debug.
       assertEquals(outcomes(), [{
+        level: "warn",
+        text:
+          `attempt 1 to ${ep.base}/track failed: HTTP 500 Internal Server Error: busy; retrying, up to 20 attempts in all (LOG_LEVEL=debug shows each); the outcome follows`,
+      }, {
         level: "info",
-        text: `delivered to ${ep.base} after 3 attempt(s)`,
+        text: `delivered to ${ep.base}/track after 3 attempt(s)`,
       }]);
     },
   );
@@ -222,7 +228,7 @@ Deno.test("deliver: a hanging endpoint times out each attempt and is retried, bo
         fast({ sleep, attemptTimeoutMs: 50, maxAttempts: 3 }),
       );
       assertEquals(result, {
-        url: ep.base,
+        url: `${ep.base}/track`,
         delivered: false,
         attempts: 3,
         reason: "no complete response within 50 ms",
@@ -308,11 +314,17 @@ Deno.test("deliver: a refused connection is retried, then fails with the network
   assertMatch(result.reason ?? "", /refused/i);
   assert(!result.reason?.includes("data="), result.reason);
   assertEquals(waits.length, 2);
-  const [line] = outcomes();
-  assertEquals(line.level, "warn");
+  const [first, last, ...more] = outcomes();
+  assertEquals(more, []);
+  assertEquals(first.level, "warn");
+  assertStringIncludes(
+    first.text,
+    `attempt 1 to ${base}/track failed: ${result.reason}; retrying`,
+  );
+  assertEquals(last.level, "warn");
   assertEquals(
-    line.text,
-    `failed to deliver to ${base}: ${result.reason} after 3 attempt(s)`,
+    last.text,
+    `failed to deliver to ${base}/track: ${result.reason} after 3 attempt(s)`,
   );
 });
 
@@ -323,7 +335,7 @@ Deno.test("deliver: 400 is not retried; the receiver's words are the reason", as
     async (ep) => {
       const result = await deliver(ep.base, "eA==", fast({ sleep }));
       assertEquals(result, {
-        url: ep.base,
+        url: `${ep.base}/track`,
         delivered: false,
         attempts: 1,
         reason:
@@ -433,7 +445,9 @@ Deno.test("deliverAll: a failing URL does not delay delivery to a healthy one", 
         });
         // abort as soon as the healthy URL is reported delivered
         const watch = setInterval(() => {
-          if (order.some((t) => t.startsWith(`delivered to ${healthy.base}`))) {
+          if (
+            order.some((t) => t.startsWith(`delivered to ${healthy.base}/`))
+          ) {
             clearInterval(watch);
             failingSettled = order.some((t) =>
               t.includes(failing.base) && !t.startsWith("attempt")
@@ -444,23 +458,24 @@ Deno.test("deliverAll: a failing URL does not delay delivery to a healthy one", 
         const results = await all;
         clearInterval(watch);
         assertEquals(results[1], {
-          url: healthy.base,
+          url: `${healthy.base}/track`,
           delivered: true,
           attempts: 1,
           aborted: false,
         });
         assertEquals(results[0], {
-          url: failing.base,
+          url: `${failing.base}/track`,
           delivered: false,
           attempts: 1,
-          reason: "aborted",
+          reason: "stopped before delivery",
           aborted: true,
+          lastCause: "HTTP 500 Internal Server Error: down",
         });
         assert(failingStillRetrying, "the failing URL was in its backoff");
         assert(!failingSettled, "healthy was delivered before failing ended");
         assertEquals(order.filter((t) => !t.startsWith("attempt")), [
-          `delivered to ${healthy.base} after 1 attempt(s)`,
-          `not delivered to ${failing.base}: aborted after 1 attempt(s)`,
+          `delivered to ${healthy.base}/track after 1 attempt(s)`,
+          `not delivered to ${failing.base}/track: stopped before delivery after 1 attempt(s); last cause: HTTP 500 Internal Server Error: down`,
         ]);
       });
     });
@@ -486,11 +501,12 @@ Deno.test("deliver: abort during a real backoff sleep returns promptly", async (
       },
     });
     assertEquals(result, {
-      url: ep.base,
+      url: `${ep.base}/track`,
       delivered: false,
       attempts: 1,
-      reason: "aborted",
+      reason: "stopped before delivery",
       aborted: true,
+      lastCause: "HTTP 500 Internal Server Error",
     });
     assertEquals(asked, [60_000]);
     assertEquals(ep.requests.length, 1);
@@ -581,9 +597,9 @@ Deno.test("deliver: credentials go to the endpoint but never into logs or result
       ep.requests[0].headers.get("authorization"),
       `Basic ${btoa("user:s3cret")}`,
     );
-    assertEquals(result.url, `http://127.0.0.1:${ep.port}/base`);
+    assertEquals(result.url, `http://127.0.0.1:${ep.port}/base/track`);
     assertEquals(lines.map((l) => l.text), [
-      `failed to deliver to http://127.0.0.1:${ep.port}/base: HTTP 401 Unauthorized: who are you after 1 attempt(s)`,
+      `failed to deliver to http://127.0.0.1:${ep.port}/base/track: HTTP 401 Unauthorized: who are you after 1 attempt(s)`,
     ]);
     for (const text of [...lines.map((l) => l.text), JSON.stringify(result)]) {
       assert(!/s3cret|qsecret|data=/.test(text), text);
@@ -606,4 +622,93 @@ Deno.test("deliver: an unusable URL is a failure value, not a throw", async () =
   assertEquals(fetched, false);
   assertEquals(lines.length, 2);
   assert(!lines.some((l) => l.text.includes("not a url")));
+});
+
+Deno.test("deliver: 404 is not retried and says what the URL should be", async () => {
+  const { log, outcomes } = recordingLog();
+  // the longest body the receiver's words are cut to does not hide the hint
+  await withEndpoint(status(404, "x".repeat(1000)), async (ep) => {
+    const result = await deliver(ep.base, "eA==", fast());
+    assertStringIncludes(
+      result.reason ?? "",
+      "a hodometer or Mixpanel receiver? Give its base URL",
+    );
+  });
+  await withEndpoint(status(404, "404 page not found"), async (ep) => {
+    const result = await deliver(
+      `${ep.base}/api`,
+      "eA==",
+      fast({ logger: log }),
+    );
+    assertEquals([result.delivered, result.attempts], [false, 1]);
+    assertEquals(
+      result.reason,
+      `HTTP 404 Not Found: 404 page not found; is ${ep.base}/api/track a hodometer or Mixpanel receiver? Give its base URL (/track is added unless the URL ends in /track)`,
+    );
+    assertEquals(outcomes().length, 1);
+  });
+});
+
+Deno.test("deliver: a URL that ends in /track is requested as it is, once", async () => {
+  await withEndpoint(ok, async (ep) => {
+    const result = await deliver(`${ep.base}/track/`, "eA==", fast());
+    assertEquals(result.url, `${ep.base}/track`);
+    assertEquals(ep.requests.map((r) => r.url.pathname), ["/track"]);
+  });
+});
+
+Deno.test("deliver: a reason is cut to one readable line", async () => {
+  await withEndpoint(status(400, "x".repeat(1000)), async (ep) => {
+    const result = await deliver(ep.base, "eA==", fast());
+    assert((result.reason ?? "").length <= 501, result.reason);
+    assert(result.reason?.endsWith("…"), result.reason);
+  });
+});
+
+Deno.test("deliver: stopped during the first attempt says so, without a cause", async () => {
+  let endpoint!: Endpoint;
+  const controller = new AbortController();
+  const { log, outcomes } = recordingLog();
+  await withEndpoint(
+    (req) => {
+      setTimeout(() => controller.abort(), 10);
+      return hang(req, () => endpoint);
+    },
+    async (ep) => {
+      endpoint = ep;
+      const result = await deliver(ep.base, "eA==", {
+        ...fast({ logger: log }),
+        attemptTimeoutMs: 60_000,
+        signal: controller.signal,
+      });
+      assertEquals(result.lastCause, undefined);
+      assertEquals(outcomes(), [{
+        level: "warn",
+        text:
+          `not delivered to ${ep.base}/track: stopped before delivery, during attempt 1`,
+      }]);
+    },
+  );
+});
+
+Deno.test("stoppedBeforeDelivery: each URL said not delivered, no request made", () => {
+  const { log, outcomes } = recordingLog();
+  const results = stoppedBeforeDelivery(
+    ["http://u:pw@a:1", "http://b/x/track"],
+    log,
+  );
+  assertEquals(results.map((r) => [r.url, r.delivered, r.aborted]), [
+    ["http://a:1/track", false, true],
+    ["http://b/x/track", false, true],
+  ]);
+  assertEquals(outcomes().map((l) => [l.level, l.text]), [
+    [
+      "warn",
+      "not delivered to http://a:1/track: stopped before delivery (no attempt made)",
+    ],
+    [
+      "warn",
+      "not delivered to http://b/x/track: stopped before delivery (no attempt made)",
+    ],
+  ]);
 });

@@ -1,5 +1,10 @@
 import { assertEquals } from "./assert.ts";
-import { redactUrl, redactUrlsIn, trackUrl } from "../src/publish/url.ts";
+import {
+  redactUrl,
+  redactUrlsIn,
+  requestedUrl,
+  trackUrl,
+} from "../src/publish/url.ts";
 import { publishTargets } from "../src/publish/targets.ts";
 
 // Standard base64 uses "+", "/" and "=": all must survive the query string.
@@ -24,6 +29,33 @@ Deno.test("trackUrl: a base with a path keeps it", () => {
     trackUrl("https://host:9443/a/b//", DATA).href,
     `https://host:9443/a/b/track?data=${ENCODED}&verbose=1`,
   );
+});
+
+Deno.test("trackUrl: a URL that already ends in /track is used as it is", () => {
+  for (const base of ["http://host/track", "http://host/track/"]) {
+    assertEquals(
+      trackUrl(base, DATA).href,
+      `http://host/track?data=${ENCODED}&verbose=1`,
+    );
+  }
+  assertEquals(
+    trackUrl("http://host/base/track", DATA).pathname,
+    "/base/track",
+  );
+  // only a whole last segment: /mytrack is a base like any other
+  assertEquals(
+    trackUrl("http://host/mytrack", DATA).pathname,
+    "/mytrack/track",
+  );
+});
+
+Deno.test("requestedUrl: the URL actually requested, fit for logs", () => {
+  assertEquals(
+    requestedUrl("http://u:pw@host:8001/"),
+    "http://host:8001/track",
+  );
+  assertEquals(requestedUrl("http://host/b/track?k=v"), "http://host/b/track");
+  assertEquals(requestedUrl("s3cret not a url"), "(not a valid URL)");
 });
 
 Deno.test("trackUrl: the base's query and fragment are not forwarded", () => {
@@ -110,7 +142,13 @@ Deno.test("publishTargets: duplicates are delivered once", () => {
   assertEquals(
     publishTargets({
       publishUrl: "http://a:1",
-      extraPublishUrls: ["http://A:1/", "http://b", "http://b:80", "http://b/"],
+      extraPublishUrls: [
+        "http://A:1/",
+        "http://b",
+        "http://b:80",
+        "http://b/",
+        "http://b/track",
+      ],
       doNotTrack: false,
     }),
     { urls: ["http://a:1", "http://b"], skippedSeldon: false },

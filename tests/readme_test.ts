@@ -4,8 +4,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { normalizeTables, renderReadme } from "../scripts/generate.ts";
-import { COMMANDS } from "../src/commands.ts";
-import { COMMON_KEYS, SETTINGS } from "../src/config/settings.ts";
+import { knownOptions } from "./command_options.ts";
 
 const readme = await Deno.readTextFile(
   new URL("../README.md", import.meta.url),
@@ -36,13 +35,8 @@ Deno.test("every hodometer command in the README names a real subcommand and rea
   const lines = commandLines(readme);
   assert(lines.length >= 6, `only ${lines.length} command lines found`);
   for (const [name, ...args] of lines) {
-    const command = COMMANDS.find((c) => c.name === name);
-    assert(command !== undefined, `README runs unknown command ${name}`);
-    const known = new Set([
-      "--help",
-      ...[...COMMON_KEYS, ...command.keys].map((k) => `--${SETTINGS[k].flag}`),
-      ...(command.switches ?? []).map((s) => s.flags.split(/[ ,]/)[0]),
-    ]);
+    const known = knownOptions(name);
+    assert(known !== undefined, `README runs unknown command ${name}`);
     for (const arg of args.filter((a) => a.startsWith("--"))) {
       assert(known.has(arg), `README: hodometer ${name} has no option ${arg}`);
     }

@@ -33,7 +33,11 @@ export interface MemoryPeaks {
 }
 
 /** Samples `pid` every `periodMs` until stop() is called; returns the peaks. */
-export function sampleMemory(pid: number, periodMs = 20): {
+export function sampleMemory(
+  pid: number,
+  periodMs = 20,
+  onSample?: (sample: MemorySample) => void,
+): {
   stop(): Promise<MemoryPeaks>;
   latest(): MemorySample | null;
 } {
@@ -49,6 +53,7 @@ export function sampleMemory(pid: number, periodMs = 20): {
         continue;
       }
       last = s;
+      onSample?.(s);
       peaks.samples++;
       peaks.peakVmHwmKb = Math.max(peaks.peakVmHwmKb, s.vmHwmKb);
       peaks.peakRssAnonKb = Math.max(peaks.peakRssAnonKb, s.rssAnonKb);
@@ -70,6 +75,31 @@ async function exists(pid: number): Promise<boolean> {
     const text = await Deno.readTextFile(`/proc/${pid}/stat`);
     // A zombie (state Z) has exited and has no memory left to sample.
     return !/^\d+ \(.*\) Z/.test(text);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pages of `pid` referenced since the last clearReferenced (kB, anonymous and
+ * file-backed: heap, stacks, and the runtime's own code pages in use), from
+ * /proc/<pid>/smaps_rollup. What a pod really needs resident while it works.
+ */
+export async function readReferenced(pid: number): Promise<number | null> {
+  try {
+    const text = await Deno.readTextFile(`/proc/${pid}/smaps_rollup`);
+    const m = text.match(/^Referenced:\s+(\d+) kB/m);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Clears the referenced bits of every page of `pid` (needs the same uid). */
+export async function clearReferenced(pid: number): Promise<boolean> {
+  try {
+    await Deno.writeTextFile(`/proc/${pid}/clear_refs`, "1");
+    return true;
   } catch {
     return false;
   }

@@ -1,11 +1,19 @@
-// The run-loop leak check: `hodometer run --interval 1s` on the in-cluster
-// path (Kubernetes API double, service-account files) against a scheduler,
-// publishing to a sink here that notes the process's RssAnon as each cycle's
-// event arrives.
+// `hodometer run --interval 1s` as shipped, on the in-cluster path
+// (Kubernetes API double, service-account files) against a scheduler,
+// publishing to a sink here. Per cycle it notes the process's RssAnon when the
+// cycle's event arrives, the peak RssAnon during the cycle, and the cycle's
+// working set: the pages (anonymous and file-backed) referenced from the end
+// of the previous cycle to this cycle's event, measured by clearing the
+// referenced bits (/proc/<pid>/clear_refs) as each event arrives.
 
 import { withKubeDouble } from "../../tests/fixtures/kube_double.ts";
 import { HERMETIC } from "./collector.ts";
-import { readMemory } from "./proc.ts";
+import {
+  clearReferenced,
+  readMemory,
+  readReferenced,
+  sampleMemory,
+} from "./proc.ts";
 import { shippedRunArgs } from "../permissions.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -14,6 +22,13 @@ export interface RunLoopResult {
   cycles: number;
   /** RssAnon (kB) when each cycle's event arrived, cycle 1 first. */
   rssAnonKb: number[];
+  /** Highest RssAnon (kB) sampled during each cycle (every 10 ms). */
+  peakRssAnonKb: number[];
+  /**
+   * Pages referenced during each cycle (kB, anonymous and file-backed);
+   * NaN for cycle 1, which includes start-up, and where /proc refuses.
+   */
+  workingSetKb: number[];
   /** Cycles whose event had the expected model_count. */
   complete: number;
   wallMs: number;
@@ -32,8 +47,11 @@ export async function runLoopCheck(options: {
   let result: RunLoopResult | undefined;
   await withKubeDouble(async (kube) => {
     const rss: number[] = [];
+    const peaks: number[] = [];
+    const workingSets: number[] = [];
     let complete = 0;
     let pid = 0;
+    let peakSinceLast = 0;
     let reached: () => void = () => {};
     const enough = new Promise<void>((resolve) => reached = resolve);
     const sink = Deno.serve({
@@ -43,6 +61,13 @@ export async function runLoopCheck(options: {
     }, async (req) => {
       if (rss.length < options.cycles) {
         const m = pid ? await readMemory(pid) : null;
+        const referenced = pid ? await readReferenced(pid) : null;
+        if (pid) await clearReferenced(pid);
+        peaks.push(Math.max(peakSinceLast, m?.rssAnonKb ?? 0));
+        peakSinceLast = 0;
+        workingSets.push(
+          rss.length === 0 || referenced === null ? NaN : referenced,
+        );
         rss.push(m?.rssAnonKb ?? NaN);
         if (modelCount(new URL(req.url)) === options.expectedModels) {
           complete++;
@@ -87,6 +112,9 @@ export async function runLoopCheck(options: {
       stderr: "piped",
     }).spawn();
     pid = child.pid;
+    const sampler = sampleMemory(pid, 10, (s) => {
+      peakSinceLast = Math.max(peakSinceLast, s.rssAnonKb);
+    });
     const stderr = new Response(child.stderr).text();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -109,6 +137,8 @@ export async function runLoopCheck(options: {
       result = {
         cycles: rss.length,
         rssAnonKb: rss,
+        peakRssAnonKb: peaks,
+        workingSetKb: workingSets,
         complete,
         wallMs: performance.now() - t0,
       };
@@ -118,6 +148,7 @@ export async function runLoopCheck(options: {
         child.kill("SIGTERM");
       } catch { /* already gone */ }
       await child.status;
+      await sampler.stop();
       await stderr;
       await sink.shutdown();
     }

@@ -9,7 +9,7 @@ import {
   type MetricDef,
   type Snapshot,
 } from "./catalogue.ts";
-import type { Source, SourceResult } from "./source.ts";
+import type { Denial, Source, SourceResult } from "./source.ts";
 
 export interface Collection {
   /** Metrics at the level, collector_version/commit included; no cluster_id. */
@@ -17,6 +17,8 @@ export interface Collection {
   /** One line per failed source, naming it and the cause. */
   failures: string[];
   warnings: string[];
+  /** Requests access control refused (their failures are in `failures` too). */
+  denials: Denial[];
 }
 
 export interface CollectOptions {
@@ -81,9 +83,11 @@ function merge(results: SourceResult[], level: MetricsLevel): Collection {
   };
   const failures: string[] = [];
   const warnings: string[] = [];
+  const denials: Denial[] = [];
   for (const r of results) {
     if (r.error !== undefined) failures.push(r.error);
     if (r.warnings) warnings.push(...r.warnings);
+    if (r.denials) denials.push(...r.denials);
     if (r.error !== undefined) continue;
     for (const [name, value] of Object.entries(r.snapshot)) {
       const def = CATALOGUE.find((m) => m.name === name);
@@ -95,7 +99,12 @@ function merge(results: SourceResult[], level: MetricsLevel): Collection {
       (merged as Record<string, unknown>)[name] = value;
     }
   }
-  return { snapshot: filterByLevel(merged, level), failures, warnings };
+  return {
+    snapshot: filterByLevel(merged, level),
+    failures,
+    warnings,
+    denials,
+  };
 }
 
 /** Why a value cannot go into the event as this metric, or undefined. */

@@ -3,9 +3,11 @@
 // Opened per cycle and closed after it: TLS files and secrets are re-read, so
 // rotated certificates are picked up without a restart.
 
-import type { Env } from "../config/settings.ts";
+import { type Env, SETTINGS } from "../config/settings.ts";
+import { errorMessage } from "../error_message.ts";
 import type { Logger } from "../log/setup.ts";
 import {
+  checkKubeconfig,
   type KubeAccess,
   kubernetesSources,
   openKubernetes,
@@ -26,7 +28,7 @@ export type { SourceConfig };
 export interface OpenedSources {
   sources: Source[];
   kube: KubeAccess;
-  /** Problems found while opening (e.g. TLS secrets unreadable). */
+  /** Problems found while opening (e.g. TLS secrets unreadable): a source lost. */
   warnings: string[];
   close(): void;
 }
@@ -80,6 +82,24 @@ export async function openSources(
   };
 }
 
+/** What the sources' configuration holds that stops start-up, or is said once. */
+export interface SourceCheck {
+  /** A configuration error: the command exits with EXIT_CONFIG. */
+  fatal?: string;
+  warnings: string[];
+}
+
+/**
+ * Checked once before the first collection: what the settings alone cannot
+ * tell (a named kubeconfig that is missing, malformed or unusable here).
+ */
+export function checkSources(
+  config: SourceConfig,
+  env: Env,
+): Promise<SourceCheck> {
+  return checkKubeconfig({ env, kubeconfig: config.kubeconfig });
+}
+
 async function schedulerAddress(
   config: SourceConfig,
   kube: KubeAccess,
@@ -99,36 +119,51 @@ async function schedulerAddress(
   return { host, port: config.schedulerTlsPort, tls };
 }
 
+/**
+ * The scheduler's TLS material, per material: the client certificate and key,
+ * and the CA that validates the scheduler. A secret name wins over the files
+ * of the same material (as the reference does); only what is used is read.
+ */
 async function tlsMaterial(
   config: SourceConfig,
   kube: KubeAccess,
   signal?: AbortSignal,
 ): Promise<SchedulerTls | Error> {
   const tls: SchedulerTls = {};
-  const fromFiles = async (path: string | undefined, what: string) => {
+  const fromFile = async (variable: string, path: string | undefined) => {
     if (path === undefined) return undefined;
     try {
       return await Deno.readFile(path);
     } catch (e) {
       throw new Error(
-        `scheduler TLS: cannot read the ${what} ${path}: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
+        `scheduler TLS: cannot read ${variable}=${path}: ${errorMessage(e)}`,
       );
     }
   };
+  const clientSecret = config.clientTlsSecretName;
+  const caSecret = config.serverTlsSecretName;
   try {
-    tls.cert = await fromFiles(config.clientTlsCrt, "client certificate");
-    tls.key = await fromFiles(config.clientTlsKey, "client key");
-    tls.ca = await fromFiles(
-      config.serverTlsCa ?? config.clientTlsCa,
-      "CA certificate",
-    );
+    if (clientSecret === undefined) {
+      tls.cert = await fromFile(
+        SETTINGS.clientTlsCrt.env,
+        config.clientTlsCrt,
+      );
+      tls.key = await fromFile(SETTINGS.clientTlsKey.env, config.clientTlsKey);
+    }
+    if (caSecret === undefined) {
+      tls.ca = config.serverTlsCa !== undefined
+        ? await fromFile(SETTINGS.serverTlsCa.env, config.serverTlsCa)
+        : await fromFile(SETTINGS.clientTlsCa.env, config.clientTlsCa);
+    }
   } catch (e) {
     return e as Error;
   }
-  const secrets = config.clientTlsSecretName ?? config.serverTlsSecretName;
-  if (secrets !== undefined && kube.client) {
+  if (clientSecret !== undefined || caSecret !== undefined) {
+    if (!kube.client) {
+      return new Error(
+        "scheduler TLS: CONTROL_PLANE_*_TLS_SECRET_NAME is set but the Kubernetes API is not reachable; mount the files and use the CONTROL_PLANE_*_TLS_*_LOCATION variables instead (without the secret names)",
+      );
+    }
     const namespace = config.podNamespace ?? kube.client.namespace;
     if (namespace === undefined) {
       return new Error(
@@ -137,21 +172,19 @@ async function tlsMaterial(
     }
     const fromSecrets = await readControlPlaneTls(kube.client, {
       namespace,
-      clientSecretName: config.clientTlsSecretName,
-      serverSecretName: config.serverTlsSecretName,
+      clientSecretName: clientSecret,
+      serverSecretName: caSecret,
     }, signal);
     if (fromSecrets instanceof Error) {
       return new Error(
         `scheduler TLS: ${fromSecrets.message}; the scheduler is not asked`,
       );
     }
-    tls.cert ??= fromSecrets.cert;
-    tls.key ??= fromSecrets.key;
-    tls.ca ??= fromSecrets.ca;
-  } else if (secrets !== undefined) {
-    return new Error(
-      "scheduler TLS: CONTROL_PLANE_*_TLS_SECRET_NAME is set but the Kubernetes API is not reachable; mount the files and use the CONTROL_PLANE_*_TLS_*_LOCATION variables instead",
-    );
+    if (clientSecret !== undefined) {
+      tls.cert = fromSecrets.cert;
+      tls.key = fromSecrets.key;
+    }
+    if (caSecret !== undefined) tls.ca = fromSecrets.ca;
   }
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     return new Error(

@@ -9,6 +9,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { SchedulerClient } from "../proto/generated/scheduler.ts";
+import { sleep as defaultSleep } from "../delay.ts";
 
 export { SchedulerClient };
 
@@ -83,7 +84,7 @@ export async function withRetries(
   signal: AbortSignal,
 ): Promise<CallOutcome> {
   const now = policy.now ?? Date.now;
-  const sleep = policy.sleep ?? abortableSleep;
+  const sleep = policy.sleep ?? defaultSleep;
   const maxAttempts = policy.maxAttempts ?? 6;
   let delay = policy.baseDelayMs ?? 100;
   const maxDelay = policy.maxDelayMs ?? 5_000;
@@ -162,18 +163,5 @@ function internalError(e: unknown): ServiceError {
     code: status.INTERNAL,
     details: `cannot handle a message: ${message}`,
     metadata: undefined as never,
-  });
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
   });
 }

@@ -51,12 +51,19 @@ async function collectOpened(
     }),
     options.whileOpen?.(opened),
   ]);
-  collection.warnings.unshift(...opened.warnings);
+  // What went wrong while opening (TLS material unreadable) cost the
+  // scheduler's metrics: a failure like any source's.
+  collection.failures.unshift(...opened.warnings);
   // As properties, not templates: a message may hold braces of its own.
   for (const warning of collection.warnings) {
     log.warn("{warning}", { warning });
   }
-  for (const failure of groupFailures(collection.failures)) {
+  // What access control refused is summarised once per process by the
+  // caller; here it goes to the debug log only.
+  const denied = new Set(collection.denials.map((d) => d.message));
+  for (const message of denied) log.debug("{denied}", { denied: message });
+  const failures = collection.failures.filter((f) => !denied.has(f));
+  for (const failure of groupFailures(failures)) {
     log.warn("{failure}", { failure });
   }
   return collection;

@@ -18,7 +18,7 @@ export function addSettingOptions(
       : "";
     const option = new Option(
       `--${def.flag}${def.arg ? ` ${def.arg}` : ""}`,
-      `${def.description} [env ${def.env}${aliases}; default ${
+      `${def.description}\n[env ${def.env}${aliases}; default ${
         helpDefault(def)
       }]`,
     );

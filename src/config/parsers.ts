@@ -1,10 +1,10 @@
 // Pure value parsers for settings. Each returns the parsed value or an error
 // string saying what is accepted; none of them touches the environment.
 
-export type Parsed<T> = { ok: true; value: T } | {
-  ok: false;
-  accepted: string;
-};
+export type Parsed<T> =
+  /** `warning`: the value is used, but the operator should hear about it. */
+  | { ok: true; value: T; warning?: string }
+  | { ok: false; accepted: string };
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(accepted: string): Parsed<T> => ({ ok: false, accepted });
@@ -16,9 +16,12 @@ export function parseChoice<T extends string>(
   return (raw) => {
     const v = raw.trim().toLowerCase();
     const hit = choices.find((c) => c === v) ?? aliases[v];
-    return hit
-      ? ok(hit)
-      : bad(`one of ${choices.join(", ")} (case-insensitive)`);
+    const also = Object.keys(aliases).filter((a) => !choices.includes(a as T));
+    return hit ? ok(hit) : bad(
+      `one of ${choices.join(", ")}${
+        also.length ? ` (or ${also.join(", ")})` : ""
+      }, case-insensitive`,
+    );
   };
 }
 
@@ -76,8 +79,31 @@ export function parseUrlList(raw: string): Parsed<string[]> {
 const UUID_RE =
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A UUID in its canonical hyphenated form (any case). */
 export function isUuid(raw: string): boolean {
   return UUID_RE.test(raw.trim());
+}
+
+/**
+ * A UUID in any form Go's uuid.Parse accepts (what the reference agent takes
+ * for CLUSTER_ID): canonical, `{...}`, `urn:uuid:...`, or 32 hex digits
+ * without hyphens; any case. Returns it lower-case and canonical, or
+ * undefined.
+ */
+export function normalizeUuid(raw: string): string | undefined {
+  let v = raw.trim();
+  if (/^urn:uuid:/i.test(v)) v = v.slice("urn:uuid:".length);
+  else if (v.startsWith("{") && v.endsWith("}")) v = v.slice(1, -1);
+  if (/^[0-9a-f]{32}$/i.test(v)) {
+    v = [
+      v.slice(0, 8),
+      v.slice(8, 12),
+      v.slice(12, 16),
+      v.slice(16, 20),
+      v.slice(20),
+    ].join("-");
+  }
+  return UUID_RE.test(v) ? v.toLowerCase() : undefined;
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -88,22 +114,56 @@ const DURATION_UNITS: Record<string, number> = {
   d: 86_400_000,
 };
 
+const DURATION_EXAMPLES = "e.g. 250ms, 90s, 30m, 8h, 1h30m or 90d";
+
 /** Durations such as `90s`, `30m`, `8h`, `1h30m`, `250ms`, `90d`; returns milliseconds. */
 export function parseDuration(raw: string): Parsed<number> {
-  const accepted = "a duration such as 250ms, 90s, 30m, 8h, 1h30m or 90d";
+  const ms = durationMs(raw);
+  return ms !== undefined && ms > 0
+    ? ok(ms)
+    : bad(`a duration above zero, ${DURATION_EXAMPLES}`);
+}
+
+/** Milliseconds of a duration, 0 for a bare `0`; undefined when unreadable. */
+function durationMs(raw: string): number | undefined {
   const v = raw.trim().toLowerCase();
-  if (v === "") return bad(accepted);
+  if (/^0+$/.test(v)) return 0;
+  if (v === "") return undefined;
   let total = 0;
   let rest = v;
   while (rest !== "") {
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest);
-    if (!m) return bad(accepted);
+    if (!m) return undefined;
     total += Number(m[1]) * DURATION_UNITS[m[2]];
     rest = rest.slice(m[0].length);
   }
-  return total > 0 && Number.isFinite(total)
-    ? ok(Math.round(total))
-    : bad(accepted);
+  return Number.isFinite(total) ? Math.round(total) : undefined;
+}
+
+/**
+ * Durations from `minMs` to `maxMs`: a message that says the bound when a
+ * value is outside it (zero included: "above zero").
+ */
+export function parseDurationWithin(
+  minMs: number,
+  maxMs: number,
+): (raw: string) => Parsed<number> {
+  const range = durationRange(minMs, maxMs);
+  return (raw) => {
+    const ms = durationMs(raw);
+    if (ms === undefined) {
+      return bad(`a duration ${range}, ${DURATION_EXAMPLES}`);
+    }
+    if (ms === 0) return bad(`a duration above zero: ${range}`);
+    if (ms < minMs) return bad(`at least ${formatDuration(minMs)}: ${range}`);
+    if (ms > maxMs) return bad(`at most ${formatDuration(maxMs)}: ${range}`);
+    return ok(ms);
+  };
+}
+
+/** How a bounded duration's range reads in help and messages: `from 1s to 365d`. */
+export function durationRange(minMs: number, maxMs: number): string {
+  return `from ${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
 }
 
 /** Milliseconds as the largest units that divide them: `8h`, `90s`, `1h30m`, `250ms`. */

@@ -53,6 +53,7 @@ export function resolveSettings<K extends SettingKey>(
   const errors: string[] = [];
   const warnings: string[] = [];
   const config: Record<string, unknown> = {};
+  const given: Partial<Record<SettingKey, string>> = {};
   for (const key of keys) {
     const def = SETTINGS[key] as SettingDef<unknown>;
     const fallback = typeof def.default === "function"
@@ -64,10 +65,10 @@ export function resolveSettings<K extends SettingKey>(
       continue;
     }
     const shown = def.secret ? "(hidden)" : JSON.stringify(found.raw);
-    const given = `${found.name}=${shown}${found.via}`;
+    given[key] = `${found.name}=${shown}${found.via}`;
     const parsed = def.parse(found.raw);
     if (!parsed.ok) {
-      const line = `${given} is not valid: expected ${parsed.accepted}`;
+      const line = `${given[key]} is not valid: expected ${parsed.accepted}`;
       if (def.warnOnly) {
         warnings.push(line);
         config[key] = fallback;
@@ -76,16 +77,23 @@ export function resolveSettings<K extends SettingKey>(
       }
       continue;
     }
-    if (
-      def.file && typeof parsed.value === "string" &&
-      !input.fileReadable(parsed.value)
-    ) {
-      errors.push(
-        `${given} is not valid: expected a readable file; it is missing or unreadable`,
-      );
-      continue;
-    }
+    if (parsed.warning) warnings.push(`${given[key]} ${parsed.warning}`);
     config[key] = parsed.value;
+  }
+  // Files are checked once every setting is known: whether one is read at
+  // all can depend on others (TLS files only with SSL, secrets win).
+  for (const key of keys) {
+    const def = SETTINGS[key] as SettingDef<unknown>;
+    const path = config[key];
+    if (!def.neededFile || typeof path !== "string" || !given[key]) continue;
+    const why = def.neededFile(config);
+    if (why !== undefined && !input.fileReadable(path)) {
+      errors.push(
+        `${
+          given[key]
+        } is not valid: expected a readable file, since ${why}; it is missing or unreadable`,
+      );
+    }
   }
   return errors.length > 0
     ? { ok: false, errors, warnings }

@@ -2,11 +2,12 @@
 // Subcommands pick the keys they use; help text and validation come from here.
 
 import {
-  isUuid,
+  durationRange,
+  normalizeUuid,
   parseBoolean,
   parseChoice,
   type Parsed,
-  parseDuration,
+  parseDurationWithin,
   parseHttpUrl,
   parseInteger,
   parseNonEmpty,
@@ -30,8 +31,13 @@ export interface SettingDef<T> {
   /** How the default reads in help, when it is computed or unset. */
   defaultText?: string;
   parse: (raw: string) => Parsed<T>;
-  /** A path that must name a readable file. */
-  file?: boolean;
+  /**
+   * For a path: when the other settings need the file, why (the path must
+   * then name a readable file); undefined when it is not used at all.
+   */
+  neededFile?: (
+    config: Readonly<Record<string, unknown>>,
+  ) => string | undefined;
   /** Invalid values are dropped with a warning instead of stopping start-up. */
   warnOnly?: boolean;
   /** A credential: its value is never shown, not even in an error. */
@@ -39,16 +45,6 @@ export interface SettingDef<T> {
 }
 
 const setting = <T>(def: SettingDef<T>): SettingDef<T> => def;
-
-/** A duration from `min` to `max` milliseconds. */
-const durationWithin =
-  (min: number, max: number, accepted: string) =>
-  (raw: string): Parsed<number> => {
-    const d = parseDuration(raw);
-    return d.ok && d.value >= min && d.value <= max
-      ? d
-      : { ok: false, accepted };
-  };
 
 /** Comma-separated project tokens (visible ASCII), spaces around them trimmed. */
 function parseTokenList(raw: string): Parsed<string[]> {
@@ -86,7 +82,43 @@ export function defaultStateDir(env: Env): string {
   return `${env.HOME ?? "."}/.local/state/hodometer`;
 }
 
-const tlsFile = (env: string, flag: string, description: string) =>
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** A duration setting whose range is part of its parser, its help and the README. */
+const durationSetting = (
+  def: Omit<SettingDef<number>, "parse" | "arg"> & {
+    minMs: number;
+    maxMs: number;
+  },
+): SettingDef<number> => {
+  const { minMs, maxMs, ...rest } = def;
+  return {
+    ...rest,
+    arg: "<duration>",
+    description: `${def.description} (${durationRange(minMs, maxMs)})`,
+    parse: parseDurationWithin(minMs, maxMs),
+  };
+};
+
+/** Stored events are swept hourly; a century is "keep", said differently. */
+const RETENTION_RANGE = { minMs: MINUTE, maxMs: 36_500 * DAY } as const;
+
+/** Timeouts are bounded so that every one fits a single timer. */
+const TIMEOUT_RANGE = { minMs: 100, maxMs: HOUR } as const;
+
+/**
+ * The control-plane TLS files are read only when they are used, as the
+ * reference does: the stock chart names all of them with PLAINTEXT and mounts
+ * none. With SSL, a secret name wins over the file of the same material.
+ */
+const tlsFile = (
+  env: string,
+  flag: string,
+  description: string,
+  neededFile: (c: Readonly<Record<string, unknown>>) => string | undefined,
+) =>
   setting<string | undefined>({
     env,
     flag,
@@ -95,8 +127,14 @@ const tlsFile = (env: string, flag: string, description: string) =>
     default: undefined,
     defaultText: "unset",
     parse: optionalString,
-    file: true,
+    neededFile: (c) =>
+      c.controlPlaneSecurityProtocol === "SSL" ? neededFile(c) : undefined,
   });
+
+const clientMaterialFile = (c: Readonly<Record<string, unknown>>) =>
+  c.clientTlsSecretName === undefined
+    ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and CONTROL_PLANE_CLIENT_TLS_SECRET_NAME is unset"
+    : undefined;
 
 export const SETTINGS = {
   metricsLevel: setting<MetricsLevel>({
@@ -133,47 +171,62 @@ export const SETTINGS = {
     default: 9044,
     parse: parsePort,
   }),
-  schedulerTimeoutMs: setting<number>({
+  schedulerTimeoutMs: durationSetting({
     env: "SCHEDULER_TIMEOUT",
     flag: "scheduler-timeout",
-    arg: "<duration>",
     description: "deadline of each scheduler call",
     default: 30_000,
     defaultText: "30s",
-    parse: parseDuration,
+    ...TIMEOUT_RANGE,
   }),
   controlPlaneSecurityProtocol: setting<"PLAINTEXT" | "SSL">({
     env: "CONTROL_PLANE_SECURITY_PROTOCOL",
     flag: "control-plane-security-protocol",
     arg: "<protocol>",
-    description: "PLAINTEXT, or SSL for TLS to the scheduler",
+    description:
+      "SSL (any case) for TLS to the scheduler; PLAINTEXT, or any other value with a warning, for plaintext",
     default: "PLAINTEXT",
+    // As the reference: anything but SSL means plaintext. Said, not fatal.
     parse: (raw) => {
-      const p = parseChoice(["plaintext", "ssl"] as const)(raw);
-      return p.ok
-        ? { ok: true, value: p.value === "ssl" ? "SSL" : "PLAINTEXT" }
-        : p;
+      const v = raw.trim().toUpperCase();
+      if (v === "SSL" || v === "PLAINTEXT") return { ok: true, value: v };
+      return {
+        ok: true,
+        value: "PLAINTEXT",
+        warning:
+          "is neither SSL nor PLAINTEXT: the scheduler is reached in plaintext",
+      };
     },
   }),
   clientTlsCrt: tlsFile(
     "CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION",
     "client-tls-crt",
-    "client certificate file for mTLS to the scheduler",
+    "client certificate file for mTLS to the scheduler (read only with SSL)",
+    clientMaterialFile,
   ),
   clientTlsKey: tlsFile(
     "CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION",
     "client-tls-key",
-    "client private key file for mTLS to the scheduler",
+    "client private key file for mTLS to the scheduler (read only with SSL)",
+    clientMaterialFile,
   ),
   clientTlsCa: tlsFile(
     "CONTROL_PLANE_CLIENT_TLS_CA_LOCATION",
     "client-tls-ca",
-    "CA file of the client certificate",
+    "CA file used to validate the scheduler when CONTROL_PLANE_SERVER_TLS_CA_LOCATION is unset (read only with SSL)",
+    (c) =>
+      c.serverTlsSecretName === undefined && c.serverTlsCa === undefined
+        ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and neither CONTROL_PLANE_SERVER_TLS_SECRET_NAME nor CONTROL_PLANE_SERVER_TLS_CA_LOCATION is set"
+        : undefined,
   ),
   serverTlsCa: tlsFile(
     "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
     "server-tls-ca",
-    "CA file that validates the scheduler's certificate",
+    "CA file that validates the scheduler's certificate (read only with SSL)",
+    (c) =>
+      c.serverTlsSecretName === undefined
+        ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and CONTROL_PLANE_SERVER_TLS_SECRET_NAME is unset"
+        : undefined,
   ),
   clientTlsSecretName: setting<string | undefined>({
     env: "CONTROL_PLANE_CLIENT_TLS_SECRET_NAME",
@@ -209,11 +262,11 @@ export const SETTINGS = {
     env: "KUBECONFIG",
     flag: "kubeconfig",
     arg: "<file>",
-    description: "kubeconfig for Kubernetes access outside a pod",
+    description:
+      "kubeconfig for Kubernetes access outside a pod (KUBECONFIG may list several, colon-separated)",
     default: undefined,
-    defaultText: "unset",
+    defaultText: "~/.kube/config when it exists",
     parse: optionalString,
-    file: true,
   }),
   kubeServiceAccountDir: setting<string>({
     env: "KUBERNETES_SERVICEACCOUNT_DIR",
@@ -224,14 +277,13 @@ export const SETTINGS = {
     default: "/var/run/secrets/kubernetes.io/serviceaccount",
     parse: parseNonEmpty,
   }),
-  kubeTimeoutMs: setting<number>({
+  kubeTimeoutMs: durationSetting({
     env: "KUBERNETES_TIMEOUT",
     flag: "kube-timeout",
-    arg: "<duration>",
     description: "timeout of each Kubernetes API request",
     default: 10_000,
     defaultText: "10s",
-    parse: parseDuration,
+    ...TIMEOUT_RANGE,
   }),
   publishUrl: setting<string>({
     env: "PUBLISH_URL",
@@ -266,23 +318,22 @@ export const SETTINGS = {
     defaultText: "Seldon's public token",
     parse: parseNonEmpty,
   }),
-  publishTimeoutMs: setting<number>({
+  publishTimeoutMs: durationSetting({
     env: "PUBLISH_TIMEOUT",
     flag: "publish-timeout",
-    arg: "<duration>",
     description: "timeout of each delivery attempt",
     default: 10_000,
     defaultText: "10s",
-    parse: parseDuration,
+    ...TIMEOUT_RANGE,
   }),
-  intervalMs: setting<number>({
+  intervalMs: durationSetting({
     env: "PUBLISH_INTERVAL",
     flag: "interval",
-    arg: "<duration>",
     description: "time between collections (±5% jitter)",
-    default: 8 * 3_600_000,
+    default: 8 * HOUR,
     defaultText: "8h",
-    parse: parseDuration,
+    minMs: 1000,
+    maxMs: 365 * DAY,
   }),
   clusterId: setting<string | undefined>({
     env: "CLUSTER_ID",
@@ -292,10 +343,14 @@ export const SETTINGS = {
       "cluster identifier to use; anything but a UUID is ignored with a warning",
     default: undefined,
     defaultText: "persisted random UUID",
-    parse: (raw) =>
-      isUuid(raw)
-        ? { ok: true, value: raw.trim().toLowerCase() }
-        : { ok: false, accepted: "a UUID; ignoring it" },
+    parse: (raw) => {
+      const id = normalizeUuid(raw);
+      return id ? { ok: true, value: id } : {
+        ok: false,
+        accepted:
+          "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, {...}, urn:uuid:... or 32 hex digits); ignoring it",
+      };
+    },
     warnOnly: true,
   }),
   stateDir: setting<string>({
@@ -312,9 +367,11 @@ export const SETTINGS = {
     env: "LOG_LEVEL",
     flag: "log-level",
     arg: "<level>",
-    description: "trace, debug, info, warn, error or fatal",
+    description:
+      "trace, debug, info, warn (warning), error, fatal or panic (as fatal)",
     default: "info",
-    parse: parseChoice(LOG_LEVELS, { warn: "warning" }),
+    // The reference's logger (logrus) levels, panic included.
+    parse: parseChoice(LOG_LEVELS, { warn: "warning", panic: "fatal" }),
   }),
   logFormat: setting<"text" | "json">({
     env: "LOG_FORMAT",
@@ -383,11 +440,16 @@ export const SETTINGS = {
     flag: "retention",
     arg: "<duration>",
     description:
-      "delete stored events, and forget clusters, received more than this long ago; 0 keeps them",
+      `delete stored events, and forget clusters, received more than this long ago; 0 keeps them (else ${
+        durationRange(RETENTION_RANGE.minMs, RETENTION_RANGE.maxMs)
+      })`,
     default: 0,
     defaultText: "0 (keep forever)",
     parse: (raw) =>
-      /^\s*0*\s*$/.test(raw) ? { ok: true, value: 0 } : parseDuration(raw),
+      /^\s*0*\s*$/.test(raw) ? { ok: true, value: 0 } : parseDurationWithin(
+        RETENTION_RANGE.minMs,
+        RETENTION_RANGE.maxMs,
+      )(raw),
   }),
   acceptedTokens: setting<string[]>({
     env: "ACCEPTED_TOKENS",
@@ -419,46 +481,46 @@ export const SETTINGS = {
     default: undefined,
     defaultText: "unset",
     parse: optionalString,
-    file: true,
+    neededFile: () => "it holds the read token",
   }),
-  headerTimeoutMs: setting<number>({
+  headerTimeoutMs: durationSetting({
     env: "HEADER_TIMEOUT",
     flag: "header-timeout",
-    arg: "<duration>",
     description:
       "time a client has to send a request's head (closed with 408 after it)",
     default: 10_000,
     defaultText: "10s",
-    parse: durationWithin(100, 600_000, "a duration from 100ms to 10m"),
+    minMs: 100,
+    maxMs: 10 * MINUTE,
   }),
-  bodyTimeoutMs: setting<number>({
+  bodyTimeoutMs: durationSetting({
     env: "BODY_TIMEOUT",
     flag: "body-timeout",
-    arg: "<duration>",
     description:
       "time a client has to send a body, and to read an answer (closed after it)",
     default: 10_000,
     defaultText: "10s",
-    parse: durationWithin(100, 600_000, "a duration from 100ms to 10m"),
+    minMs: 100,
+    maxMs: 10 * MINUTE,
   }),
-  idleTimeoutMs: setting<number>({
+  idleTimeoutMs: durationSetting({
     env: "IDLE_TIMEOUT",
     flag: "idle-timeout",
-    arg: "<duration>",
     description: "how long a kept-alive connection may sit idle",
     default: 5_000,
     defaultText: "5s",
-    parse: durationWithin(100, 3_600_000, "a duration from 100ms to 1h"),
+    minMs: 100,
+    maxMs: HOUR,
   }),
-  gracePeriodMs: setting<number>({
+  gracePeriodMs: durationSetting({
     env: "GRACE_PERIOD",
     flag: "grace-period",
-    arg: "<duration>",
     description:
       "on SIGTERM, how long requests in flight may take before every connection is closed",
     default: 10_000,
     defaultText: "10s",
-    parse: durationWithin(0, 600_000, "a duration up to 10m"),
+    minMs: 1000,
+    maxMs: 10 * MINUTE,
   }),
   maxConnections: setting<number>({
     env: "MAX_CONNECTIONS",

@@ -2,24 +2,38 @@
 // the id persisted in the Kubernetes ConfigMap (inside a cluster); else the id
 // persisted in the state file; else, only when nothing can be persisted, an
 // ephemeral one with a warning. Always random, never derived from anything
-// identifying (host names, IPs, UIDs).
+// identifying (host names, IPs, UIDs). A dry run reads what is kept and keeps
+// nothing: without a kept id it gets a temporary one.
 
 import { isUuid } from "../config/parsers.ts";
+import { errorMessage } from "../error_message.ts";
 import {
+  CLUSTER_ID_CONFIGMAP,
   type ClusterIdStore,
   getOrCreateClusterId,
 } from "../kube/cluster_id.ts";
-import { clusterIdPath, loadOrCreateStateFileId } from "./state_file.ts";
+import {
+  clusterIdPath,
+  loadOrCreateStateFileId,
+  readStateFileId,
+} from "./state_file.ts";
+import type { DeniableError } from "../kube/client.ts";
+import type { Denial } from "../collect/source.ts";
 
 export type ClusterIdOrigin =
   | "CLUSTER_ID"
   | "configmap"
   | "state file"
-  | "ephemeral";
+  | "ephemeral"
+  | "temporary";
 
 export interface ClusterIdentity {
   id: string;
   origin: ClusterIdOrigin;
+  /** For a temporary id: where a run would keep one. */
+  wouldKeepIn?: string;
+  /** Access control refused the ConfigMap (the caller says so, once). */
+  denial?: Denial;
 }
 
 /** What resolution logs through; a LogTape Logger fits. */
@@ -38,6 +52,13 @@ export interface ResolveClusterIdOptions {
   /** A fresh random UUID; crypto.randomUUID unless a test fixes it. */
   newId?: () => string;
   signal?: AbortSignal;
+  /**
+   * False for a dry run: a kept id is read, nothing is created or repaired,
+   * and without one the id is temporary. True unless said.
+   */
+  persist?: boolean;
+  /** The ConfigMap's namespace, to say where a run would keep the id. */
+  namespace?: string;
 }
 
 export async function resolveClusterId(
@@ -58,8 +79,11 @@ export async function resolveClusterId(
     });
   }
 
+  if (options.persist === false) return await readKeptId(options, newId);
+
+  let denial: Denial | undefined;
   if (options.kubeStore) {
-    let found: string | Error;
+    let found: string | DeniableError;
     try {
       found = await getOrCreateClusterId(
         options.kubeStore,
@@ -69,13 +93,18 @@ export async function resolveClusterId(
     } catch (err) {
       found = new Error(
         `kubernetes: cluster id ConfigMap unusable (${
-          err instanceof Error ? err.message : String(err)
+          errorMessage(err)
         }): falling back to the state file`,
       );
     }
     if (!(found instanceof Error)) return { id: found, origin: "configmap" };
-    log.warn("{problem}", { problem: found.message });
+    denial = found.denial;
+    // A refusal by access control is summarised by the caller, once.
+    if (denial) log.debug("{problem}", { problem: found.message });
+    else log.warn("{problem}", { problem: found.message });
   }
+  const withDenial = (identity: ClusterIdentity): ClusterIdentity =>
+    denial ? { ...identity, denial } : identity;
 
   const stored = await loadOrCreateStateFileId({
     stateDir,
@@ -88,12 +117,51 @@ export async function resolveClusterId(
         path: clusterIdPath(stateDir),
       });
     }
-    return { id: stored.id, origin: "state file" };
+    return withDenial({ id: stored.id, origin: "state file" });
   }
 
   log.warn(
     "cannot persist the cluster id ({problem}); using a new one for this run only, so every restart reports as a new cluster and cluster counts inflate. Set STATE_DIR (--state-dir) to a writable directory, or CLUSTER_ID to a fixed UUID",
     { problem: stored.message },
   );
-  return { id: newId().trim().toLowerCase(), origin: "ephemeral" };
+  return withDenial({ id: newId().trim().toLowerCase(), origin: "ephemeral" });
+}
+
+/** The dry run's id: one already kept, else a temporary one. */
+async function readKeptId(
+  options: ResolveClusterIdOptions,
+  newId: () => string,
+): Promise<ClusterIdentity> {
+  const { logger: log, stateDir } = options;
+  if (options.kubeStore) {
+    let found: string | undefined | Error;
+    try {
+      found = await options.kubeStore.load(options.signal);
+    } catch (err) {
+      found = new Error(errorMessage(err));
+    }
+    if (typeof found === "string") return { id: found, origin: "configmap" };
+    if (found instanceof Error) {
+      log.debug("cluster id ConfigMap not read: {problem}", {
+        problem: found.message,
+      });
+    }
+  }
+  const stored = await readStateFileId(stateDir);
+  if (typeof stored === "string") return { id: stored, origin: "state file" };
+  if (stored instanceof Error) {
+    log.debug("cluster id state file not read: {problem}", {
+      problem: stored.message,
+    });
+  }
+  const file = clusterIdPath(stateDir);
+  return {
+    id: newId().trim().toLowerCase(),
+    origin: "temporary",
+    wouldKeepIn: options.kubeStore
+      ? `ConfigMap ${CLUSTER_ID_CONFIGMAP}${
+        options.namespace ? ` in namespace ${options.namespace}` : ""
+      } (else ${file})`
+      : file,
+  };
 }

@@ -84,6 +84,18 @@ export async function loadOrCreateStateFileId(
   }
 }
 
+/**
+ * The id stored in the state file, read only: undefined when there is none
+ * (or it holds no UUID), never creating or repairing the file.
+ */
+export async function readStateFileId(
+  stateDir: string,
+): Promise<string | undefined | Error> {
+  const found = await readId(clusterIdPath(stateDir));
+  if (found instanceof Error) return found;
+  return found.kind === "valid" ? found.id : undefined;
+}
+
 type ReadResult =
   | { kind: "valid"; id: string }
   | { kind: "invalid" }

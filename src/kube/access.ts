@@ -1,12 +1,14 @@
 // How hodometer reaches the Kubernetes API, if at all:
 // - in a pod (KUBERNETES_SERVICE_HOST/PORT and the service-account files): our own
 //   small client on fetch, the token re-read from its file for every request;
-// - outside a pod with a kubeconfig: @kubernetes/client-node, imported lazily
-//   (kubeconfig.ts), for every kubeconfig auth method;
+// - outside a pod with a kubeconfig (--kubeconfig, KUBECONFIG, else
+//   ~/.kube/config when it exists, as kubectl): @kubernetes/client-node,
+//   imported lazily (kubeconfig.ts), interprets it;
 // - neither: not in Kubernetes.
 // This module must not import @kubernetes/client-node, even transitively: it
 // costs tens of MB in a pod given 32 MiB.
 
+import { errorMessage } from "../error_message.ts";
 import {
   DEFAULT_TIMEOUT_MS,
   httpKubeClient,
@@ -17,9 +19,9 @@ export const DEFAULT_SERVICE_ACCOUNT_DIR =
   "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface KubeAccessOptions {
-  /** The process environment (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT). */
+  /** The process environment (KUBERNETES_SERVICE_*, KUBECONFIG, HOME). */
   env: Readonly<Record<string, string | undefined>>;
-  /** Kubeconfig file, used outside a pod only. */
+  /** The kubeconfig setting (--kubeconfig or KUBECONFIG), used outside a pod only. */
   kubeconfig?: string;
   /** Where the service-account token, ca.crt and namespace are mounted. */
   serviceAccountDir?: string;
@@ -54,26 +56,113 @@ export async function openKubernetes(
       ? { inKubernetes: true, problem: client.message }
       : { inKubernetes: true, client };
   }
-  if (options.kubeconfig) {
+  const choice = kubeconfigChoice(options);
+  if (choice) {
     try {
-      const { kubeconfigClient } = await import("./kubeconfig.ts");
-      const client = await kubeconfigClient(options.kubeconfig, {
-        timeoutMs,
-        fetch: options.fetch,
-      });
+      const { loadKubeconfig, kubeconfigClient } = await import(
+        "./kubeconfig.ts"
+      );
+      const loaded = await loadKubeconfig(choice.paths);
+      const client = loaded instanceof Error ? loaded : await kubeconfigClient(
+        loaded,
+        { timeoutMs, fetch: options.fetch },
+      );
       return client instanceof Error
-        ? { inKubernetes: true, problem: client.message }
+        ? {
+          inKubernetes: true,
+          problem: `${client.message}; Kubernetes metrics omitted`,
+        }
         : { inKubernetes: true, client };
     } catch (e) {
       return {
         inKubernetes: true,
-        problem: `kubernetes: cannot use kubeconfig ${options.kubeconfig}: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
+        problem: `kubernetes: cannot use kubeconfig ${
+          choice.paths.join(":")
+        }: ${errorMessage(e)}; Kubernetes metrics omitted`,
       };
     }
   }
   return { inKubernetes: false };
+}
+
+/** Which kubeconfig files are used outside a pod, and whether someone named them. */
+export interface KubeconfigChoice {
+  paths: string[];
+  /** Named by --kubeconfig or KUBECONFIG (a problem stops start-up), else the default. */
+  explicit: boolean;
+  /** Where the choice came from, for messages. */
+  from: "--kubeconfig" | "KUBECONFIG" | "~/.kube/config";
+}
+
+/** True in a pod: the service account is used, never a kubeconfig. */
+export function inPod(env: KubeAccessOptions["env"]): boolean {
+  return Boolean(
+    env.KUBERNETES_SERVICE_HOST?.trim() && env.KUBERNETES_SERVICE_PORT?.trim(),
+  );
+}
+
+/**
+ * As kubectl chooses: --kubeconfig (one file), else KUBECONFIG (a
+ * colon-separated list, empty entries ignored), else ~/.kube/config when it
+ * exists; undefined when there is none or in a pod.
+ */
+export function kubeconfigChoice(
+  options: Pick<KubeAccessOptions, "env" | "kubeconfig">,
+): KubeconfigChoice | undefined {
+  const { env, kubeconfig } = options;
+  if (inPod(env)) return undefined;
+  if (kubeconfig) {
+    // The setting holds the flag or, failing that, KUBECONFIG.
+    const fromEnv = env.KUBECONFIG?.trim() === kubeconfig;
+    return fromEnv
+      ? {
+        paths: kubeconfig.split(":").filter((p) => p.trim() !== ""),
+        explicit: true,
+        from: "KUBECONFIG",
+      }
+      : { paths: [kubeconfig], explicit: true, from: "--kubeconfig" };
+  }
+  const home = env.HOME?.trim();
+  if (!home) return undefined;
+  const path = `${home.replace(/\/+$/, "")}/.kube/config`;
+  try {
+    if (Deno.statSync(path).isFile) {
+      return { paths: [path], explicit: false, from: "~/.kube/config" };
+    }
+  } catch {
+    // no default kubeconfig: not in Kubernetes
+  }
+  return undefined;
+}
+
+/**
+ * The start-up check of the kubeconfig path: a kubeconfig named by
+ * --kubeconfig or KUBECONFIG that cannot be used is a configuration error
+ * (`fatal`); otherwise what is worth a warning once (an API server whose
+ * certificate is not verified). A default ~/.kube/config that cannot be used
+ * is said by each collection instead, with its metrics omitted.
+ */
+export async function checkKubeconfig(
+  options: Pick<KubeAccessOptions, "env" | "kubeconfig">,
+): Promise<{ fatal?: string; warnings: string[] }> {
+  const choice = kubeconfigChoice(options);
+  if (!choice) return { warnings: [] };
+  const { loadKubeconfig } = await import("./kubeconfig.ts");
+  const loaded = await loadKubeconfig(choice.paths);
+  if (loaded instanceof Error) {
+    return choice.explicit
+      ? { fatal: `${loaded.message} (named by ${choice.from})`, warnings: [] }
+      : { warnings: [] };
+  }
+  return {
+    warnings: loaded.insecure
+      ? [
+        `kubernetes: kubeconfig ${
+          choice.paths.join(":")
+        } sets insecure-skip-tls-verify: the API server's certificate is not verified, so anyone between here and ${loaded.server.host} could answer in its place`,
+      ]
+      : [],
+  };
 }
 
 async function readFileText(path: string): Promise<string | Error> {

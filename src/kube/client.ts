@@ -3,6 +3,9 @@
 // in-cluster path and the kubeconfig path build one of these; only how the
 // credentials are obtained differs.
 
+import { describeNetworkError } from "../network_error.ts";
+import type { Denial } from "../collect/source.ts";
+
 export interface KubeRequest {
   method?: "GET" | "POST";
   /** Path from the API root, e.g. `/api/v1/nodes`. */
@@ -148,7 +151,7 @@ export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {
         return {
           ok: false,
           failure: "network",
-          message: `${what}: ${e instanceof Error ? e.message : String(e)}`,
+          message: `${what}: ${describeNetworkError(e)}`,
         };
       } finally {
         clearTimeout(timer);
@@ -234,6 +237,38 @@ export interface Operation {
 function describeOp(op: Operation): string {
   const obj = op.name ? `${op.resource} "${op.name}"` : op.resource;
   return `${op.verb} ${obj} (${op.scope})`;
+}
+
+/**
+ * The denial behind a failed request, when access control refused it (403):
+ * what it cost and where to grant it; undefined for any other failure.
+ */
+export function denialOf(
+  op: Operation,
+  res: Extract<KubeResponse, { ok: false }>,
+  cost: string,
+): Denial | undefined {
+  if (res.failure !== "forbidden") return undefined;
+  return {
+    request: describeOp(op),
+    grantIn: op.scope === "cluster-wide" ? "ClusterRole" : "Role",
+    cost,
+    message: explainFailure(op, res, cost),
+  };
+}
+
+/** An Error value that carries the denial behind it, when there is one. */
+export type DeniableError = Error & { denial?: Denial };
+
+/** explainFailure as an Error value, with its denial for a 403. */
+export function failureError(
+  op: Operation,
+  res: Extract<KubeResponse, { ok: false }>,
+  cost: string,
+): DeniableError {
+  return Object.assign(new Error(explainFailure(op, res, cost)), {
+    denial: denialOf(op, res, cost),
+  });
 }
 
 /**

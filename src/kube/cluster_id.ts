@@ -4,16 +4,16 @@
 // value so the caller can fall back to the state file (SPEC §5).
 
 import { isUuid } from "../config/parsers.ts";
-import { explainFailure, type KubeClient } from "./client.ts";
+import { type DeniableError, failureError, type KubeClient } from "./client.ts";
 
 export const CLUSTER_ID_CONFIGMAP = "hodometer";
 export const CLUSTER_ID_KEY = "cluster_id";
 
 export interface ClusterIdStore {
   /** The stored id; undefined when there is no ConfigMap yet. */
-  load(signal?: AbortSignal): Promise<string | undefined | Error>;
+  load(signal?: AbortSignal): Promise<string | undefined | DeniableError>;
   /** Stores `id` unless another replica stored one first; returns the id in force. */
-  save(id: string, signal?: AbortSignal): Promise<string | Error>;
+  save(id: string, signal?: AbortSignal): Promise<string | DeniableError>;
 }
 
 export function kubeClusterIdStore(
@@ -31,7 +31,7 @@ export function kubeClusterIdStore(
     });
     if (!res.ok) {
       if (res.failure === "not found") return undefined;
-      return new Error(explainFailure(
+      return failureError(
         {
           verb: "get",
           resource: "configmaps",
@@ -40,7 +40,7 @@ export function kubeClusterIdStore(
         },
         res,
         lost,
-      ));
+      );
     }
     const data = (res.body as { data?: unknown } | null)?.data;
     const raw = typeof data === "object" && data !== null
@@ -79,11 +79,11 @@ export function kubeClusterIdStore(
         )
         : winner;
     }
-    return new Error(explainFailure(
+    return failureError(
       { verb: "create", resource: "configmaps", scope },
       res,
       lost,
-    ));
+    );
   };
 
   return { load, save };
@@ -94,7 +94,7 @@ export async function getOrCreateClusterId(
   store: ClusterIdStore,
   newId: () => string = () => crypto.randomUUID(),
   signal?: AbortSignal,
-): Promise<string | Error> {
+): Promise<string | DeniableError> {
   const found = await store.load(signal);
   if (found !== undefined) return found;
   return await store.save(newId(), signal);

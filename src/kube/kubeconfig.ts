@@ -1,9 +1,12 @@
 // Kubernetes access from a kubeconfig, outside a pod. @kubernetes/client-node
-// loads and interprets the file (contexts, exec plugins, OIDC, token files,
-// client certificates); requests still go through our small fetch client.
-// Only ever imported dynamically (see access.ts): the library is heavy.
+// interprets the files (contexts, token files, client certificates, OIDC);
+// requests still go through our small fetch client. Several files (KUBECONFIG
+// as a colon-separated list) are merged the way kubectl merges them. Only ever
+// imported dynamically (see access.ts): the library is heavy.
 
 import { httpKubeClient, type KubeClient } from "./client.ts";
+import type { KubeConfig } from "./client_node.d.ts";
+import { errorMessage } from "../error_message.ts";
 
 export interface KubeconfigOptions {
   timeoutMs: number;
@@ -18,31 +21,151 @@ type HttpsOptions = {
   auth?: string;
 };
 
+/** A kubeconfig that can be used: its current context names a usable cluster and user. */
+export interface LoadedKubeconfig {
+  /** The files, as named (joined with ":" in messages). */
+  paths: readonly string[];
+  config: KubeConfig;
+  server: URL;
+  /** insecure-skip-tls-verify: the API server's certificate is not verified. */
+  insecure: boolean;
+}
+
 const text = (v: Uint8Array | string) =>
   typeof v === "string" ? v : new TextDecoder().decode(v);
 
-export async function kubeconfigClient(
-  path: string,
-  options: KubeconfigOptions,
-): Promise<KubeClient | Error> {
-  const fail = (why: string) =>
-    new Error(`kubernetes: cannot use kubeconfig ${path}: ${why}`);
+/** `kubernetes: cannot use kubeconfig <paths>: <why>` */
+export function kubeconfigProblem(
+  paths: readonly string[],
+  why: string,
+): Error {
+  return new Error(
+    `kubernetes: cannot use kubeconfig ${paths.join(":")}: ${why}`,
+  );
+}
+
+/**
+ * Reads and merges the files (the first file to set a cluster, user, context
+ * or current-context wins, as kubectl does) and checks that the current
+ * context can be used by this program. Every problem is an Error that names
+ * the file and why.
+ */
+export async function loadKubeconfig(
+  paths: readonly string[],
+): Promise<LoadedKubeconfig | Error> {
+  const fail = (why: string) => kubeconfigProblem(paths, why);
+  if (paths.length === 0) return fail("no file named");
   const { KubeConfig } = await import("./client_node.ts");
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(path);
-  } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e));
+  const files: KubeConfig[] = [];
+  for (const path of paths) {
+    const problem = unreadable(path);
+    if (problem) return fail(problem);
+    const kc = new KubeConfig();
+    try {
+      if (Deno.readTextFileSync(path).trim() === "") {
+        return fail(`${path} is empty`);
+      }
+      kc.loadFromFile(path);
+    } catch (e) {
+      // YAML errors carry a multi-line excerpt; the first line says it.
+      const why = errorMessage(e).split("\n")[0].trim();
+      return fail(`${path} is not a valid kubeconfig: ${why}`);
+    }
+    files.push(kc);
   }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) return fail("no current context with a cluster");
+  const config = files.length === 1
+    ? files[0]
+    : merged(new KubeConfig(), files);
+
+  const contextName = config.getCurrentContext();
+  if (!contextName) return fail("it sets no current-context");
+  const context = config.getContextObject(contextName);
+  if (!context) {
+    return fail(`current-context "${contextName}" is not one of its contexts`);
+  }
+  const cluster = config.getCurrentCluster();
+  if (!cluster) {
+    return fail(
+      `context "${contextName}" names cluster "${context.cluster}", which it does not define`,
+    );
+  }
   if (!URL.canParse(cluster.server)) {
     return fail(`server "${cluster.server}" is not a URL`);
   }
-  if (cluster.skipTLSVerify) {
-    return fail("insecure-skip-tls-verify is not supported");
+  const server = new URL(cluster.server);
+  if (server.protocol !== "https:" && server.protocol !== "http:") {
+    return fail(`server "${cluster.server}" is not an http(s) URL`);
   }
-  if (cluster.tlsServerName) return fail("tls-server-name is not supported");
+  if (cluster.tlsServerName) {
+    return fail(
+      "tls-server-name is not supported: point server at a name its certificate holds",
+    );
+  }
+  if (cluster.skipTLSVerify && cluster.proxyUrl) {
+    return fail(
+      "insecure-skip-tls-verify together with proxy-url is not supported",
+    );
+  }
+  const user = config.getCurrentUser();
+  const plugin = user?.exec?.command ??
+    user?.authProvider?.config?.["cmd-path"];
+  if (typeof plugin === "string" && !mayRunPrograms()) {
+    return fail(
+      `user "${
+        user!.name
+      }" gets its credentials by running "${plugin}", and this binary may not start programs (it is built without --allow-run). Use a kubeconfig whose user has a token (e.g. from kubectl create token <service account>) or a client certificate, or run hodometer in the cluster`,
+    );
+  }
+  return {
+    paths,
+    config,
+    server,
+    insecure: cluster.skipTLSVerify && server.protocol === "https:",
+  };
+}
+
+function unreadable(path: string): string | undefined {
+  try {
+    if (!Deno.statSync(path).isFile) return `${path} is not a file`;
+    Deno.openSync(path, { read: true }).close();
+    return undefined;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound
+      ? `${path} does not exist`
+      : `cannot read ${path}: ${errorMessage(e)}`;
+  }
+}
+
+/** kubectl's merge: the first definition of each name wins, and the first current-context. */
+function merged(into: KubeConfig, files: readonly KubeConfig[]): KubeConfig {
+  const firstByName = <T extends { name: string }>(lists: T[][]) => {
+    const seen = new Map<string, T>();
+    for (const item of lists.flat()) {
+      if (!seen.has(item.name)) seen.set(item.name, item);
+    }
+    return [...seen.values()];
+  };
+  into.loadFromOptions({
+    clusters: firstByName(files.map((f) => f.getClusters())),
+    users: firstByName(files.map((f) => f.getUsers())),
+    contexts: firstByName(files.map((f) => f.getContexts())),
+    currentContext: files.map((f) => f.getCurrentContext()).find((c) => c) ??
+      "",
+  });
+  return into;
+}
+
+function mayRunPrograms(): boolean {
+  return Deno.permissions.querySync({ name: "run" }).state === "granted";
+}
+
+export async function kubeconfigClient(
+  loaded: LoadedKubeconfig,
+  options: KubeconfigOptions,
+): Promise<KubeClient | Error> {
+  const { config: kc, server, paths } = loaded;
+  const fail = (why: string) => kubeconfigProblem(paths, why);
+  const cluster = kc.getCurrentCluster()!;
 
   const credentials = async (): Promise<HttpsOptions | Error> => {
     const opts: HttpsOptions = {};
@@ -50,30 +173,30 @@ export async function kubeconfigClient(
       await kc.applyToHTTPSOptions(opts);
       return opts;
     } catch (e) {
-      return fail(
-        `credentials: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      return fail(`credentials: ${errorMessage(e)}`);
     }
   };
   const first = await credentials();
   if (first instanceof Error) return first;
+  const clientCert = first.cert && first.key
+    ? { cert: text(first.cert), key: text(first.key) }
+    : undefined;
 
   let httpClient: Deno.HttpClient | undefined;
-  const server = new URL(cluster.server);
-  if (server.protocol === "https:" || cluster.proxyUrl) {
+  let doFetch = options.fetch;
+  if (loaded.insecure) {
+    // Deno's fetch always verifies; node:https can be told not to.
+    const { insecureFetch } = await import("./insecure_fetch.ts");
+    doFetch = insecureFetch(clientCert);
+  } else if (server.protocol === "https:" || cluster.proxyUrl) {
     try {
-      const tls = first.cert && first.key
-        ? { cert: text(first.cert), key: text(first.key) }
-        : {};
       httpClient = Deno.createHttpClient({
-        ...tls,
+        ...clientCert,
         caCerts: first.ca ? [text(first.ca)] : undefined,
         proxy: cluster.proxyUrl ? { url: cluster.proxyUrl } : undefined,
       });
     } catch (e) {
-      return fail(
-        `TLS or proxy settings: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      return fail(`TLS or proxy settings: ${errorMessage(e)}`);
     }
   }
   const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
@@ -84,7 +207,7 @@ export async function kubeconfigClient(
     namespace: namespace || undefined,
     httpClient,
     timeoutMs: options.timeoutMs,
-    fetch: options.fetch,
+    fetch: doFetch,
     credentials: async () => {
       const opts = await credentials();
       if (opts instanceof Error) return opts;

@@ -3,6 +3,7 @@
 // openKubernetes on the kubeconfig path, with a dynamic import.
 
 export {
+  checkKubeconfig,
   DEFAULT_SERVICE_ACCOUNT_DIR,
   type KubeAccess,
   type KubeAccessOptions,

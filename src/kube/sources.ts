@@ -3,10 +3,16 @@
 
 import { CATALOGUE, includedAt } from "../collect/catalogue.ts";
 import type { MetricName } from "../collect/catalogue.ts";
-import type { Source, SourceResult } from "../collect/source.ts";
+import type { Denial, Source, SourceResult } from "../collect/source.ts";
 import type { MetricsLevel } from "../config/settings.ts";
 import type { KubeAccess } from "./access.ts";
-import { explainFailure, type KubeClient, type Operation } from "./client.ts";
+import {
+  denialOf,
+  explainFailure,
+  type KubeClient,
+  type KubeResponse,
+  type Operation,
+} from "./client.ts";
 import { type ListOutcome, listPaged, METADATA_ONLY_ACCEPT } from "./list.ts";
 import {
   isGlobalInstallation,
@@ -43,11 +49,16 @@ export function kubernetesSources(
   const sources: Source[] = [{
     name: "kubernetes",
     read: () =>
-      Promise.resolve({
-        snapshot: { is_kubernetes: access.inKubernetes },
-        warnings: access.problem ? [access.problem] : undefined,
-      }),
+      Promise.resolve({ snapshot: { is_kubernetes: access.inKubernetes } }),
   }];
+  if (access.problem !== undefined) {
+    // In Kubernetes, but its API cannot be used: every metric it gives is lost.
+    const error = access.problem;
+    sources.push({
+      name: "kubernetes api",
+      read: () => Promise.resolve({ snapshot: {}, error }),
+    });
+  }
   const client = access.client;
   if (!client) return sources;
   const namespace = options.namespace ?? client.namespace;
@@ -103,13 +114,38 @@ function guarded(
   };
 }
 
-const failed = (error: string): SourceResult => ({ snapshot: {}, error });
+const failed = (error: string, denials?: Denial[]): SourceResult => ({
+  snapshot: {},
+  error,
+  ...(denials?.length ? { denials } : {}),
+});
 
-function listFailure(op: Operation, out: ListOutcome, lost: string): string {
-  if (out.ok) return "";
+/** A failed request as a result: the explanation, and its denial for a 403. */
+function requestFailed(
+  op: Operation,
+  res: Extract<KubeResponse, { ok: false }>,
+  lost: string,
+  earlier: Denial[] = [],
+): SourceResult {
+  const denial = denialOf(op, res, lost);
+  return failed(explainFailure(op, res, lost), [
+    ...earlier,
+    ...(denial ? [denial] : []),
+  ]);
+}
+
+function listFailed(
+  op: Operation,
+  out: Exclude<ListOutcome, { ok: true }>,
+  lost: string,
+  earlier: Denial[] = [],
+): SourceResult {
   return "failure" in out
-    ? explainFailure(op, out.failure, lost)
-    : `kubernetes: malformed answer to ${op.verb} ${op.resource}: ${out.shape}: ${lost}`;
+    ? requestFailed(op, out.failure, lost, earlier)
+    : failed(
+      `kubernetes: malformed answer to ${op.verb} ${op.resource}: ${out.shape}: ${lost}`,
+      earlier,
+    );
 }
 
 async function readVersion(
@@ -119,11 +155,11 @@ async function readVersion(
   const lost = "kubernetes_version omitted";
   const res = await client.request({ path: "/version", signal });
   if (!res.ok) {
-    return failed(explainFailure(
+    return requestFailed(
       { verb: "get", resource: "/version", scope: "cluster-wide" },
       res,
       lost,
-    ));
+    );
   }
   const raw = (res.body as { gitVersion?: unknown } | null)?.gitVersion;
   const version = sanitizeVersion(raw);
@@ -152,11 +188,11 @@ async function countNodes(
     },
   });
   if (!out.ok) {
-    return failed(listFailure(
+    return listFailed(
       { verb: "list", resource: "nodes", scope: "cluster-wide" },
       out,
       "node_count omitted",
-    ));
+    );
   }
   return { snapshot: { node_count: count } };
 }
@@ -186,7 +222,7 @@ async function readGlobalInstallation(
     },
   });
   if (!out.ok) {
-    return failed(listFailure(
+    return listFailed(
       {
         verb: "list",
         resource: "seldonruntimes.mlops.seldon.io",
@@ -194,7 +230,7 @@ async function readGlobalInstallation(
       },
       out,
       "is_global_installation omitted",
-    ));
+    );
   }
   return {
     snapshot: { is_global_installation: isGlobalInstallation(namespaces) },
@@ -245,42 +281,69 @@ async function readServers(
     });
 
   let scope: Scope = { clusterWide: true };
-  const narrow = (resource: string): Scope | string => {
+  // A namespaced installation without the optional ClusterRole: count the
+  // pod's namespace instead; what that costs is said with the result.
+  let narrowed:
+    | { op: Operation; res: Extract<KubeResponse, { ok: false }> }
+    | undefined;
+  const narrowedDenial = (cost: string): Denial[] =>
+    narrowed ? [denialOf(narrowed.op, narrowed.res, cost)!] : [];
+  const narrow = (
+    resource: string,
+    res: Extract<KubeResponse, { ok: false }>,
+  ): Scope | SourceResult => {
+    const op = opFor(resource, scope);
     if (namespace === undefined) {
-      return `kubernetes: forbidden to list ${resource}.mlops.seldon.io (cluster-wide) and the pod namespace is unknown (set POD_NAMESPACE): ${SERVER_METRICS}; grant "list" on "${resource}.mlops.seldon.io" in a ClusterRole`;
+      return requestFailed(
+        op,
+        res,
+        `${SERVER_METRICS} (and the pod namespace is unknown: set POD_NAMESPACE)`,
+      );
     }
-    warnings.push(
-      `kubernetes: forbidden to list ${resource}.mlops.seldon.io (cluster-wide): counting only the Servers of namespace ${namespace}; grant "list" on "servers.mlops.seldon.io" and "serverconfigs.mlops.seldon.io" in a ClusterRole to count all`,
-    );
+    narrowed = { op, res };
     return { clusterWide: false, namespace };
   };
+  const forbidden = (out: ListOutcome) =>
+    !out.ok && "failure" in out && out.failure.failure === "forbidden"
+      ? out.failure
+      : undefined;
 
   let out = await listConfigs(scope);
-  if (!out.ok && "failure" in out && out.failure.failure === "forbidden") {
-    const next = narrow("serverconfigs");
-    if (typeof next === "string") return failed(next);
+  let refused = forbidden(out);
+  if (refused) {
+    const next = narrow("serverconfigs", refused);
+    if (!("clusterWide" in next)) return next;
     scope = next;
     configs.clear();
     out = await listConfigs(scope);
   }
   if (!out.ok) {
-    return failed(
-      listFailure(opFor("serverconfigs", scope), out, SERVER_METRICS),
+    return listFailed(
+      opFor("serverconfigs", scope),
+      out,
+      SERVER_METRICS,
+      narrowedDenial(SERVER_METRICS),
     );
   }
   out = await listServers(scope);
-  if (
-    !out.ok && scope.clusterWide && "failure" in out &&
-    out.failure.failure === "forbidden"
-  ) {
-    const next = narrow("servers");
-    if (typeof next === "string") return failed(next);
+  refused = scope.clusterWide ? forbidden(out) : undefined;
+  if (refused) {
+    const next = narrow("servers", refused);
+    if (!("clusterWide" in next)) return next;
     scope = next;
     out = await listServers(scope);
   }
   if (!out.ok) {
-    return failed(listFailure(opFor("servers", scope), out, SERVER_METRICS));
+    return listFailed(
+      opFor("servers", scope),
+      out,
+      SERVER_METRICS,
+      narrowedDenial(SERVER_METRICS),
+    );
   }
+  const denials = narrowedDenial(
+    `gpu_enabled_count, inference_server_name and server_cpu_cores_sum count namespace ${namespace} only`,
+  );
   const metrics = tally.result();
   if (!Number.isFinite(metrics.server_cpu_cores_sum)) {
     return failed(
@@ -291,6 +354,7 @@ async function readServers(
   return {
     snapshot: { ...metrics },
     warnings: warnings.length ? warnings : undefined,
+    denials: denials.length ? denials : undefined,
   };
 }
 

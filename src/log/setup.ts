@@ -2,7 +2,6 @@
 
 import {
   configureSync,
-  getJsonLinesFormatter,
   getLogger,
   getTextFormatter,
   type Logger,
@@ -10,6 +9,7 @@ import {
   resetSync,
   type Sink,
 } from "@logtape/logtape";
+import { errorMessage } from "../error_message.ts";
 import type { LogLevel } from "../config/settings.ts";
 
 export type { Logger };
@@ -31,13 +31,11 @@ const writeStderr = (line: string) => {
 };
 
 export function setupLogging(options: LogOptions): void {
-  const format = options.format === "json"
-    ? getJsonLinesFormatter()
-    : getTextFormatter({
-      timestamp: "rfc3339",
-      // Messages read as sentences: strings unquoted, the rest inspected.
-      value: (v, inspect) => typeof v === "string" ? v : inspect(v),
-    });
+  const format = options.format === "json" ? formatJsonLine : getTextFormatter({
+    timestamp: "rfc3339",
+    // Messages read as sentences: strings unquoted, the rest inspected.
+    value: (v, inspect) => typeof v === "string" ? v : inspect(v),
+  });
   const write = options.write ?? writeStderr;
   const sink: Sink = (record: LogRecord) => write(format(record));
   resetSync();
@@ -56,6 +54,45 @@ export function setupLogging(options: LogOptions): void {
       },
     ],
   });
+}
+
+/**
+ * A JSON line: `@timestamp`, `level`, `message`, `logger`, `properties`.
+ * LogTape's own JSON formatter puts strings into the message JSON-quoted;
+ * here, as in text logs, a string reads as itself.
+ */
+export function formatJsonLine(record: LogRecord): string {
+  const message = record.message.map((part, i) =>
+    i % 2 === 0 || typeof part === "string" ? String(part) : jsonText(part)
+  ).join("");
+  return `${
+    JSON.stringify(
+      {
+        "@timestamp": new Date(record.timestamp).toISOString(),
+        level: record.level === "warning" ? "WARN" : record.level.toUpperCase(),
+        message,
+        logger: record.category.join("."),
+        properties: record.properties,
+      },
+      jsonValue,
+    )
+  }\n`;
+}
+
+function jsonValue(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Error) return errorMessage(value);
+  return value;
+}
+
+function jsonText(value: unknown): string {
+  if (value instanceof Error) return errorMessage(value);
+  if (typeof value === "bigint") return value.toString();
+  try {
+    return JSON.stringify(value, jsonValue) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** A logger under the `hodometer` category. */

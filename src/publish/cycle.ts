@@ -13,6 +13,8 @@ import {
   resolveClusterId,
 } from "../identity/cluster_id.ts";
 import { kubeClusterIdStore } from "../kube/mod.ts";
+import { denialSummary, type IdDenial } from "../kube/denials.ts";
+import { clusterIdPath } from "../identity/state_file.ts";
 import {
   deliverAll,
   type DeliveryOptions,
@@ -30,6 +32,8 @@ export type CollectConfig = Config<typeof COLLECT_KEYS[number]>;
 export interface Snapshotter {
   /** The id is resolved on the first snapshot and kept for the process. */
   identity?: ClusterIdentity;
+  /** Refused requests already summarised: said once per process. */
+  reportedDenials?: Set<string>;
 }
 
 export interface SnapshotOptions {
@@ -37,6 +41,11 @@ export interface SnapshotOptions {
   log: Logger;
   signal?: AbortSignal;
   now?: () => number;
+  /**
+   * False for a dry run: the cluster id is only read where it is kept, never
+   * created (a temporary one when there is none). True unless said.
+   */
+  persistId?: boolean;
 }
 
 /** One collection, as the event that carries it. */
@@ -63,8 +72,10 @@ export async function takeSnapshot(
       kubeStore: client && namespace
         ? kubeClusterIdStore(client, namespace)
         : undefined,
+      namespace,
       logger: log,
       signal,
+      persist: options.persistId,
     });
     log.debug("cluster id from {origin}", { origin: state.identity.origin });
   };
@@ -75,6 +86,7 @@ export async function takeSnapshot(
     whileOpen: identify,
   });
   const identity = state.identity!;
+  reportDenials(collection, identity, state, config.stateDir, log);
   const event = buildEvent({
     snapshot: filterByLevel(
       { cluster_id: identity.id, ...collection.snapshot },
@@ -86,6 +98,35 @@ export async function takeSnapshot(
     insertId: newInsertId(),
   });
   return { event, collection, identity };
+}
+
+/**
+ * What access control refused, in one warning the first time it is refused;
+ * the same refusals in later collections stay at debug level.
+ */
+function reportDenials(
+  collection: Collection,
+  identity: ClusterIdentity,
+  state: Snapshotter,
+  stateDir: string,
+  log: Logger,
+): void {
+  const reported = state.reportedDenials ??= new Set();
+  const fresh = collection.denials.filter((d) => !reported.has(d.request));
+  const id: IdDenial | undefined =
+    identity.denial && !reported.has(identity.denial.request)
+      ? {
+        denial: identity.denial,
+        fallback: identity.origin === "state file"
+          ? { kind: "state file", path: clusterIdPath(stateDir) }
+          : { kind: "ephemeral" },
+      }
+      : undefined;
+  if (fresh.length === 0 && id === undefined) return;
+  log.warn("{summary}", { summary: denialSummary(fresh, id) });
+  for (const d of [...fresh, ...(id ? [id.denial] : [])]) {
+    reported.add(d.request);
+  }
 }
 
 /**

@@ -2,11 +2,15 @@
 // `GET <url>/track?data=<base64>&verbose=1`, success = HTTP 200 whose JSON body
 // has `"status":1`. Each URL is retried on its own (network errors, attempt
 // timeouts, 429, 5xx; honouring Retry-After), never throws, and ends in a
-// result value that says the truth: delivered, failed (last reason), aborted.
+// result value that says the truth: delivered, failed (last reason), or
+// stopped before delivery. The first failure of a URL is said at once; the
+// retries after it only at debug level, until the outcome.
 
 import { logger } from "../log/setup.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
-import { redactUrl, redactUrlsIn, trackUrl } from "./url.ts";
+import { delay } from "../delay.ts";
+import { describeNetworkError } from "../network_error.ts";
+import { redactUrlsIn, requestedUrl, trackUrl } from "./url.ts";
 
 type Properties = Record<string, unknown>;
 
@@ -53,18 +57,23 @@ export const DELIVERY_DEFAULTS = {
 } as const;
 
 export interface DeliveryResult {
-  /** The URL as it may be logged (see redactUrl). */
+  /** The URL requested, as it may be logged (see requestedUrl). */
   url: string;
   delivered: boolean;
   /** Attempts started (0 when the URL was unusable or the signal was already aborted). */
   attempts: number;
-  /** Why it was not delivered: the last attempt's failure, or "aborted". */
+  /** Why it was not delivered: the last attempt's failure, or STOPPED. */
   reason?: string;
   /** True when the signal stopped delivery before an outcome. */
   aborted: boolean;
+  /** When stopped: why the attempts before the stop failed, if any did. */
+  lastCause?: string;
 }
 
-export const ABORTED = "aborted";
+export const STOPPED = "stopped before delivery";
+
+/** Reasons are cut to this length, so an outcome stays one readable line. */
+const MAX_REASON = 500;
 
 /** Delivers `data` (the base64 event) to every URL in parallel; results in URL order. */
 export function deliverAll(
@@ -82,27 +91,57 @@ export async function deliver(
   options: DeliveryOptions = {},
 ): Promise<DeliveryResult> {
   const o = resolveOptions(options);
-  const shown = redactUrl(url);
-  const result = await deliverQuietly(url, shown, data, o);
+  const result = await deliverQuietly(url, requestedUrl(url), data, o);
+  logOutcome(result, o.log);
+  return result;
+}
+
+/** One line per URL: delivered (info), failed or stopped (warn). */
+export function logOutcome(result: DeliveryResult, log: DeliveryLog): void {
   const props = {
-    url: shown,
+    url: result.url,
     attempts: result.attempts,
     reason: result.reason,
+    lastCause: result.lastCause,
   };
   if (result.delivered) {
-    o.log.info("delivered to {url} after {attempts} attempt(s)", props);
+    log.info("delivered to {url} after {attempts} attempt(s)", props);
+  } else if (result.aborted && result.attempts === 0) {
+    log.warn("not delivered to {url}: {reason} (no attempt made)", props);
   } else if (result.aborted) {
-    o.log.info(
-      "not delivered to {url}: aborted after {attempts} attempt(s)",
+    log.warn(
+      result.lastCause === undefined
+        ? "not delivered to {url}: {reason}, during attempt {attempts}"
+        : "not delivered to {url}: {reason} after {attempts} attempt(s); last cause: {lastCause}",
       props,
     );
   } else {
-    o.log.warn(
+    log.warn(
       "failed to deliver to {url}: {reason} after {attempts} attempt(s)",
       props,
     );
   }
-  return result;
+}
+
+/**
+ * The outcome for URLs the event never went to because the process was
+ * stopped first (e.g. during the collection), logged as any other.
+ */
+export function stoppedBeforeDelivery(
+  urls: readonly string[],
+  log: DeliveryLog = logger("publish"),
+): DeliveryResult[] {
+  return urls.map((url) => {
+    const result: DeliveryResult = {
+      url: requestedUrl(url),
+      delivered: false,
+      attempts: 0,
+      reason: STOPPED,
+      aborted: true,
+    };
+    logOutcome(result, log);
+    return result;
+  });
 }
 
 type Resolved = Required<Omit<DeliveryOptions, "signal" | "logger">> & {
@@ -156,26 +195,29 @@ async function deliverQuietly(
       aborted: false,
     };
   }
-  const aborted = (attempts: number): DeliveryResult => ({
+  let lastCause: string | undefined;
+  const stopped = (attempts: number): DeliveryResult => ({
     url: shown,
     delivered: false,
     attempts,
-    reason: ABORTED,
+    reason: STOPPED,
     aborted: true,
+    ...(lastCause === undefined ? {} : { lastCause }),
   });
 
   for (let attempt = 1;; attempt++) {
-    if (o.signal?.aborted) return aborted(attempt - 1);
-    const outcome = await tryOnce(target, o);
+    if (o.signal?.aborted) return stopped(attempt - 1);
+    const outcome = await tryOnce(target, shown, o);
     if (outcome.kind === "delivered") {
       return { url: shown, delivered: true, attempts: attempt, aborted: false };
     }
-    if (outcome.kind === "aborted") return aborted(attempt);
+    if (outcome.kind === "aborted") return stopped(attempt);
+    lastCause = clip(outcome.reason);
     const failed = (reason = outcome.reason): DeliveryResult => ({
       url: shown,
       delivered: false,
       attempts: attempt,
-      reason,
+      reason: clip(reason),
       aborted: false,
     });
     if (!outcome.retry || attempt >= o.maxAttempts) return failed();
@@ -191,13 +233,33 @@ async function deliverQuietly(
       }
       waitMs = Math.max(waitMs, outcome.retryAfterMs);
     }
-    o.log.debug(
-      "attempt {attempt} to {url} failed: {reason}; retrying in {waitMs} ms",
-      { attempt, url: shown, reason: outcome.reason, waitMs },
-    );
+    const props = {
+      attempt,
+      url: shown,
+      reason: lastCause,
+      waitMs,
+      maxAttempts: o.maxAttempts,
+    };
+    if (attempt === 1) {
+      o.log.warn(
+        "attempt 1 to {url} failed: {reason}; retrying, up to {maxAttempts} attempts in all (LOG_LEVEL=debug shows each); the outcome follows",
+        props,
+      );
+    } else {
+      o.log.debug(
+        "attempt {attempt} to {url} failed: {reason}; retrying in {waitMs} ms",
+        props,
+      );
+    }
     await o.sleep(waitMs, o.signal);
-    if (o.signal?.aborted) return aborted(attempt);
+    if (o.signal?.aborted) return stopped(attempt);
   }
+}
+
+function clip(reason: string): string {
+  return reason.length > MAX_REASON
+    ? `${reason.slice(0, MAX_REASON)}…`
+    : reason;
 }
 
 function usableUrl(url: string, data: string): URL | Error {
@@ -237,7 +299,11 @@ type Outcome =
     retryAfterMs?: number;
   };
 
-async function tryOnce(target: URL, o: Resolved): Promise<Outcome> {
+async function tryOnce(
+  target: URL,
+  shown: string,
+  o: Resolved,
+): Promise<Outcome> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   o.signal?.addEventListener("abort", stop, { once: true });
@@ -255,7 +321,7 @@ async function tryOnce(target: URL, o: Resolved): Promise<Outcome> {
       },
     });
     const body = await readBounded(response.body, o.maxBodyBytes);
-    return judge(response, body, o);
+    return judge(response, body, shown, o);
   } catch (err) {
     if (o.signal?.aborted) return { kind: "aborted" };
     if (timedOut) {
@@ -317,7 +383,12 @@ async function readBounded(
   return { bytes, truncated };
 }
 
-function judge(response: Response, body: Body, o: Resolved): Outcome {
+function judge(
+  response: Response,
+  body: Body,
+  shown: string,
+  o: Resolved,
+): Outcome {
   const text = new TextDecoder().decode(body.bytes);
   const json = parseJson(text);
   const status = response.status;
@@ -338,6 +409,14 @@ function judge(response: Response, body: Body, o: Resolved): Outcome {
   const label = `HTTP ${status}${
     response.statusText ? ` ${response.statusText}` : ""
   }${explain(json, text)}`;
+  if (status === 404) {
+    return {
+      kind: "failed",
+      reason:
+        `${label}; is ${shown} a hodometer or Mixpanel receiver? Give its base URL (/track is added unless the URL ends in /track)`,
+      retry: false,
+    };
+  }
   if (status === 429 || status >= 500) {
     return {
       kind: "failed",
@@ -397,18 +476,9 @@ export function parseRetryAfter(
   return Math.max(0, at - nowMs);
 }
 
-/** A fetch error as a reason: its chain of causes, URLs redacted. */
+/** A fetch error as a reason: its cause in a few words, URLs redacted. */
 function describeError(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && depth < 4; depth++) {
-    const message = current instanceof Error
-      ? current.message
-      : String(current);
-    if (message && !parts.includes(message)) parts.push(message);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return redactUrlsIn(parts.join(": ") || "network error");
+  return redactUrlsIn(describeNetworkError(err));
 }
 
 function seconds(ms: number): string {
@@ -420,14 +490,5 @@ export function abortableSleep(
   ms: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return delay(ms, signal);
 }

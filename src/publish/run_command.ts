@@ -2,30 +2,34 @@
 // SIGTERM or SIGINT; `--once` for a single cycle.
 
 import type { CommandContext } from "../commands.ts";
+import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
-import { abortableSleep } from "./deliver.ts";
+import { stopOnSignals } from "../stop_signals.ts";
+import { sleep } from "../delay.ts";
+import { type DeliveryResult, stoppedBeforeDelivery } from "./deliver.ts";
 import { publishEvent, type Snapshotter, takeSnapshot } from "./cycle.ts";
 import type { RUN_KEYS } from "./keys.ts";
 import { runLoop } from "./run_loop.ts";
 import { publishTargets } from "./targets.ts";
-import { redactUrl } from "./url.ts";
+import { redactUrl, requestedUrl } from "./url.ts";
 import { formatDuration } from "../config/parsers.ts";
+import { checkSources } from "../collect/open_sources.ts";
 
 type RunKey = typeof RUN_KEYS[number];
-
-const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 
 export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
   const { config } = ctx;
   const once = ctx.switches.once === true;
   const log = logger("run");
-  const stop = new AbortController();
-  const onSignal = () => {
-    if (!stop.signal.aborted) log.info("stopping");
-    stop.abort();
-  };
-  for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
+  const stop = stopOnSignals(() => log.info("stopping"));
   try {
+    const env = Deno.env.toObject();
+    const check = await checkSources(config, env);
+    if (check.fatal) {
+      console.error(`hodometer run: ${check.fatal}`);
+      return EXIT.usage;
+    }
+    for (const warning of check.warnings) log.warn("{warning}", { warning });
     const { urls, skippedSeldon } = publishTargets(config);
     if (skippedSeldon) {
       log.info(
@@ -38,7 +42,7 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
         "nothing to publish to (DO_NOT_TRACK is set and EXTRA_PUBLISH_URLS is empty); idle until stopped",
       );
       if (!once) await aborted(stop.signal);
-      return 0;
+      return EXIT.ok;
     }
     log.info(
       once
@@ -47,42 +51,50 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
       {
         level: config.metricsLevel,
         interval: formatDuration(config.intervalMs),
-        targets: urls.map(redactUrl).join(", "),
+        targets: urls.map(requestedUrl).join(", "),
       },
     );
 
     const state: Snapshotter = {};
-    const env = Deno.env.toObject();
-    let lastAllDelivered = false;
+    let last: DeliveryResult[] = [];
     const cycle = async (n: number) => {
       const { event } = await takeSnapshot(config, state, {
         env,
         log,
         signal: stop.signal,
       });
-      if (stop.signal.aborted) return;
-      const results = await publishEvent(event, urls, {
-        attemptTimeoutMs: config.publishTimeoutMs,
-        signal: stop.signal,
-        logger: logger("publish"),
-      });
-      const delivered = results.filter((r) => r.delivered).length;
-      lastAllDelivered = delivered === urls.length;
-      if (stop.signal.aborted) return;
-      log.info(
-        "cycle {n}: event {insertId} delivered to {delivered} of {total} URL(s)",
-        {
-          n,
-          insertId: event.properties.$insert_id,
-          delivered,
-          total: urls.length,
-        },
-      );
+      last = stop.signal.aborted
+        ? stoppedBeforeDelivery(urls)
+        : await publishEvent(event, urls, {
+          attemptTimeoutMs: config.publishTimeoutMs,
+          signal: stop.signal,
+          logger: logger("publish"),
+        });
+      const delivered = last.filter((r) => r.delivered).length;
+      const props = {
+        n,
+        insertId: event.properties.$insert_id,
+        delivered,
+        total: urls.length,
+      };
+      if (delivered === urls.length) {
+        log.info(
+          "cycle {n}: event {insertId} delivered to {delivered} of {total} URL(s)",
+          props,
+        );
+      } else {
+        log.warn(
+          stop.signal.aborted
+            ? "cycle {n} stopped: event {insertId} delivered to {delivered} of {total} URL(s)"
+            : "cycle {n}: event {insertId} delivered to {delivered} of {total} URL(s)",
+          props,
+        );
+      }
     };
 
     if (once) {
       await cycle(1);
-      return stop.signal.aborted || lastAllDelivered ? 0 : 1;
+      return last.every((r) => r.delivered) ? EXIT.ok : EXIT.failed;
     }
     // A full collection between cycles keeps the agent's memory flat: V8
     // sizes its heap from the host's RAM, not the pod's limit (needs the
@@ -94,7 +106,7 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
     }, {
       intervalMs: config.intervalMs,
       signal: stop.signal,
-      sleep: abortableSleep,
+      sleep,
       onSkipped: (ticks) =>
         log.warn(
           "the last cycle outlasted the interval: {ticks} scheduled cycle(s) skipped",
@@ -102,9 +114,11 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
         ),
     });
     log.info("stopped after {cycles} cycle(s)", { cycles });
-    return 0;
+    // Stopped between cycles is a normal stop; stopped in the middle of one
+    // left its event undelivered somewhere.
+    return last.some((r) => r.aborted) ? EXIT.failed : EXIT.ok;
   } finally {
-    for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
+    stop.dispose();
   }
 }
 

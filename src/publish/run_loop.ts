@@ -2,7 +2,7 @@
 // jitter, never two at once. A cycle that runs past the next tick makes that
 // tick skipped (and said so), not queued.
 
-import type { Sleep } from "./deliver.ts";
+import type { Sleep } from "../delay.ts";
 
 export interface LoopOptions {
   intervalMs: number;

@@ -1,6 +1,8 @@
 // Which URLs receive the event, honouring the DO_NOT_TRACK convention: Seldon's
 // PUBLISH_URL is skipped, the user's own extra URLs still receive events.
 
+import { trackUrl } from "./url.ts";
+
 export interface TargetSettings {
   publishUrl: string;
   extraPublishUrls: readonly string[];
@@ -29,8 +31,12 @@ export function publishTargets(settings: TargetSettings): Targets {
   return { urls, skippedSeldon: settings.doNotTrack };
 }
 
-// `http://Host:80/a/` and `http://host/a` are one endpoint.
+// `http://Host:80/a/`, `http://host/a` and `http://host/a/track` are one
+// endpoint: the same URL is requested.
 function sameEndpointKey(url: string): string {
-  if (!URL.canParse(url)) return url;
-  return new URL(url).href.replace(/\/+$/, "");
+  try {
+    return trackUrl(url, "").href;
+  } catch {
+    return url;
+  }
 }

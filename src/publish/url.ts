@@ -3,15 +3,17 @@
 
 /**
  * `<base>/track?data=<data>&verbose=1`. A base with a path keeps it
- * (`http://host/base` → `http://host/base/track`), trailing slashes included.
- * The base's own query string and fragment are dropped: configuration refuses
- * them, and they could otherwise shadow `data` or `verbose`. Credentials stay
- * (fetch sends them as Basic auth); never log the result, log `redactUrl`.
+ * (`http://host/base` → `http://host/base/track`), trailing slashes included;
+ * a URL that already ends in `/track` is used as it is. The base's own query
+ * string and fragment are dropped: configuration refuses them, and they could
+ * otherwise shadow `data` or `verbose`. Credentials stay (fetch sends them as
+ * Basic auth); never log the result, log `requestedUrl` or `redactUrl`.
  * Throws a TypeError when `base` is not a URL.
  */
 export function trackUrl(base: string, data: string): URL {
   const url = new URL(base);
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/track`;
+  const path = url.pathname.replace(/\/+$/, "");
+  url.pathname = /\/track$/.test(path) ? path : `${path}/track`;
   url.hash = "";
   url.search = "";
   // URLSearchParams percent-encodes base64's "+", "/" and "=", so receivers
@@ -35,6 +37,19 @@ export function redactUrl(url: string | URL): string {
   }
   const path = parsed.pathname.replace(/\/+$/, "");
   return `${parsed.protocol}//${parsed.host}${path}`;
+}
+
+/**
+ * The URL an event for `base` is requested from, fit for logs
+ * (`http://host/base` → `http://host/base/track`); `redactUrl(base)` when
+ * `base` is not a URL.
+ */
+export function requestedUrl(base: string): string {
+  try {
+    return redactUrl(trackUrl(base, ""));
+  } catch {
+    return redactUrl(base);
+  }
 }
 
 /** `text` with every http(s) URL in it redacted; for error messages from fetch. */

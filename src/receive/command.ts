@@ -5,6 +5,7 @@
 // `:memory:`.
 
 import type { CommandContext } from "../commands.ts";
+import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { errorMessage } from "../error_message.ts";
 import { paceHeap } from "../heap_pacer.ts";
@@ -91,7 +92,7 @@ export async function receiveCommand(
         path: storePath,
         error: opened.error,
       });
-      return 1;
+      return EXIT.failed;
     }
     const sqlite = opened.store;
     store = sqlite;
@@ -198,7 +199,7 @@ export async function receiveCommand(
         port: listenPort,
         error: errorMessage(err),
       });
-      return 1;
+      return EXIT.failed;
     }
     const readSide = read.token === undefined
       ? "/events, /metrics and the page are open"
@@ -224,7 +225,7 @@ export async function receiveCommand(
     log.info("stopped; {totalEvents} event(s) received", {
       totalEvents: store.total(),
     });
-    return 0;
+    return EXIT.ok;
   } finally {
     for (const [signal, handler] of handlers) {
       Deno.removeSignalListener(signal, handler);

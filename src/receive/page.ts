@@ -8,7 +8,10 @@
 
 import { CATALOGUE } from "../collect/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
+import { escapeHtml } from "./html.ts";
 import type { HistoryPoint } from "./store.ts";
+
+export { escapeHtml };
 
 /** Nothing may load from anywhere; only the inline style is allowed. */
 export const PAGE_CSP =
@@ -28,10 +31,6 @@ export interface OverviewInput {
   /** Where the history comes from, said on the page. */
   historySource: string;
   now: number;
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const STRINGS: Array<[string, string]> = [

@@ -1,0 +1,82 @@
+// The exit statuses of every subcommand, in one table: the commands return
+// them, `--help` and the README list them from here.
+
+export const EXIT = {
+  ok: 0,
+  /** An event did not reach every URL; the receiver could not start. */
+  failed: 1,
+  /** A bad setting, flag or command: nothing was done. */
+  usage: 2,
+  /** `collect`: a source could not be read (the event is still printed). */
+  sourceFailed: 3,
+} as const;
+
+export type ExitCode = typeof EXIT[keyof typeof EXIT];
+type Meanings = Readonly<Partial<Record<ExitCode, string>>>;
+
+const NOT_DELIVERED =
+  "the event did not reach every URL: refused, retries used up, or stopped by SIGTERM or SIGINT before delivery";
+
+/** The same for every command unless it says more. */
+const COMMON: Meanings = {
+  [EXIT.ok]: "success",
+  [EXIT.usage]: "a bad setting, flag or command: nothing was done",
+};
+
+/** What a status means for one subcommand, where it says more than COMMON. */
+export const EXIT_STATUSES: Readonly<Record<string, Meanings>> = {
+  run: {
+    [EXIT.ok]:
+      "--once: every URL got the event; without --once: stopped by SIGTERM or SIGINT between cycles",
+    [EXIT.failed]: NOT_DELIVERED,
+  },
+  collect: {
+    [EXIT.ok]:
+      "every source was read (with --publish: and every URL got the event)",
+    [EXIT.failed]: `with --publish: ${NOT_DELIVERED}`,
+    [EXIT.sourceFailed]:
+      "a source (the scheduler, Kubernetes) could not be read; the event is still printed, without its metrics",
+  },
+  receive: {
+    [EXIT.ok]: "stopped by SIGTERM or SIGINT",
+    [EXIT.failed]:
+      "the event store could not be opened, or the address not listened on",
+  },
+};
+
+/** The statuses a command can end with, lowest first. */
+export function exitStatuses(command: string): [ExitCode, string][] {
+  const merged: Meanings = { ...COMMON, ...EXIT_STATUSES[command] };
+  return Object.values(EXIT)
+    .filter((code) => merged[code] !== undefined)
+    .map((code) => [code, merged[code]!]);
+}
+
+/** For `hodometer --help`: one line per status, over all commands. */
+export const EXIT_SUMMARY: readonly [ExitCode, string][] = [
+  [EXIT.ok, "success"],
+  [
+    EXIT.failed,
+    "run, collect --publish: an event did not reach every URL; receive: could not start",
+  ],
+  [EXIT.usage, COMMON[EXIT.usage]!],
+  [EXIT.sourceFailed, "collect: a source could not be read"],
+];
+
+/** The README's table: status, command, meaning. */
+export function exitStatusMarkdown(): string {
+  const rows: string[] = [];
+  for (const code of Object.values(EXIT)) {
+    for (const [command, meanings] of Object.entries(EXIT_STATUSES)) {
+      const meaning = meanings[code];
+      if (meaning !== undefined) {
+        rows.push(`| ${code} | \`${command}\` | ${meaning} |`);
+      }
+    }
+    if (code === EXIT.usage) {
+      rows.push(`| ${code} | every command | ${COMMON[code]} |`);
+    }
+  }
+  return ["| status | command | meaning |", "| --- | --- | --- |", ...rows]
+    .join("\n");
+}

@@ -1,0 +1,93 @@
+// How `--help` is laid out: the terminal's width within 80–100 columns (100
+// when the output is not a terminal), flags in a column of at most
+// TERM_COLUMN characters (a longer flag gets a line of its own), descriptions
+// wrapped beside them.
+
+import type { Command } from "commander";
+
+export const MIN_HELP_WIDTH = 80;
+export const HELP_WIDTH = 100;
+const TERM_COLUMN = 30;
+const INDENT = 2;
+const GAP = 2;
+
+/**
+ * Wraps `text` at spaces to lines of at most `width` characters, keeping its
+ * own line breaks; a word longer than `width` stays whole on its own line.
+ */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const word of paragraph.split(/\s+/).filter((w) => w !== "")) {
+      if (line === "") line = word;
+      else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+      else {
+        lines.push(line);
+        line = word;
+      }
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+/** One flag or command with its description, as `--help` shows it. */
+export function formatHelpItem(
+  term: string,
+  termWidth: number,
+  description: string,
+  width = HELP_WIDTH,
+): string {
+  const indent = " ".repeat(INDENT);
+  if (description === "") return indent + term;
+  const column = Math.min(termWidth, TERM_COLUMN);
+  const margin = " ".repeat(INDENT + column + GAP);
+  const lines = wrapText(description, width - margin.length);
+  if (term.length > column) {
+    return [indent + term, ...lines.map((l) => margin + l)].join("\n");
+  }
+  const first = `${indent}${term.padEnd(column)}${" ".repeat(GAP)}${lines[0]}`;
+  return [first, ...lines.slice(1).map((l) => margin + l)].join("\n");
+}
+
+/** A titled list of `[term, description]` pairs, e.g. the exit statuses. */
+export function formatHelpSection(
+  title: string,
+  items: readonly (readonly [string, string])[],
+  width = HELP_WIDTH,
+): string {
+  const termWidth = Math.max(...items.map(([term]) => term.length));
+  return [
+    title,
+    ...items.map(([term, text]) =>
+      formatHelpItem(term, termWidth, text, width)
+    ),
+  ].join("\n");
+}
+
+/** The width help is laid out in for a terminal of `columns` (none: not a terminal). */
+export function helpWidth(columns?: number): number {
+  if (columns === undefined) return HELP_WIDTH;
+  return Math.min(HELP_WIDTH, Math.max(MIN_HELP_WIDTH, columns));
+}
+
+/** The width for this process's stdout. */
+export function stdoutHelpWidth(): number {
+  try {
+    return helpWidth(
+      Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined,
+    );
+  } catch {
+    return HELP_WIDTH;
+  }
+}
+
+/** Applies the layout to `cmd`; subcommands created after it inherit it. */
+export function useHelpLayout(cmd: Command, width: number): Command {
+  return cmd.configureHelp({
+    helpWidth: width,
+    formatItem: (term, termWidth, description) =>
+      formatHelpItem(term, termWidth, description, width),
+  });
+}

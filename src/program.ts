@@ -1,0 +1,82 @@
+// The command line: every subcommand with its settings (flags generated from
+// the settings table), switches, help and exit statuses.
+
+import { Command } from "commander";
+import { COMMANDS, COMMON_KEYS } from "./commands.ts";
+import { addSettingOptions, readConfig } from "./config/cli.ts";
+import { EXIT, EXIT_SUMMARY, exitStatuses } from "./exit_codes.ts";
+import { formatHelpSection, useHelpLayout } from "./help_layout.ts";
+import { logger, setupLogging } from "./log/setup.ts";
+import { versionText } from "./version.ts";
+
+/**
+ * A usage error is said in one line naming the command, then where to read
+ * more; the whole help would push the error off the screen.
+ */
+function briefErrors(cmd: Command, path: string): Command {
+  return cmd
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`${path}: ${text.replace(/^error: /, "")}`),
+    })
+    .showHelpAfterError(`see '${path} --help'`);
+}
+
+/**
+ * The command line: every subcommand with its settings, switches, help laid
+ * out in `width` columns and exit statuses; `done` gets a command's status.
+ */
+export function createProgram(
+  width: number,
+  done: (code: number) => void,
+): Command {
+  const exitHelp = (items: readonly (readonly [number, string])[]) =>
+    `\n${
+      formatHelpSection(
+        "Exit status:",
+        items.map(([code, text]) => [String(code), text] as const),
+        width,
+      )
+    }\n`;
+  const program = useHelpLayout(new Command("hodometer"), width)
+    .description("Privacy-first usage telemetry agent for Seldon Core 2")
+    .version(
+      versionText(),
+      "-V, --version",
+      "print the version, git commit and runtime",
+    )
+    .exitOverride()
+    .addHelpText("after", exitHelp(EXIT_SUMMARY));
+  briefErrors(program, "hodometer");
+
+  for (const command of COMMANDS) {
+    const keys = [...COMMON_KEYS, ...command.keys];
+    const sub = program.command(command.name).description(command.summary);
+    briefErrors(sub, `hodometer ${command.name}`);
+    addSettingOptions(sub, keys);
+    for (const s of command.switches ?? []) sub.option(s.flags, s.description);
+    sub.addHelpText("after", exitHelp(exitStatuses(command.name)));
+    sub.action(async () => {
+      const resolved = readConfig(sub, keys);
+      if (!resolved.ok) {
+        for (const line of resolved.errors) {
+          console.error(`hodometer ${command.name}: ${line}`);
+        }
+        for (const line of resolved.warnings) {
+          console.error(`hodometer ${command.name}: ${line}`);
+        }
+        done(EXIT.usage);
+        return;
+      }
+      const { config } = resolved;
+      setupLogging({ level: config.logLevel, format: config.logFormat });
+      for (const line of resolved.warnings) logger("config").warn(line);
+      const switches = sub.opts() as Record<
+        string,
+        boolean | string | undefined
+      >;
+      done(await command.run({ config, switches }));
+    });
+  }
+  return program;
+}

@@ -1,0 +1,370 @@
+// SVG charts for the receiver's pages: pure functions from numbers to markup,
+// no I/O, no script. Each is sized by its viewBox at width 100% (never wider
+// than its container, so it fits a 390 px phone) and carries a <title> that
+// says what it shows in words. Every text is escaped: event content is
+// hostile.
+
+import { escapeHtml as esc } from "./html.ts";
+
+export type TimePoint = readonly [timeMs: number, value: number];
+export type StatePoint = readonly [timeMs: number, state: boolean];
+
+const BLUE = "#2f6fdf";
+const GREY = "#d0d7de";
+const INK = "#555";
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const r1 = (n: number) => Math.round(n * 10) / 10;
+
+function svg(w: number, h: number, label: string, body: string): string {
+  return `<svg class="chart" viewBox="0 0 ${w} ${h}" width="100%" style="max-width:${w}px;height:auto" role="img" font-family="system-ui,sans-serif" font-size="11"><title>${
+    esc(label)
+  }</title>${body}</svg>`;
+}
+
+const text = (x: number, y: number, s: string, anchor = "start") =>
+  `<text x="${r1(x)}" y="${r1(y)}" text-anchor="${anchor}" fill="${INK}">${
+    esc(s)
+  }</text>`;
+
+/** A number for people: at most three decimals, thousands as k and M. */
+export function formatNumber(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${r1(v / 1e6)}M`;
+  if (a >= 1e4) return `${r1(v / 1e3)}k`;
+  return String(Math.round(v * 1000) / 1000);
+}
+
+const MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
+const pad = (n: number) => String(n).padStart(2, "0");
+/** Times a Date can hold (event times are hostile input too). */
+const MAX_TIME = 8.64e15;
+const isTime = (t: number) => Number.isFinite(t) && Math.abs(t) <= MAX_TIME;
+
+/** `2026-11-26 08:00 UTC` */
+export const formatTime = (ms: number) =>
+  isTime(ms)
+    ? new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"
+    : "an unknown time";
+
+/** Evenly spaced round values (1, 2 or 5 × 10^k apart) covering [min, max]. */
+export function niceTicks(min: number, max: number, count = 4): number[] {
+  if (max <= min) max = min + (min === 0 ? 1 : Math.abs(min));
+  const raw = (max - min) / count;
+  if (!Number.isFinite(raw)) return [min, max];
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const ticks: number[] = [];
+  for (let v = Math.floor(min / step) * step; v < max + step; v += step) {
+    ticks.push(Number(v.toPrecision(12)));
+    if (v >= max) break;
+  }
+  return ticks;
+}
+
+const MINUTE = 60_000;
+const TIME_STEPS = [
+  MINUTE,
+  5 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  3 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  7 * DAY,
+]
+  .concat([14, 28, 91, 182, 364].map((d) => d * DAY));
+
+/** Round UTC times (whole hours or days) inside [from, to], at most `max`. */
+export function timeTicks(from: number, to: number, max = 5): number[] {
+  const step = TIME_STEPS.find((s) => (to - from) / s < max) ??
+    TIME_STEPS.at(-1)!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
+    ticks.push(t);
+    if (ticks.length > max) break;
+  }
+  return ticks;
+}
+
+function tickLabel(t: number, step: number): string {
+  const d = new Date(t);
+  return step < DAY && t % DAY !== 0
+    ? `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
+    : `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
+}
+
+export interface TimeSeriesChart {
+  title: string;
+  /** What the values count or measure, e.g. "models", "GB". */
+  unit: string;
+  points: readonly TimePoint[];
+}
+
+/**
+ * A value over time: x placed by time, y from 0 (or below) with round ticks;
+ * drawn as steps, since a snapshot holds until the next one.
+ */
+export function timeSeriesChart(c: TimeSeriesChart): string {
+  const [W, H, L, R, T, B] = [400, 170, 46, 12, 10, 36];
+  const pts = c.points.filter(([t, v]) => isTime(t) && Number.isFinite(v))
+    .toSorted((a, b) => a[0] - b[0]);
+  const unit = c.unit ? ` (${c.unit})` : "";
+  if (pts.length === 0) {
+    return svg(
+      W,
+      H,
+      `${c.title}${unit}: no data`,
+      text(W / 2, H / 2, "no data", "middle"),
+    );
+  }
+  const [first, last] = [pts[0], pts.at(-1)!];
+  const label = `${c.title}${unit}: ${formatNumber(first[1])} on ${
+    formatTime(first[0])
+  }${
+    pts.length > 1
+      ? ` → ${formatNumber(last[1])} on ${
+        formatTime(last[0])
+      }, ${pts.length} points`
+      : ", 1 point"
+  }`;
+  const [lo, hi] = first[0] === last[0]
+    ? [first[0] - HOUR, first[0] + HOUR]
+    : [first[0], last[0]];
+  const values = pts.map((p) => p[1]);
+  const yt = niceTicks(Math.min(0, ...values), Math.max(...values));
+  const [y0, y1] = [yt[0], yt.at(-1)!];
+  const x = (t: number) => L + ((t - lo) / (hi - lo)) * (W - L - R);
+  const y = (v: number) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
+  const xt = timeTicks(lo, hi);
+  const step = xt.length > 1 ? xt[1] - xt[0] : hi - lo;
+  const grid =
+    yt.map((v) =>
+      `<line x1="${L}" x2="${W - R}" y1="${r1(y(v))}" y2="${
+        r1(y(v))
+      }" stroke="#eee"/>${text(L - 4, y(v) + 4, formatNumber(v), "end")}`
+    ).join("") + xt.map((t) =>
+      `<line x1="${r1(x(t))}" x2="${r1(x(t))}" y1="${H - B}" y2="${
+        H - B + 4
+      }" stroke="${INK}"/>${
+        text(
+          x(t),
+          H - B + 15,
+          tickLabel(t, step),
+          // Labels at the ends stay inside the chart.
+          x(t) < L + 20 ? "start" : x(t) > W - R - 20 ? "end" : "middle",
+        )
+      }`
+    ).join("");
+  const path = pts.map(([t, v], i) =>
+    i === 0 ? `M${r1(x(t))} ${r1(y(v))}` : `H${r1(x(t))}V${r1(y(v))}`
+  ).join("");
+  return svg(
+    W,
+    H,
+    label,
+    `${grid}<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${
+      H - B
+    }" stroke="${INK}"/>${text(W - R, H - 3, "time (UTC)", "end")}${
+      text(2, H - 3, c.unit)
+    }<path d="${path}" fill="none" stroke="${BLUE}" stroke-width="1.5"/><circle cx="${
+      r1(x(last[0]))
+    }" cy="${r1(y(last[1]))}" r="2.5" fill="${BLUE}"/>`,
+  );
+}
+
+export interface Bar {
+  label: string;
+  count: number;
+}
+
+export interface BarChart {
+  title: string;
+  /** What is counted, e.g. "clusters". */
+  unit: string;
+  bars: readonly Bar[];
+  /** The whole the shares are of; the sum of the counts unless given. */
+  total?: number;
+  /** Bars shown; the smallest of the rest are added up as "other". */
+  maxBars?: number;
+}
+
+/** Counts with their share of the whole, largest first. */
+export function barChart(c: BarChart): string {
+  const [W, ROW, LABEL, VALUE] = [400, 22, 130, 84];
+  const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count >= 0)
+    .toSorted((a, b) =>
+      b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)
+    );
+  const max = c.maxBars ?? 8;
+  const rest = sorted.slice(max - 1);
+  const bars = sorted.length <= max ? sorted : [
+    ...sorted.slice(0, max - 1),
+    {
+      label: `other (${rest.length})`,
+      count: rest.reduce((s, b) => s + b.count, 0),
+    },
+  ];
+  const total = c.total ?? sorted.reduce((s, b) => s + b.count, 0);
+  const share = (n: number) =>
+    total > 0 ? `${(100 * n / total).toFixed(n < total / 10 ? 1 : 0)}%` : "";
+  const label = `${c.title}: ${
+    bars.length === 0
+      ? "no data"
+      : bars.map((b) =>
+        `${b.label || "not reported"} ${b.count} ${c.unit} (${share(b.count)})`
+      ).join(", ")
+  }`;
+  if (bars.length === 0) return svg(W, ROW, label, text(0, 15, "no data"));
+  const widest = bars[0].count;
+  const rows = bars.map((b, i) => {
+    const name = b.label || "not reported";
+    const shown = name.length > 20 ? `${name.slice(0, 19)}…` : name;
+    // A count above 0 stays visible; 0 draws nothing.
+    const w = b.count > 0
+      ? Math.max(((W - LABEL - VALUE) * b.count) / widest, 1)
+      : 0;
+    return `<g data-label="${esc(name)}" data-count="${b.count}"><title>${
+      esc(`${name}: ${b.count} ${c.unit} (${share(b.count)})`)
+    }</title>${text(0, i * ROW + 15, shown)}<rect x="${LABEL}" y="${
+      i * ROW + 4
+    }" width="${r1(w)}" height="${ROW - 8}" fill="${BLUE}"/>${
+      text(LABEL + w + 4, i * ROW + 15, `${b.count} (${share(b.count)})`)
+    }</g>`;
+  });
+  return svg(W, bars.length * ROW, label, rows.join(""));
+}
+
+export interface StateStrip {
+  title: string;
+  points: readonly StatePoint[];
+  /** Where the last state's span ends (e.g. now); the last point unless given. */
+  until?: number;
+}
+
+/** A boolean over time as spans of true and false, not a line. */
+export function stateStrip(c: StateStrip): string {
+  const [W, H, BAR] = [400, 34, 14];
+  const pts = c.points.filter(([t]) => isTime(t))
+    .toSorted((a, b) => a[0] - b[0]);
+  if (pts.length === 0) {
+    return svg(
+      W,
+      H,
+      `${c.title}: no data`,
+      text(W / 2, 12, "no data", "middle"),
+    );
+  }
+  const spans: Array<{ from: number; to: number; state: boolean }> = [];
+  for (const [t, state] of pts) {
+    const open = spans.at(-1);
+    if (open?.state === state) continue;
+    if (open) open.to = t;
+    spans.push({ from: t, to: t, state });
+  }
+  const last = pts.at(-1)![0];
+  const end = c.until !== undefined && isTime(c.until)
+    ? Math.max(c.until, last)
+    : last;
+  const [lo, hi] = [pts[0][0], end > pts[0][0] ? end : pts[0][0] + 1];
+  spans.at(-1)!.to = hi;
+  const x = (t: number) => ((t - lo) / (hi - lo)) * W;
+  const states = spans.length <= 4
+    ? spans.map((s) => s.state).join(" → ")
+    : `${spans[0].state} → … → ${spans.at(-1)!.state} (${
+      spans.length - 1
+    } changes)`;
+  const label = `${c.title}: ${states}, ${formatTime(lo)} to ${
+    formatTime(end)
+  }`;
+  const rects = spans.map((s) =>
+    `<rect x="${r1(x(s.from))}" y="0" width="${
+      r1(Math.max(x(s.to) - x(s.from), 1))
+    }" height="${BAR}" fill="${
+      s.state ? BLUE : GREY
+    }" data-state="${s.state}"><title>${
+      esc(`${s.state} from ${formatTime(s.from)} to ${formatTime(s.to)}`)
+    }</title></rect>`
+  ).join("");
+  return svg(
+    W,
+    H,
+    label,
+    `${rects}${text(0, H - 4, formatTime(lo))}${
+      text(W, H - 4, formatTime(end), "end")
+    }<rect x="${W / 2 - 44}" y="${
+      H - 12
+    }" width="8" height="8" fill="${BLUE}"/>${
+      text(W / 2 - 32, H - 4, "true")
+    }<rect x="${W / 2 + 2}" y="${
+      H - 12
+    }" width="8" height="8" fill="${GREY}"/>${
+      text(W / 2 + 14, H - 4, "false")
+    }`,
+  );
+}
+
+/** The p-quantile of sorted values, interpolating between neighbours. */
+export function quantile(sorted: readonly number[], p: number): number {
+  const i = (sorted.length - 1) * p;
+  const [a, b] = [sorted[Math.floor(i)], sorted[Math.ceil(i)]];
+  return a + (b - a) * (i - Math.floor(i));
+}
+
+export interface Distribution {
+  title: string;
+  unit: string;
+  /** One value per cluster. */
+  values: readonly number[];
+}
+
+/** Quartiles, median and max of a size metric across clusters, as a box. */
+export function distributionChart(c: Distribution): string {
+  const [W, H, M] = [400, 52, 8];
+  const v = c.values.filter(Number.isFinite).toSorted((a, b) => a - b);
+  if (v.length === 0) {
+    return svg(
+      W,
+      H,
+      `${c.title} (${c.unit}): no data`,
+      text(W / 2, 20, "no data", "middle"),
+    );
+  }
+  const [q1, med, q3] = [0.25, 0.5, 0.75].map((p) => quantile(v, p));
+  const [min, max] = [v[0], v.at(-1)!];
+  const total = v.reduce((s, n) => s + n, 0);
+  const a = Math.min(0, min);
+  const b = max > a ? max : a + 1;
+  const x = (n: number) => M + ((n - a) / (b - a)) * (W - 2 * M);
+  const f = formatNumber;
+  const label = `${c.title} (${c.unit}) over ${v.length} cluster(s): median ${
+    f(med)
+  }, quartiles ${f(q1)}–${f(q3)}, max ${f(max)}, total ${f(total)}`;
+  return svg(
+    W,
+    H,
+    label,
+    `<line x1="${r1(x(min))}" x2="${
+      r1(x(max))
+    }" y1="12" y2="12" stroke="${INK}"/><rect x="${r1(x(q1))}" y="4" width="${
+      r1(Math.max(x(q3) - x(q1), 1))
+    }" height="16" fill="${GREY}" stroke="${INK}"/><line x1="${
+      r1(x(med))
+    }" x2="${
+      r1(x(med))
+    }" y1="4" y2="20" stroke="${BLUE}" stroke-width="2"/><circle cx="${
+      r1(x(max))
+    }" cy="12" r="2.5" fill="${INK}"/>${
+      text(
+        M,
+        44,
+        `median ${f(med)} · quartiles ${f(q1)}–${f(q3)} · max ${
+          f(max)
+        } ${c.unit}`,
+      )
+    }`,
+  );
+}
