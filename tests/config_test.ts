@@ -410,32 +410,31 @@ Deno.test("the state directory default follows XDG_STATE_HOME, else HOME", () =>
 Deno.test("receiver settings: ranges, token lists, and a secret never shown in an error", () => {
   const r = resolve(
     [
-      "headerTimeoutMs",
+      "bodyTimeoutMs",
       "gracePeriodMs",
-      "maxConnections",
       "maxBodyBytes",
       "acceptedTokens",
       "readToken",
     ],
     {
-      HEADER_TIMEOUT: "50ms",
+      BODY_TIMEOUT: "50ms",
       GRACE_PERIOD: "11m",
-      MAX_CONNECTIONS: "0",
       MAX_BODY_BYTES: "100",
       ACCEPTED_TOKENS: "ok, has space",
     },
     { readToken: " " },
   );
   assert(!r.ok);
-  assertEquals(r.errors.length, 6, r.errors.join("\n"));
-  assertMatch(r.errors[0], /^HEADER_TIMEOUT="50ms" .*from 100ms to 10m/);
-  assertMatch(r.errors[1], /^GRACE_PERIOD="11m" .*up to 10m/);
-  assertMatch(r.errors[4], /^ACCEPTED_TOKENS=.*visible ASCII/);
+  assertEquals(r.errors.length, 5, r.errors.join("\n"));
+  assertMatch(r.errors[0], /^BODY_TIMEOUT="50ms" .*from 100ms to 10m/);
+  assertMatch(r.errors[1], /^GRACE_PERIOD="11m" .*at most 10m/);
+  assertMatch(r.errors[2], /^MAX_BODY_BYTES="100" /);
+  assertMatch(r.errors[3], /^ACCEPTED_TOKENS=.*visible ASCII/);
   assertEquals(
-    r.errors[5],
+    r.errors[4],
     "READ_TOKEN=(hidden) (given as --read-token) is not valid: expected a non-empty string",
   );
-  const good = resolve(["acceptedTokens", "readToken", "idleTimeoutMs"], {
+  const good = resolve(["acceptedTokens", "readToken", "bodyTimeoutMs"], {
     ACCEPTED_TOKENS: " a1 ,, b2 ",
     READ_TOKEN: "s3cret",
   });
@@ -443,6 +442,6 @@ Deno.test("receiver settings: ranges, token lists, and a secret never shown in a
   assertEquals(good.config, {
     acceptedTokens: ["a1", "b2"],
     readToken: "s3cret",
-    idleTimeoutMs: 5000,
+    bodyTimeoutMs: 10_000,
   });
 });

@@ -1,12 +1,15 @@
-// The receiver's routes, over requests read whole by the HTTP server (see
-// http1.ts). Everything it needs comes in as options, so tests call `handle`
-// directly and other stores plug in without touching the request handling.
+// The receiver's routes, on Hono. Everything it needs comes in as options, so
+// tests call `app.fetch` directly and other stores plug in without touching the
+// request handling. Bodies are read within a size limit, a deadline and a byte
+// budget (body.ts); large answers are streamed and given up when the client
+// stops reading (stream.ts).
 //
 //   /track, /import   events in (Mixpanel's ingestion API)
 //   /engage, /groups  answered: profiles are not recorded here
 //   /events, /metrics, /   the read side (a read token when one is set)
 //   /healthz          liveness, open
 
+import { Hono } from "hono";
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import { errorMessage } from "../error_message.ts";
@@ -20,12 +23,13 @@ import {
   type RejectKind,
 } from "./decode.ts";
 import { EVENT_LIMITS, type EventLimits } from "./limits.ts";
-import type { HttpRequest, HttpResponse, RequestHead } from "./http1.ts";
 import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { PAGE_CSP } from "./page.ts";
 import { decompress } from "./compression.ts";
 import { queryParams } from "./query.ts";
+import { BodyBudget, readBody } from "./body.ts";
+import { answerStream } from "./stream.ts";
 
 export interface ReceiverAppOptions {
   store: EventStore;
@@ -36,8 +40,18 @@ export interface ReceiverAppOptions {
   acceptedTokens?: ReadonlySet<string>;
   /** The token /events, /metrics and the page ask for; open when absent. */
   readToken?: string;
-  /** Largest body after decompression; 1 MiB unless set. */
-  maxDecodedBytes?: number;
+  /** Largest body, on the wire and after decompression; 1 MiB unless set. */
+  maxBodyBytes?: number;
+  /** Bodies being read or handled, together; 16 of the largest unless given. */
+  bodies?: BodyBudget;
+  /** Time a body has to arrive, and a client may go without reading an answer; 10 s unless set. */
+  bodyTimeoutMs?: number;
+  /** Called after each piece of a streamed answer (to pace the heap). */
+  onStreamed?: () => void;
+  /** Called when a streamed answer is given up: its client stopped reading. */
+  onAbandoned?: () => void;
+  /** Errors a route threw (answered 500). */
+  onError?: (error: unknown) => void;
   limits?: EventLimits;
   /** Milliseconds since the epoch. */
   now?: () => number;
@@ -57,12 +71,6 @@ export interface ReceiverAppOptions {
   overview?: () => string;
 }
 
-export interface ReceiverApp {
-  handle(request: HttpRequest): HttpResponse | Promise<HttpResponse>;
-  /** The answer to a request the server refused after its head (body too large, busy). */
-  refusal(head: RequestHead, status: number, message: string): HttpResponse;
-}
-
 const TEXT = "text/plain; charset=utf-8";
 const JSON_TYPE = "application/json";
 /** The reference's verbose success body, byte for byte. */
@@ -71,6 +79,8 @@ export const VERBOSE_OK = '{"status":1,"error":""}';
 export const PLAIN_OK = "1";
 export const EVENTS_PAGE = 100;
 export const EVENTS_PAGE_MAX = 1000;
+/** Bodies being read or handled together, as a multiple of the largest body, unless given. */
+export const IN_FLIGHT_BODIES = 16;
 /** Rows, and characters of JSON, read from the store per chunk of an /events answer. */
 const ROWS_PER_CHUNK = 50;
 const CHARS_PER_CHUNK = 256 * 1024;
@@ -82,56 +92,56 @@ const STATUS_TEXT: Record<number, string> = {
   200: "OK",
   400: "Bad Request",
   401: "Unauthorized",
+  408: "Request Timeout",
   413: "Request Entity Too Large",
   415: "Unsupported Media Type",
   503: "Service Unavailable",
 };
 
-const TEXT_HEADERS = Object.freeze({
+type HeaderMap = Record<string, string>;
+
+const TEXT_HEADERS: HeaderMap = {
   "content-type": TEXT,
   "x-content-type-options": "nosniff",
-});
-/** The success answers, shared (the server keeps their bytes). */
-const OK_VERBOSE: HttpResponse = Object.freeze({
-  status: 200,
-  headers: TEXT_HEADERS,
-  body: VERBOSE_OK,
-});
-const OK_PLAIN: HttpResponse = Object.freeze({
-  status: 200,
-  headers: TEXT_HEADERS,
-  body: PLAIN_OK,
-});
+};
+/** The success answers' init, shared: a Response is made anew for each. */
+const OK_INIT: ResponseInit = { status: 200, headers: TEXT_HEADERS };
 
-const text = (
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): HttpResponse => ({
-  status,
-  headers: {
-    "content-type": TEXT,
-    "x-content-type-options": "nosniff",
-    ...headers,
-  },
-  body,
-});
+const text = (status: number, body: string, headers?: HeaderMap): Response =>
+  new Response(body, {
+    status,
+    headers: headers ? { ...TEXT_HEADERS, ...headers } : TEXT_HEADERS,
+  });
 
-const json = (
-  status: number,
-  value: unknown,
-  headers: Record<string, string> = {},
-): HttpResponse => ({
-  status,
-  headers: { "content-type": JSON_TYPE, ...headers },
-  body: JSON.stringify(value),
-});
+const json = (status: number, value: unknown, headers?: HeaderMap): Response =>
+  new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": JSON_TYPE, ...headers },
+  });
 
-export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
+/** The query of a request's URL, without "?"; "" when none. */
+export function queryOf(url: string): string {
+  const q = url.indexOf("?");
+  if (q < 0) return "";
+  const hash = url.indexOf("#", q);
+  return hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
+}
+
+export function createReceiverApp(options: ReceiverAppOptions): Hono {
   const log = options.logger;
   const now = options.now ?? Date.now;
   const limits = options.limits ?? EVENT_LIMITS;
-  const maxDecoded = options.maxDecodedBytes ?? 1024 * 1024;
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const bodyLimits = {
+    budget: options.bodies ?? new BodyBudget(IN_FLIGHT_BODIES * maxBody),
+    maxBytes: maxBody,
+    timeoutMs: options.bodyTimeoutMs ?? 10_000,
+  };
+  const streamOptions = {
+    idleMs: bodyLimits.timeoutMs,
+    onPiece: options.onStreamed,
+    onAbandoned: options.onAbandoned,
+  };
   const accepted = options.acceptedTokens?.size ? options.acceptedTokens : null;
   const readToken = options.readToken;
 
@@ -171,35 +181,56 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
 
   /** /track and /import: Mixpanel's ingestion endpoints. */
   const ingest = async (
-    req: HttpRequest,
+    req: Request,
     route: "/track" | "/import",
-  ): Promise<HttpResponse> => {
-    const { verbose, strict, data, contentType } = shapeOf(req, route);
-    const refuse = (r: Rejection): HttpResponse => {
+  ): Promise<Response> => {
+    const { verbose, strict, data } = shapeOf(req, route);
+    const refuse = (r: Rejection): Response => {
       logRefusal(req.method, route, r);
       hook("onRejected", () => options.onRejected?.(r.kind));
       return answerRefusal(r, verbose, strict);
     };
 
-    let body = req.body;
-    if (data === null && body.length > 0) {
-      const decoded = await decompress(
-        body,
-        req.headers.get("content-encoding"),
-        maxDecoded,
-      );
-      if (!decoded.ok) return refuse(decoded.rejection);
-      body = decoded.bytes;
+    // A body next to `data` is ignored, as by the reference: Deno drops it.
+    let body: Uint8Array | undefined;
+    let reserved = 0;
+    if (data === null) {
+      const read = await readBody(req, bodyLimits);
+      if (!read.ok) return refuse(read.rejection);
+      body = read.bytes;
+      reserved = read.reserved;
     }
-    const decoded = decodeEvents({
-      data,
-      body,
-      contentType,
-      fallbackToken: route === "/import" ? basicUser(req) : undefined,
-      limits,
-    });
-    if (!decoded.ok) return refuse(decoded.rejection);
-    const checked = decoded.events;
+    try {
+      if (body !== undefined && body.length > 0) {
+        const decoded = await decompress(
+          body,
+          req.headers.get("content-encoding") ?? undefined,
+          maxBody,
+        );
+        if (!decoded.ok) return refuse(decoded.rejection);
+        body = decoded.bytes;
+      }
+      const decoded = decodeEvents({
+        data,
+        body: body ?? EMPTY,
+        contentType: body?.length ? req.headers.get("content-type") : null,
+        fallbackToken: route === "/import" ? basicUser(req) : undefined,
+        limits,
+      });
+      body = undefined;
+      if (!decoded.ok) return refuse(decoded.rejection);
+      return await record(decoded.events, strict, verbose, refuse);
+    } finally {
+      bodyLimits.budget.release(reserved);
+    }
+  };
+
+  const record = async (
+    checked: Checked[],
+    strict: boolean,
+    verbose: boolean,
+    refuse: (r: Rejection) => Response,
+  ): Promise<Response> => {
     const valid: AcceptedEvent[] = [];
     for (const c of checked) if (c.ok) valid.push(c.event);
 
@@ -254,13 +285,10 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
         failed_records: failedRecords(checked),
       });
     }
-    return verbose ? OK_VERBOSE : OK_PLAIN;
+    return new Response(verbose ? VERBOSE_OK : PLAIN_OK, OK_INIT);
   };
 
-  const guarded = (
-    req: HttpRequest,
-    serve: () => HttpResponse,
-  ): HttpResponse => {
+  const guarded = (req: Request, serve: () => Response): Response => {
     if (readToken === undefined || authorized(req, readToken)) return serve();
     return text(
       401,
@@ -271,18 +299,24 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
     );
   };
 
-  const listEvents = (req: HttpRequest): HttpResponse => {
+  const streamed = (
+    chunks: Iterable<string>,
+    headers: HeaderMap,
+    status = 200,
+  ) => new Response(answerStream(chunks, streamOptions), { status, headers });
+
+  const listEvents = (req: Request): Response => {
     switch (options.recordLevel) {
       case "none":
         return json(200, []);
       case "summary":
         return json(200, [{ totalEvents: options.store.total() }]);
       case "all":
-        return pageOfEvents(req, options.store);
+        return pageOfEvents(req, options.store, streamed);
     }
   };
 
-  const notRecorded = (route: string): HttpResponse => {
+  const notRecorded = (route: string): Response => {
     hook("onRejected", () => options.onRejected?.("not_recorded"));
     return json(400, {
       status: 0,
@@ -291,106 +325,84 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
     });
   };
 
-  return {
-    refusal(head: RequestHead, status: number, message: string) {
-      const route = routeOf(head.path);
-      if (route !== "/track" && route !== "/import") {
-        return text(status, `${message}\n`);
-      }
-      const { verbose, strict } = shapeOf(head, route);
-      const r: Rejection = {
-        status: status as Rejection["status"],
-        kind: status === 413
-          ? "too_large"
-          : status === 503
-          ? "busy"
-          : "unreadable_body",
-        message,
-      };
-      logRefusal(head.method, route, r);
-      hook("onRejected", () => options.onRejected?.(r.kind));
-      return answerRefusal(r, verbose, strict);
-    },
-    handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
-      const route = routeOf(req.path);
-      const read = req.method === "GET" || req.method === "HEAD";
-      switch (route) {
-        case "/track":
-        case "/import":
-          return ingest(req, route);
-        case "/engage":
-        case "/groups":
-          return notRecorded(route);
-        case "/events":
-          if (!read) return notAllowed();
-          return guarded(req, () => listEvents(req));
-        case "/healthz":
-          if (!read) return notAllowed();
-          return json(200, {
-            status: "ok",
-            ...(readToken === undefined || authorized(req, readToken)
-              ? {
-                recordLevel: options.recordLevel,
-                totalEvents: options.store.total(),
-                ...options.health?.(),
-              }
-              : {}),
-          });
-        case "/metrics": {
-          const metrics = options.metrics;
-          if (!metrics) break;
-          if (!read) return notAllowed();
-          return guarded(req, () => ({
-            status: 200,
-            headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
-            body: metrics(),
-          }));
+  const isRead = (req: Request) =>
+    req.method === "GET" || req.method === "HEAD";
+
+  // Not strict: Mixpanel's clients call /track/.
+  const app = new Hono({ strict: false });
+  app.all("/track", (c) => ingest(c.req.raw, "/track"));
+  app.all("/import", (c) => ingest(c.req.raw, "/import"));
+  app.all("/engage", () => notRecorded("/engage"));
+  app.all("/groups", () => notRecorded("/groups"));
+  app.all("/events", (c) => {
+    const req = c.req.raw;
+    if (!isRead(req)) return notAllowed();
+    return guarded(req, () => listEvents(req));
+  });
+  app.all("/healthz", (c) => {
+    const req = c.req.raw;
+    if (!isRead(req)) return notAllowed();
+    return json(200, {
+      status: "ok",
+      ...(readToken === undefined || authorized(req, readToken)
+        ? {
+          recordLevel: options.recordLevel,
+          totalEvents: options.store.total(),
+          ...options.health?.(),
         }
-        case "/": {
-          const overview = options.overview;
-          if (!overview) break;
-          if (!read) return notAllowed();
-          return guarded(req, () => ({
-            status: 200,
-            headers: {
-              "content-type": "text/html; charset=utf-8",
-              "content-security-policy": PAGE_CSP,
-              "x-content-type-options": "nosniff",
-              "cache-control": "no-store",
-            },
-            body: overview(),
-          }));
-        }
-      }
-      return text(404, "not found\n");
-    },
-  };
+        : {}),
+    });
+  });
+  const { metrics, overview } = options;
+  if (metrics) {
+    app.all("/metrics", (c) => {
+      const req = c.req.raw;
+      if (!isRead(req)) return notAllowed();
+      return guarded(
+        req,
+        () => streamed(metrics(), { "content-type": PROMETHEUS_CONTENT_TYPE }),
+      );
+    });
+  }
+  if (overview) {
+    app.all("/", (c) => {
+      const req = c.req.raw;
+      if (!isRead(req)) return notAllowed();
+      return guarded(req, () =>
+        streamed([overview()], {
+          "content-type": "text/html; charset=utf-8",
+          "content-security-policy": PAGE_CSP,
+          "x-content-type-options": "nosniff",
+          "cache-control": "no-store",
+        }));
+    });
+  }
+  app.notFound(() => text(404, "not found\n"));
+  app.onError((err) => {
+    if (options.onError) options.onError(err);
+    else log.error("request failed: {error}", { error: errorMessage(err) });
+    return text(500, "internal error\n");
+  });
+  return app;
 }
 
-/** The path with one trailing slash dropped (Mixpanel's clients call /track/). */
-const routeOf = (path: string) =>
-  path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-
+const EMPTY = new Uint8Array(0);
 const SHAPE_PARAMS = ["data", "verbose", "strict"] as const;
 
 /** How a request to /track or /import wants its answers. */
-function shapeOf(
-  req: Pick<HttpRequest, "query" | "headers">,
-  route: "/track" | "/import",
-) {
-  const params = queryParams(req.query, SHAPE_PARAMS);
+function shapeOf(req: Request, route: "/track" | "/import") {
+  const params = queryParams(queryOf(req.url), SHAPE_PARAMS);
   // As the reference: verbose when the parameter starts with "1".
   const verbose = (params.verbose ?? "").startsWith("1");
   const strictParam = params.strict;
   const data = params.data;
-  const contentType = req.headers.get("content-type") ?? null;
   // /import answers in its JSON shape unless asked not to, or unless it is
   // used the old way (a data parameter, as the official Node.js library does).
   const strict = strictParam === "1" ||
     (route === "/import" && strictParam !== "0" && data === null &&
-      (contentType ?? "").split(";")[0].trim().toLowerCase() !==
-        "application/x-www-form-urlencoded");
-  return { verbose, strict, data, contentType };
+      (req.headers.get("content-type") ?? "").split(";")[0].trim()
+          .toLowerCase() !== "application/x-www-form-urlencoded");
+  return { verbose, strict, data };
 }
 
 const notAllowed = () =>
@@ -401,21 +413,25 @@ function answerRefusal(
   r: Rejection,
   verbose: boolean,
   strict: boolean,
-): HttpResponse {
+): Response {
   // A failing store is usually passing (a busy queue, a disk being freed).
-  const retry: Record<string, string> = r.status === 503
-    ? { "retry-after": "5" }
-    : {};
+  const extra: HeaderMap = r.status === 503 ? { "retry-after": "5" } : {};
+  // A body not read to its end leaves the connection unusable for the next request.
+  if (
+    r.kind === "body_timeout" || r.kind === "busy" || r.kind === "too_large"
+  ) {
+    extra["connection"] = "close";
+  }
   if (strict) {
     return json(r.status, {
       code: r.status,
       error: r.kind === "invalid_token" ? "Invalid credentials" : r.message,
       status: STATUS_TEXT[r.status],
-    }, retry);
+    }, extra);
   }
   return verbose
-    ? text(r.status, JSON.stringify({ status: 0, error: r.message }), retry)
-    : text(r.status, `${r.message}\n`, retry);
+    ? text(r.status, JSON.stringify({ status: 0, error: r.message }), extra)
+    : text(r.status, `${r.message}\n`, extra);
 }
 
 /** Why a request with invalid events records none of them (not strict). */
@@ -448,8 +464,12 @@ function failedRecords(checked: Checked[]) {
   return out;
 }
 
-function pageOfEvents(req: HttpRequest, store: EventStore): HttpResponse {
-  const params = new URLSearchParams(req.query);
+function pageOfEvents(
+  req: Request,
+  store: EventStore,
+  streamed: (chunks: Iterable<string>, headers: HeaderMap) => Response,
+): Response {
+  const params = new URLSearchParams(queryOf(req.url));
   const limit = wholeNumber(params.get("limit"), 1, EVENTS_PAGE_MAX);
   const cursor = wholeNumber(params.get("cursor"), 0, Number.MAX_SAFE_INTEGER);
   if (limit === null) {
@@ -468,7 +488,7 @@ function pageOfEvents(req: HttpRequest, store: EventStore): HttpResponse {
     limit: pageSize,
     distinctId,
   });
-  const headers: Record<string, string> = { "content-type": JSON_TYPE };
+  const headers: HeaderMap = { "content-type": JSON_TYPE };
   if (plan.more) {
     const next = new URLSearchParams({
       cursor: String(plan.lastId),
@@ -478,11 +498,10 @@ function pageOfEvents(req: HttpRequest, store: EventStore): HttpResponse {
     headers["link"] = `</events?${next}>; rel="next"`;
     headers["x-next-cursor"] = String(plan.lastId);
   }
-  return {
-    status: 200,
+  return streamed(
+    streamRows(store, cursor ?? 0, plan.lastId, distinctId),
     headers,
-    body: streamRows(store, cursor ?? 0, plan.lastId, distinctId),
-  };
+  );
 }
 
 /** The rows (after, upTo] as a JSON array, a few rows at a time. */
@@ -545,16 +564,15 @@ function wholeNumber(
 }
 
 /** The user name of Basic credentials (Mixpanel's project-token authentication of /import). */
-function basicUser(req: HttpRequest): string | undefined {
-  const credentials = basicCredentials(req);
+function basicUser(req: Request): string | undefined {
+  const credentials = basicCredentials(req.headers.get("authorization"));
   return credentials?.user || undefined;
 }
 
 function basicCredentials(
-  req: HttpRequest,
+  header: string | null,
 ): { user: string; password: string } | null {
-  const header = req.headers.get("authorization");
-  if (header === undefined || !/^basic\s/i.test(header)) return null;
+  if (header === null || !/^basic\s/i.test(header)) return null;
   try {
     const decoded = new TextDecoder().decode(
       Uint8Array.fromBase64(header.slice(6).trim()),
@@ -569,13 +587,13 @@ function basicCredentials(
 }
 
 /** A bearer token, or Basic credentials whose password is the token. */
-export function authorized(req: HttpRequest, token: string): boolean {
+export function authorized(req: Request, token: string): boolean {
   const header = req.headers.get("authorization");
-  if (header === undefined) return false;
+  if (header === null) return false;
   if (/^bearer\s/i.test(header)) {
     return sameText(header.slice(7).trim(), token);
   }
-  const basic = basicCredentials(req);
+  const basic = basicCredentials(header);
   return basic !== null && sameText(basic.password, token);
 }
 

@@ -1,6 +1,7 @@
 // `hodometer receive`: serve /track, /import, /events, /metrics, /healthz and
-// the overview page until SIGTERM or SIGINT, then stop accepting, let requests
-// in flight finish within the grace period and exit 0. RECORD_LEVEL=all keeps
+// the overview page until SIGTERM or SIGINT, then let requests in flight
+// finish, stop accepting, and return 0 once they are done or the grace period
+// is over, whatever the clients do (main exits then). RECORD_LEVEL=all keeps
 // events in SQLite at --store (default <state dir>/events.db) unless it is
 // `:memory:`.
 
@@ -13,7 +14,7 @@ import { ClusterBook } from "./clusters.ts";
 import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
 import { type Retention, startRetention } from "./retention.ts";
-import { type HttpServer, startHttpServer } from "./http1.ts";
+import { type ReceiverServer, startReceiverServer } from "./server.ts";
 import type { EventStore } from "./store.ts";
 
 type ReceiveKey =
@@ -28,18 +29,13 @@ type ReceiveKey =
   | "acceptedTokens"
   | "readToken"
   | "readTokenFile"
-  | "headerTimeoutMs"
   | "bodyTimeoutMs"
-  | "idleTimeoutMs"
   | "gracePeriodMs"
-  | "maxConnections"
   | "maxBodyBytes"
   | "maxClusters";
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 export const IN_MEMORY = ":memory:";
-/** Bodies being read or handled, together, as a multiple of the largest body. */
-const IN_FLIGHT_BODIES = 16;
 
 type StatsStore = EventStore & { stats(): object };
 
@@ -133,29 +129,32 @@ export async function receiveCommand(
     };
   }
 
-  let server: HttpServer | undefined;
-  const { app, counters } = createReceiver({
+  // V8 would let request garbage pile up towards its 96 MB limit between
+  // full collections; a receiver stays near its live heap instead, also
+  // while a large answer (old events of any size) is being streamed.
+  const pacer = paceHeap({ everyMs: 100 });
+  const onError = (error: unknown) =>
+    log.error("request failed: {error}", { error: errorMessage(error) });
+  const { app, bodies, counters } = createReceiver({
     store,
     recordLevel,
     logger: log,
     clusters,
     acceptedTokens: new Set(c.acceptedTokens),
     readToken: read.token,
-    maxDecodedBytes: c.maxBodyBytes,
+    maxBodyBytes: c.maxBodyBytes,
+    bodyTimeoutMs: c.bodyTimeoutMs,
     historySource: durable
       ? "the SQLite store"
       : recordLevel === "all"
       ? `the newest events held in memory`
       : undefined,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
-    server: () => server?.stats(),
     onAccepted,
+    onStreamed: pacer.check,
+    onError,
   });
 
-  // V8 would let request garbage pile up towards its 96 MB limit between
-  // full collections; a receiver stays near its live heap instead, also
-  // while a large answer (old events of any size) is being streamed.
-  const pacer = paceHeap({ everyMs: 100 });
   let retention: Retention | undefined;
   if (retentionMs > 0) {
     retention = startRetention({
@@ -177,21 +176,14 @@ export async function receiveCommand(
     return [signal, handler] as const;
   });
   try {
+    let server: ReceiverServer;
     try {
-      server = startHttpServer({
+      server = startReceiverServer({
         hostname: listenHost,
         port: listenPort,
-        handler: app.handle,
-        refusal: app.refusal,
-        onStreamed: pacer.check,
-        maxBodyBytes: c.maxBodyBytes,
-        maxInFlightBytes: IN_FLIGHT_BODIES * c.maxBodyBytes,
-        maxConnections: c.maxConnections,
-        headerTimeoutMs: c.headerTimeoutMs,
-        bodyTimeoutMs: c.bodyTimeoutMs,
-        idleTimeoutMs: c.idleTimeoutMs,
-        onError: (error) =>
-          log.error("request failed: {error}", { error: errorMessage(error) }),
+        app,
+        bodies,
+        onError,
       });
     } catch (err) {
       log.error("cannot listen on {host}:{port}: {error}", {
@@ -221,7 +213,13 @@ export async function receiveCommand(
       "{signal}: refusing new requests; finishing requests in flight (at most {graceMs} ms)",
       { signal, graceMs: c.gracePeriodMs },
     );
-    await server.shutdown(c.gracePeriodMs);
+    const finished = await server.shutdown(c.gracePeriodMs);
+    if (!finished) {
+      log.warn(
+        "the grace period of {graceMs} ms is over with requests or connections still open; exiting",
+        { graceMs: c.gracePeriodMs },
+      );
+    }
     log.info("stopped; {totalEvents} event(s) received", {
       totalEvents: store.total(),
     });

@@ -24,6 +24,7 @@ export type RejectKind =
   | "invalid_token"
   | "not_recorded"
   | "busy"
+  | "body_timeout"
   | "store_failed";
 
 export interface Rejection {

@@ -9,7 +9,7 @@
 import { CATALOGUE } from "../collect/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
 import type { RejectKind } from "./decode.ts";
-import type { CloseReason, HttpServerStats } from "./http1.ts";
+import type { BodyBudget } from "./body.ts";
 
 export const PROMETHEUS_CONTENT_TYPE =
   "text/plain; version=0.0.4; charset=utf-8";
@@ -23,6 +23,7 @@ const REJECT_KINDS: Record<RejectKind, true> = {
   invalid_token: true,
   not_recorded: true,
   busy: true,
+  body_timeout: true,
   store_failed: true,
 };
 
@@ -33,6 +34,8 @@ export class ReceiverCounters {
   duplicates = 0;
   /** Clusters forgotten by retention. */
   expiredClusters = 0;
+  /** Streamed answers given up because their client stopped reading. */
+  abandonedAnswers = 0;
   /** Requests refused, by reason. */
   readonly rejected = Object.fromEntries(
     Object.keys(REJECT_KINDS).map((k) => [k, 0]),
@@ -97,13 +100,13 @@ const header = (name: string, type: "counter" | "gauge", help: string) =>
 export interface MetricsInput {
   counters: ReceiverCounters;
   clusters: ClusterBook;
-  /** The HTTP server's connection figures; absent in tests without one. */
-  server?: HttpServerStats;
+  /** The bodies being read or handled; absent in tests without one. */
+  bodies?: Pick<BodyBudget, "bytes" | "maxBytes">;
 }
 
 /** The exposition, a chunk at a time. */
 export function* renderMetrics(input: MetricsInput): Generator<string> {
-  const { counters, clusters, server } = input;
+  const { counters, clusters, bodies } = input;
   let out = header(
     "hodometer_receiver_events_received_total",
     "counter",
@@ -139,22 +142,18 @@ export function* renderMetrics(input: MetricsInput): Generator<string> {
     "counter",
     "Clusters forgotten because nothing came from them within the retention period (since start).",
   ) + `hodometer_receiver_clusters_expired_total ${counters.expiredClusters}\n`;
-  if (server) {
+  out += header(
+    "hodometer_receiver_answers_abandoned_total",
+    "counter",
+    "Streamed answers (/events, /metrics, the page) given up because the client read nothing for BODY_TIMEOUT (since start).",
+  ) +
+    `hodometer_receiver_answers_abandoned_total ${counters.abandonedAnswers}\n`;
+  if (bodies) {
     out += header(
-      "hodometer_receiver_connections",
+      "hodometer_receiver_body_bytes_in_flight",
       "gauge",
-      "HTTP connections open now.",
-    ) + `hodometer_receiver_connections ${server.connections}\n`;
-    out += header(
-      "hodometer_receiver_connections_closed_total",
-      "counter",
-      "HTTP connections the receiver closed itself, by reason (since start).",
-    );
-    for (const [reason, n] of Object.entries(server.closed)) {
-      out += `hodometer_receiver_connections_closed_total${
-        labels([["reason", reason as CloseReason]])
-      } ${n}\n`;
-    }
+      `Bytes of request bodies being read or handled now (at most ${bodies.maxBytes}; 503 past it).`,
+    ) + `hodometer_receiver_body_bytes_in_flight ${bodies.bytes}\n`;
   }
   yield out;
 

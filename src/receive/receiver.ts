@@ -4,13 +4,14 @@
 
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
+import type { Hono } from "hono";
 import {
   createReceiverApp,
-  type ReceiverApp,
+  IN_FLIGHT_BODIES,
   type ReceiverAppOptions,
 } from "./app.ts";
+import { BodyBudget } from "./body.ts";
 import { ClusterBook } from "./clusters.ts";
-import type { HttpServerStats } from "./http1.ts";
 import { HISTORY_EVENTS, renderOverview } from "./page.ts";
 import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
 import type { EventStore } from "./store.ts";
@@ -18,7 +19,10 @@ import type { EventStore } from "./store.ts";
 export interface ReceiverOptions extends
   Pick<
     ReceiverAppOptions,
-    | "maxDecodedBytes"
+    | "maxBodyBytes"
+    | "bodyTimeoutMs"
+    | "onStreamed"
+    | "onError"
     | "limits"
     | "health"
     | "onAccepted"
@@ -34,12 +38,14 @@ export interface ReceiverOptions extends
   clusters?: ClusterBook;
   /** How the page names where chart history comes from. */
   historySource?: string;
-  /** The HTTP server's figures, for /metrics. */
-  server?: () => HttpServerStats | undefined;
+  /** Bodies being read or handled, together; 16 of the largest unless given. */
+  bodies?: BodyBudget;
 }
 
 export interface Receiver {
-  app: ReceiverApp;
+  /** The routes: `app.fetch(request)`. */
+  app: Hono;
+  bodies: BodyBudget;
   counters: ReceiverCounters;
   clusters: ClusterBook;
 }
@@ -49,6 +55,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const { store, recordLevel } = options;
   const counters = new ReceiverCounters();
   const clusters = options.clusters ?? new ClusterBook();
+  const bodies = options.bodies ??
+    new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
   const historySource = options.historySource ??
     (store.keepsEvents
       ? "the events held in memory"
@@ -61,7 +69,12 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     now,
     acceptedTokens: options.acceptedTokens,
     readToken: options.readToken,
-    maxDecodedBytes: options.maxDecodedBytes,
+    maxBodyBytes: options.maxBodyBytes,
+    bodies,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    onStreamed: options.onStreamed,
+    onAbandoned: () => counters.abandonedAnswers++,
+    onError: options.onError,
     limits: options.limits,
     health: options.health,
     onAccepted: (events, result, receivedAtMs) => {
@@ -74,8 +87,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       options.onAccepted?.(events, result, receivedAtMs);
     },
     onRejected: (kind) => counters.rejected[kind]++,
-    metrics: () =>
-      renderMetrics({ counters, clusters, server: options.server?.() }),
+    metrics: () => renderMetrics({ counters, clusters, bodies }),
     overview: () =>
       renderOverview({
         clusters,
@@ -87,5 +99,5 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         now: now(),
       }),
   });
-  return { app, counters, clusters };
+  return { app, bodies, counters, clusters };
 }
