@@ -344,24 +344,42 @@ async function fuzz(run: Run): Promise<void> {
 const NOT_TIMED_OUT =
   "not timed out by Deno.serve (left to a proxy in front): a request head dripped a byte at a time, a kept-alive connection left idle, the number of connections";
 
+/** How a slow client drips its request: a body of known length, a chunked body, or its head. */
+type Drip = "body" | "chunked" | "head";
+
+const DRIPS: Record<Drip, { head: string; piece: string; everyMs: number }> = {
+  body: {
+    head:
+      "POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{",
+    piece: "a",
+    everyMs: 200,
+  },
+  // One byte a chunk, fast: Deno hands each read over in a buffer of 64 KiB.
+  chunked: {
+    head:
+      "POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    piece: "1\r\na\r\n",
+    everyMs: 20,
+  },
+  head: { head: "GET /track?data=", piece: "a", everyMs: 200 },
+};
+
 /**
- * Opens a slow client: a body, or a request head, dripped a byte at a time.
- * `answered` resolves with the first bytes of the answer and when they came;
- * the client goes on dripping until stop().
+ * Opens a slow client that drips its request. `answered` resolves with the
+ * first bytes of the answer and when they came; the client goes on dripping
+ * until stop().
  */
-async function slowClient(port: number, body: boolean) {
+async function slowClient(port: number, drip: Drip) {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const started = Date.now();
-  const head = body
-    ? "POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"
-    : "GET /track?data=";
+  const { head, piece, everyMs } = DRIPS[drip];
   await conn.write(utf8(head));
-  const drip = setInterval(() => {
-    conn.write(utf8("a")).catch(() => {});
-  }, 200);
+  const timer = setInterval(() => {
+    conn.write(utf8(piece)).catch(() => {});
+  }, everyMs);
   let closed = false;
   const stop = () => {
-    clearInterval(drip);
+    clearInterval(timer);
     if (closed) return;
     closed = true;
     try {
@@ -387,12 +405,16 @@ async function slowClient(port: number, body: boolean) {
   return { answered, stop };
 }
 
-/** 60 clients dripping their bodies are all answered 408 in time; the receiver serves others meanwhile. */
+/**
+ * 60 clients dripping their bodies (half of known length, half chunked a
+ * byte a chunk) are all answered 408 in time; the receiver serves others
+ * meanwhile.
+ */
 async function slowClients(run: Run): Promise<void> {
   const clients = await Promise.all(
     Array.from(
       { length: SLOW_CLIENTS },
-      () => slowClient(run.receiver.port, true),
+      (_, i) => slowClient(run.receiver.port, i % 2 ? "chunked" : "body"),
     ),
   );
   try {
@@ -435,7 +457,7 @@ async function stopWithinGrace(run: Run): Promise<number> {
   const clients = await Promise.all(
     Array.from(
       { length: 20 },
-      (_, i) => slowClient(run.receiver.port, i % 2 === 0),
+      (_, i) => slowClient(run.receiver.port, i % 2 ? "head" : "body"),
     ),
   );
   const stuck = await Deno.connect({
@@ -446,11 +468,12 @@ async function stopWithinGrace(run: Run): Promise<number> {
     utf8("POST /track HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"),
   );
   // SIGTERM once the receiver reads all the bodies (ten of 1000 bytes, one of 100).
+  const reading = 10 * 1000 + 100;
   for (let tries = 0; tries < 100; tries++) {
     const m = /\nhodometer_receiver_body_bytes_in_flight (\d+)\n/.exec(
       await scrape(run),
     );
-    if (m !== null && Number(m[1]) >= 10 * 1000 + 100) break;
+    if (m !== null && Number(m[1]) >= reading) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await new Promise((resolve) => setTimeout(resolve, 200));

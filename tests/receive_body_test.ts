@@ -34,7 +34,7 @@ const post = (stream: ReadableStream<Uint8Array>, length?: number) =>
 const bytes = (n: number, fill = 0x61) => new Uint8Array(n).fill(fill);
 
 const limits = (over: Partial<BodyLimits> = {}): BodyLimits => ({
-  budget: new BodyBudget(10_000),
+  budget: new BodyBudget(100_000),
   maxBytes: 1000,
   timeoutMs: 5_000,
   ...over,
@@ -48,8 +48,9 @@ Deno.test("a body within the limits is read whole, and holds its bytes of the bu
     assert(read.ok, `length ${length}`);
     assertEquals(read.bytes.length, 300);
     assertEquals([read.bytes[0], read.bytes[299]], [0x31, 0x32]);
-    assertEquals(read.reserved, 300);
-    assertEquals(l.budget.bytes, 300);
+    // The body's own buffer: its length, or the room made for it to come in.
+    assert(read.reserved >= 300 && read.reserved < 20_000, `${read.reserved}`);
+    assertEquals(l.budget.bytes, read.reserved);
     assertEquals(l.budget.reading, 0);
     l.budget.release(read.reserved);
     assertEquals(l.budget.bytes, 0);
@@ -86,36 +87,39 @@ Deno.test("a body without a length is refused 413 as soon as it passes the limit
 });
 
 Deno.test("bodies past the shared budget are refused 503, by Content-Length or while read", async () => {
-  const budget = new BodyBudget(1500);
+  const budget = new BodyBudget(30_000);
+  const l = limits({ budget, maxBytes: 50_000 });
   const first = await readBody(
-    post(body([bytes(1000)], "close").stream, 1000),
-    limits({ budget }),
+    post(body([bytes(10_000)], "close").stream, 10_000),
+    l,
   );
   assert(first.ok);
-  assertEquals(budget.bytes, 1000);
+  assertEquals(budget.bytes, 10_000);
 
-  const declared = body([bytes(800)], "close");
-  const second = await readBody(post(declared.stream, 800), limits({ budget }));
+  const declared = body([bytes(25_000)], "close");
+  const second = await readBody(post(declared.stream, 25_000), l);
   assert(!second.ok);
   assertEquals([second.rejection.status, second.rejection.kind], [503, "busy"]);
   assertEquals(declared.pulled(), 0);
   assert(declared.cancelled());
 
-  const streamed = body([bytes(400), bytes(400)], "close");
-  const third = await readBody(post(streamed.stream), limits({ budget }));
+  // Without a length the body's room grows as it comes, until the budget has none.
+  const streamed = body([bytes(10_000), bytes(10_000)], "close");
+  const third = await readBody(post(streamed.stream), l);
   assert(!third.ok);
   assertEquals(third.rejection.status, 503);
+  assertEquals(streamed.pulled(), 2);
   assert(streamed.cancelled());
   assertEquals(
     budget.bytes,
-    1000,
+    10_000,
     "what the refused bodies held is given back",
   );
 
   budget.release(first.reserved);
   const again = await readBody(
-    post(body([bytes(800)], "close").stream, 800),
-    limits({ budget }),
+    post(body([bytes(25_000)], "close").stream, 25_000),
+    l,
   );
   assert(again.ok);
 });
@@ -138,6 +142,64 @@ Deno.test("a body that does not arrive within the deadline is refused 408 and ca
   assert(ms >= 90 && ms < 2000, `${ms} ms`);
   assert(b.cancelled());
   assertEquals([l.budget.bytes, l.budget.reading], [0, 0]);
+});
+
+Deno.test("a body in many small pieces is held in one buffer, not in the pieces' own", async () => {
+  // As Deno hands a body over when it comes a few bytes at a time: each piece
+  // a view of a 64 KiB buffer.
+  const pieces = Array.from(
+    { length: 200 },
+    () => new Uint8Array(new ArrayBuffer(64 * 1024), 0, 3).fill(0x62),
+  );
+  for (const length of [600, undefined]) {
+    const l = limits();
+    const read = await readBody(post(body(pieces, "close").stream, length), l);
+    assert(read.ok);
+    assertEquals(read.bytes.length, 600);
+    assert(
+      read.bytes.buffer.byteLength < 20_000,
+      `${read.bytes.buffer.byteLength} bytes held for 600`,
+    );
+    assertEquals(read.reserved, read.bytes.buffer.byteLength);
+    assertEquals(l.budget.bytes, read.reserved);
+  }
+});
+
+Deno.test("a byte stream (as Deno streams a body) is read into the body's own buffer, never into one of 64 KiB a read", async () => {
+  for (const length of [600, undefined]) {
+    const views: number[] = [];
+    let sent = 0;
+    // As Deno's body streams: 64 KiB a read unless the reader brings a view.
+    const stream = new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: 64 * 1024,
+      pull(controller) {
+        const request = controller.byobRequest!;
+        const view = request.view as Uint8Array;
+        views.push(view.buffer.byteLength);
+        if (sent === 600) {
+          controller.close();
+          request.respond(0);
+          return;
+        }
+        const n = Math.min(3, view.length);
+        view.fill(0x63, 0, n);
+        sent += n;
+        request.respond(n);
+      },
+    });
+    const l = limits();
+    const read = await readBody(post(stream, length), l);
+    assert(read.ok, `length ${length}`);
+    assertEquals(read.bytes.length, 600);
+    assert(read.bytes.every((b) => b === 0x63));
+    assert(views.length >= 200);
+    assert(
+      views.every((size) => size < 20_000),
+      `buffers of ${Math.max(...views)} bytes read into`,
+    );
+    assertEquals(l.budget.bytes, read.reserved);
+  }
 });
 
 Deno.test("a body cut off, or shorter than its Content-Length, is 400 and gives its bytes back", async () => {

@@ -101,6 +101,53 @@ Deno.test("shutdown: the body on its way is awaited and answered, new requests g
   assert(refused instanceof TypeError, String(refused));
 });
 
+Deno.test("bodies that come after their head, of known length or chunked, are read to their end and answered at once", async () => {
+  const { app, bodies } = receiver();
+  const server = startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    app,
+    bodies,
+  });
+  const event = utf8(JSON.stringify(sampleEvent(1)));
+  const chunk = (
+    bytes: Uint8Array,
+  ) => [utf8(`${bytes.length.toString(16)}\r\n`), bytes, utf8("\r\n")];
+  const cases: Array<[string, string, Uint8Array[]]> = [
+    ["known length", `Content-Length: ${event.length}`, [
+      event.subarray(0, 5),
+      event.subarray(5),
+    ]],
+    ["chunked", "Transfer-Encoding: chunked", [
+      ...chunk(event.subarray(0, 3)),
+      ...chunk(event.subarray(3)),
+      utf8("0\r\n\r\n"),
+    ]],
+  ];
+  for (const [name, framing, pieces] of cases) {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    const started = Date.now();
+    await conn.write(utf8(
+      `POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\n${framing}\r\nConnection: close\r\n\r\n`,
+    ));
+    for (const piece of pieces) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await conn.write(piece);
+    }
+    const answer = await readFor(conn, 5000);
+    const ms = Date.now() - started;
+    assertMatch(answer, /^HTTP\/1\.1 200 OK\r\n/, name);
+    assert(answer.endsWith(VERBOSE_OK), name);
+    assert(ms < 2000, `${name}: answered and closed after ${ms} ms`);
+  }
+  assertEquals(bodies.bytes, 0);
+  assertEquals(await server.shutdown(1000), true);
+  await server.finished;
+});
+
 Deno.test("shutdown gives up at the grace period when a body never arrives", async () => {
   const bodies = new BodyBudget(1 << 20);
   // No deadline of its own: only the grace period ends the wait.

@@ -7,6 +7,13 @@
 // read. It is refused (503) when the bodies being read or handled would hold
 // more than the budget together, and given up (408) when it has not arrived
 // within `timeoutMs` of the request. The stream is cancelled in every refusal.
+//
+// Deno reads a streamed body into a buffer of 64 KiB per read unless the
+// reader brings its own, and hands each piece over as a view of that buffer:
+// a body that comes a few bytes at a time would make (and, if its pieces were
+// kept, hold) 64 KiB a byte. So the body is read into its own buffer (a BYOB
+// reader: Deno writes into it), which is what is reserved. Bodies Deno already
+// has whole come as one piece, and are taken as they are.
 
 import type { Rejection } from "./decode.ts";
 
@@ -82,6 +89,13 @@ const UNREADABLE: BodyRead = {
   },
 };
 
+/**
+ * Room given to each read of a body of unknown length: it starts with this
+ * much, then doubles. (Deno 2.9 never answers a read of a chunked body into
+ * fewer than 8 bytes.)
+ */
+const CHUNKED_ROOM = 16 * 1024;
+
 /** Reads the whole body of `request` within `limits`. */
 export async function readBody(
   request: Request,
@@ -96,16 +110,42 @@ export async function readBody(
     stream.cancel().catch(() => {});
     return tooLarge(maxBytes);
   }
-  if (length !== null && !budget.reserve(length)) {
+  // With a length the body's buffer has that size; without, it grows as the
+  // body comes, with room for a read past the limit (which tells it is over).
+  const most = length ?? maxBytes + CHUNKED_ROOM;
+  let reserved = length ?? CHUNKED_ROOM;
+  if (!budget.reserve(reserved)) {
     stream.cancel().catch(() => {});
     return BUSY;
   }
-  let reserved = length ?? 0;
+  let body: Uint8Array = EMPTY;
+  let got = 0;
+  /** Room in `body` for `n` more bytes (up to `most`); false when the budget has none. */
+  const room = (n: number): boolean => {
+    if (got + n <= body.length) return true;
+    const size = Math.min(most, Math.max(reserved, body.length * 2, got + n));
+    if (size > reserved) {
+      if (!budget.reserve(size - reserved)) return false;
+      reserved = size;
+    }
+    const bigger = new Uint8Array(size);
+    bigger.set(body.subarray(0, got));
+    body = bigger;
+    return true;
+  };
+
+  let byob: ReadableStreamBYOBReader | null = null;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: a body Deno already has whole, or one made in a test.
+    reader = stream.getReader();
+  }
   let refusal: BodyRead | undefined;
-  const reader = stream.getReader();
   const refuse = (r: BodyRead) => {
     refusal ??= r;
-    reader.cancel().catch(() => {});
+    (byob ?? reader)!.cancel().catch(() => {});
   };
   const timer = setTimeout(
     () => refuse(timedOut(limits.timeoutMs)),
@@ -113,29 +153,48 @@ export async function readBody(
   );
   budget.reading++;
   try {
-    // With a length the body goes straight into its place; without, chunk by chunk.
-    const whole = length !== null && length > 0 ? new Uint8Array(length) : null;
-    const chunks: Uint8Array[] = [];
-    let got = 0;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (refusal !== undefined || done) break;
-      if (got + value.length > (length ?? maxBytes)) {
-        // More than the Content-Length said is not a body Deno would pass on;
-        // without one, it is past the limit.
-        refuse(length === null ? tooLarge(maxBytes) : UNREADABLE);
-        break;
-      }
-      if (whole !== null) whole.set(value, got);
-      else {
-        if (!budget.reserve(value.length)) {
+      if (byob !== null) {
+        if (got > maxBytes) break; // too much: said below
+        if (got === length) {
+          // Read on to the end, which Deno needs to see before it answers on
+          // and closes the connection; there is nothing more to read.
+          const end = await byob.read(new Uint8Array(16));
+          if (refusal === undefined && !end.done) refuse(UNREADABLE);
+          break;
+        }
+        if (!room(length === null ? CHUNKED_ROOM : 1)) {
           refuse(BUSY);
           break;
         }
-        reserved += value.length;
-        chunks.push(value);
+        // The view's buffer goes to Deno, and comes back with the bytes in it.
+        const { done, value } = await byob.read(body.subarray(got));
+        if (value !== undefined) body = new Uint8Array(value.buffer);
+        if (refusal !== undefined || done) break;
+        got += value!.length;
+      } else {
+        const { done, value } = await reader!.read();
+        if (refusal !== undefined || done) break;
+        if (got === 0 && value.length === length) {
+          body = value; // the whole body in one piece: taken as it is
+          got = length;
+          continue;
+        }
+        if (got + value.length > (length ?? maxBytes)) {
+          // More than the Content-Length said is not a body Deno would pass on.
+          refuse(length === null ? tooLarge(maxBytes) : UNREADABLE);
+          break;
+        }
+        if (!room(value.length)) {
+          refuse(BUSY);
+          break;
+        }
+        body.set(value, got);
+        got += value.length;
       }
-      got += value.length;
+    }
+    if (refusal === undefined && length === null && got > maxBytes) {
+      refuse(tooLarge(maxBytes));
     }
     if (refusal === undefined && length !== null && got < length) {
       refusal = UNREADABLE;
@@ -144,7 +203,8 @@ export async function readBody(
       budget.release(reserved);
       return refusal;
     }
-    return { ok: true, bytes: whole ?? concat(chunks, got), reserved };
+    (byob ?? reader)!.releaseLock();
+    return { ok: true, bytes: body.subarray(0, got), reserved };
   } catch {
     budget.release(reserved);
     // A read that fails after the deadline is the deadline's doing.
@@ -153,15 +213,4 @@ export async function readBody(
     clearTimeout(timer);
     budget.reading--;
   }
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import type { CommandContext } from "../commands.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
 import { errorMessage } from "../error_message.ts";
+import { getHeapStatistics } from "node:v8";
 import { paceHeap } from "../heap_pacer.ts";
 import { ClusterBook } from "./clusters.ts";
 import { createMemoryStore } from "./memory_store.ts";
@@ -131,8 +132,16 @@ export async function receiveCommand(
 
   // V8 would let request garbage pile up towards its 96 MB limit between
   // full collections; a receiver stays near its live heap instead, also
-  // while a large answer (old events of any size) is being streamed.
-  const pacer = paceHeap({ everyMs: 100 });
+  // while a large answer (old events of any size) is being streamed. Buffers
+  // count too: a body that comes a few bytes at a time arrives in a 64 KiB
+  // buffer per read, garbage that V8 alone collects only tens of MB later.
+  const pacer = paceHeap({
+    everyMs: 100,
+    usedHeap: () => {
+      const heap = getHeapStatistics();
+      return heap.used_heap_size + heap.external_memory;
+    },
+  });
   const onError = (error: unknown) =>
     log.error("request failed: {error}", { error: errorMessage(error) });
   const { app, bodies, counters } = createReceiver({
