@@ -423,12 +423,12 @@ function runFigures(scale: ScaleOptions, r: RunLoopResult): Figures {
 const RECEIVER_PROFILE_NOTE =
   "receiver: Hono on Deno.serve. Deno's native serving (hyper, the ops, the socket) is most of a bare " +
   "request's CPU and the receiver pays it too; on top of it the receiver spends about 30 us of JavaScript " +
-  "per reference request: the event (base64, UTF-8, JSON.parse, checks: about two thirds), Hono's " +
-  "dispatch and context (2-4 us), the URL and the query (2 us), the answer (1-2 us), de-duplication. Two " +
-  "costs were removed: a second header on the success answer (x-content-type-options) took it off Deno's " +
-  "short path for answers (5 us a request), and a promise chain for answers that need no waiting " +
-  "(the query's event into a store in memory is now answered synchronously). The own HTTP/1.1 server " +
-  "on Deno.listen measured 0.61 x summary, 0.40 x all and 0.87 x for the server alone (docs/performance.md)";
+  "per reference request: the event (base64, UTF-8, JSON.parse, checks: about two thirds), Deno's " +
+  "Request/Response objects and Hono's dispatch (2-4 us each), the URL and the query (2 us), " +
+  "de-duplication. Removed: a second header on the success answer (it took the answer off Deno.serve's " +
+  "short path: 5 us a request) and a promise chain for answers that need no waiting. The receiver's own " +
+  "HTTP/1.1 server on Deno.listen (421e0fc) bought no throughput: in one run with this one it did 0.57 x " +
+  "summary against 0.63 x, 0.41 x all against 0.42 x (docs/performance.md)";
 
 async function startBare(): Promise<
   { url: string; pid: number; stop(): Promise<void> }
