@@ -406,3 +406,42 @@ Deno.test("the state directory default follows XDG_STATE_HOME, else HOME", () =>
   assert(home.ok);
   assertEquals(home.config.stateDir, "/home/u/.local/state/hodometer");
 });
+
+Deno.test("receiver settings: ranges, token lists, and a secret never shown in an error", () => {
+  const r = resolve(
+    [
+      "bodyTimeoutMs",
+      "gracePeriodMs",
+      "maxBodyBytes",
+      "acceptedTokens",
+      "readToken",
+    ],
+    {
+      BODY_TIMEOUT: "50ms",
+      GRACE_PERIOD: "11m",
+      MAX_BODY_BYTES: "100",
+      ACCEPTED_TOKENS: "ok, has space",
+    },
+    { readToken: " " },
+  );
+  assert(!r.ok);
+  assertEquals(r.errors.length, 5, r.errors.join("\n"));
+  assertMatch(r.errors[0], /^BODY_TIMEOUT="50ms" .*from 100ms to 10m/);
+  assertMatch(r.errors[1], /^GRACE_PERIOD="11m" .*at most 10m/);
+  assertMatch(r.errors[2], /^MAX_BODY_BYTES="100" /);
+  assertMatch(r.errors[3], /^ACCEPTED_TOKENS=.*visible ASCII/);
+  assertEquals(
+    r.errors[4],
+    "READ_TOKEN=(hidden) (given as --read-token) is not valid: expected a non-empty string",
+  );
+  const good = resolve(["acceptedTokens", "readToken", "bodyTimeoutMs"], {
+    ACCEPTED_TOKENS: " a1 ,, b2 ",
+    READ_TOKEN: "s3cret",
+  });
+  assert(good.ok);
+  assertEquals(good.config, {
+    acceptedTokens: ["a1", "b2"],
+    readToken: "s3cret",
+    bodyTimeoutMs: 10_000,
+  });
+});

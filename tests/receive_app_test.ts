@@ -1,5 +1,7 @@
-// The receiver's HTTP layer through app.fetch: routes, answers, body limits,
-// compression, hooks and store failures, without sockets.
+// The receiver's routes through handle(), without sockets: answers of the
+// reference and of Mixpanel (strict, /import, /engage), decompression within
+// the limit, the store's failures, /events pages, the read token and accepted
+// project tokens, and what is logged.
 
 import {
   assert,
@@ -7,26 +9,36 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "./assert.ts";
-import { createReceiverApp, VERBOSE_OK } from "../src/receive/app.ts";
-import type { ReceiverAppOptions } from "../src/receive/app.ts";
+import {
+  createReceiverApp,
+  PLAIN_OK,
+  type ReceiverAppOptions,
+  VERBOSE_OK,
+} from "../src/receive/app.ts";
 import type { RejectKind } from "../src/receive/decode.ts";
 import {
   createMemoryStore,
   type MemoryStore,
 } from "../src/receive/memory_store.ts";
-import type { EventStore, ReceivedEvent } from "../src/receive/store.ts";
+import type { AcceptedEvent, EventStore } from "../src/receive/store.ts";
 import type { RecordLevel } from "../src/config/settings.ts";
 import { logger, setupLogging } from "../src/log/setup.ts";
 import { encodeEventData } from "../src/publish/event.ts";
-import { gzip, REFERENCE_DATA, sampleEvent, utf8 } from "./receive_sample.ts";
+import { call } from "./fixtures/receiver_call.ts";
+import {
+  gzip,
+  REFERENCE_DATA,
+  sampleEvent,
+  storedEvents,
+  utf8,
+} from "./receive_sample.ts";
 
 const MiB = 1024 * 1024;
-const BASE = "http://receiver.test";
 
 interface Harness {
   fetch: (path: string, init?: RequestInit) => Promise<Response>;
   store: MemoryStore;
-  accepted: ReceivedEvent[][];
+  accepted: AcceptedEvent[][];
   rejected: RejectKind[];
 }
 
@@ -34,8 +46,11 @@ function harness(
   level: RecordLevel = "all",
   over: Partial<ReceiverAppOptions> = {},
 ): Harness {
-  const store = createMemoryStore({ recordLevel: level, maxEvents: 100 });
-  const accepted: ReceivedEvent[][] = [];
+  const store = createMemoryStore({
+    recordLevel: level,
+    maxEvents: over.store ? 1 : 1000,
+  });
+  const accepted: AcceptedEvent[][] = [];
   const rejected: RejectKind[] = [];
   const app = createReceiverApp({
     store,
@@ -47,8 +62,7 @@ function harness(
     ...over,
   });
   return {
-    fetch: async (path, init) =>
-      await app.fetch(new Request(BASE + path, init)),
+    fetch: (path, init) => call(app, path, init),
     store,
     accepted,
     rejected,
@@ -57,23 +71,13 @@ function harness(
 
 const track = (event: unknown, extra = "") =>
   `/track?data=${encodeURIComponent(encodeEventData(event as never))}${extra}`;
-
-/** A body stream of `total` bytes in 64 KiB chunks that counts what was pulled. */
-function countedStream(total: number, byte = 0x20) {
-  const counter = { pulled: 0, cancelled: false };
-  const chunk = new Uint8Array(64 * 1024).fill(byte);
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (counter.pulled >= total) return controller.close();
-      counter.pulled += chunk.length;
-      controller.enqueue(chunk);
-    },
-    cancel() {
-      counter.cancelled = true;
-    },
-  });
-  return { stream, counter };
-}
+const postJson = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json", ...headers },
+});
+const events = (body: Array<{ event: string; properties: unknown }>) =>
+  body.map(({ event, properties }) => ({ event, properties }));
 
 Deno.test("the reference publish is accepted with the reference's verbose answer", async () => {
   const h = harness("all");
@@ -82,25 +86,24 @@ Deno.test("the reference publish is accepted with the reference's verbose answer
   assertEquals(await res.text(), VERBOSE_OK);
   assertEquals(VERBOSE_OK, '{"status":1,"error":""}');
   assertEquals(res.headers.get("content-type"), "text/plain; charset=utf-8");
-  const [event] = h.store.list({});
+  const [event] = storedEvents(h.store);
   assertEquals(event.properties.$insert_id, "1795544503881249561");
   assertEquals(h.accepted.length, 1);
+  // Sent again (the same $insert_id): the same answer, nothing recorded twice.
+  const again = await h.fetch(`/track?data=${REFERENCE_DATA}&verbose=1`);
+  assertEquals(await again.text(), VERBOSE_OK);
+  assertEquals(h.store.total(), 1);
 });
 
-Deno.test("without verbose a success is 200 with an empty body, on any method", async () => {
+Deno.test("without verbose a success is 200 with Mixpanel's body 1, on any method and with a trailing slash", async () => {
   const h = harness("summary");
   for (const [i, method] of ["GET", "POST", "PUT"].entries()) {
     const res = await h.fetch(track(sampleEvent(i)), { method });
     assertEquals(res.status, 200, method);
-    assertEquals(await res.text(), "");
+    assertEquals(await res.text(), PLAIN_OK);
   }
-  const res = await h.fetch("/track", {
-    method: "POST",
-    body: JSON.stringify(sampleEvent(10)),
-    headers: { "content-type": "application/json" },
-  });
-  assertEquals(res.status, 200);
-  await res.body?.cancel();
+  const res = await h.fetch("/track/", postJson(sampleEvent(10)));
+  assertEquals([res.status, await res.text()], [200, "1"]);
   assertEquals(h.store.total(), 4);
 });
 
@@ -121,15 +124,15 @@ Deno.test("the reference's failure answers, and the verbose status object", asyn
     "unable to interpret request as an event: required fields not provided: properties\n",
   );
 
-  res = await h.fetch("/track?verbose=1", {
-    method: "POST",
-    body: '{"event": "foo", "properties": {}}',
-  });
+  res = await h.fetch(
+    "/track?verbose=1",
+    postJson({ event: "foo", properties: {} }),
+  );
   assertEquals(res.status, 400);
   assertEquals(await res.json(), {
     status: 0,
     error: "unable to interpret request as an event: " +
-      "required fields not provided: token, time, distinct_id, $insert_id",
+      "required fields not provided: token, distinct_id",
   });
   assertEquals(h.rejected, [
     "no_event",
@@ -148,71 +151,210 @@ Deno.test("a form body and a batch are accepted; a bad batch records nothing", a
   });
   assertEquals(await res.text(), VERBOSE_OK);
 
-  const batch = Array.from({ length: 2000 }, (_, i) => sampleEvent(i + 10));
-  res = await h.fetch("/track", {
-    method: "POST",
-    body: JSON.stringify(batch),
-  });
+  const batch = Array.from({ length: 99 }, (_, i) => sampleEvent(i + 10));
+  res = await h.fetch("/track", postJson(batch));
   assertEquals(res.status, 200);
-  await res.body?.cancel();
-  assertEquals(h.store.total(), 2001);
-
-  res = await h.fetch("/track", {
-    method: "POST",
-    body: JSON.stringify([...batch, sampleEvent(5000)]),
-  });
-  assertEquals(res.status, 400);
-  assertStringIncludes(await res.text(), "at most 2000 events");
+  assertEquals(h.store.total(), 100);
 
   const broken = [sampleEvent(3000), sampleEvent(3001), { event: "x" }];
-  res = await h.fetch("/track", {
-    method: "POST",
-    body: JSON.stringify(broken),
-  });
+  res = await h.fetch("/track", postJson(broken));
   assertEquals(res.status, 400);
   assertStringIncludes(await res.text(), "event 2 of the batch");
-  assertEquals(h.store.total(), 2001, "nothing of a refused batch recorded");
+  assertEquals(h.store.total(), 100, "nothing of a refused batch recorded");
 });
 
-Deno.test("a body over 1 MiB is refused by its Content-Length before it is read", async () => {
-  const h = harness();
-  const { stream, counter } = countedStream(2 * MiB);
-  const res = await h.fetch("/track?verbose=1", {
-    method: "POST",
-    body: stream,
-    headers: { "content-length": String(2 * MiB) },
+Deno.test("without time and $insert_id (as the official libraries send /track), and with milliseconds", async () => {
+  const h = harness("all");
+  const bare = {
+    event: "Signed Up",
+    properties: { token: "t", distinct_id: "u1" },
+  };
+  for (let i = 0; i < 2; i++) {
+    const res = await h.fetch(track(bare, "&verbose=1"));
+    assertEquals(await res.text(), VERBOSE_OK);
+  }
+  const ms = sampleEvent(5, { time: 1795544503123 });
+  assertEquals((await h.fetch(track(ms))).status, 200);
+  // No $insert_id: nothing to de-duplicate against, both kept, as sent.
+  assertEquals(events(storedEvents(h.store)), [bare, bare, ms]);
+  assertEquals(h.accepted[2][0].time, 1795544503.123);
+});
+
+Deno.test("strict=1 answers as Mixpanel does: what was imported, and each failed record", async () => {
+  const h = harness("all");
+  let res = await h.fetch("/track?strict=1", postJson([sampleEvent(1)]));
+  assertEquals(res.status, 200);
+  assertEquals(res.headers.get("content-type"), "application/json");
+  assertEquals(await res.json(), {
+    code: 200,
+    num_records_imported: 1,
+    status: "OK",
   });
-  assertEquals(res.status, 413);
+  res = await h.fetch(
+    "/track?strict=1",
+    postJson([
+      sampleEvent(2),
+      {
+        event: "x",
+        properties: { token: "t", distinct_id: "d", time: "noon" },
+      },
+      sampleEvent(3, { $insert_id: "not valid!" }),
+    ]),
+  );
+  assertEquals(res.status, 400);
+  assertEquals(await res.json(), {
+    code: 400,
+    error: "some data points in the request failed validation",
+    status: "Bad Request",
+    num_records_imported: 1,
+    failed_records: [
+      {
+        index: 1,
+        insert_id: "",
+        field: "properties.time",
+        message:
+          "time must be seconds or milliseconds since the epoch, not string",
+      },
+      {
+        index: 2,
+        insert_id: "",
+        field: "properties.$insert_id",
+        message:
+          "$insert_id must be 1 to 36 characters of letters, digits and -",
+      },
+    ],
+  });
+  // The valid events of a strict request are recorded (Mixpanel's partial success).
+  assertEquals(
+    storedEvents(h.store).map((e) => e.properties.$insert_id),
+    ["insert-1", "insert-2"],
+  );
+  res = await h.fetch("/track?strict=1", postJson("nothing"));
+  assertEquals(res.status, 400);
+  assertEquals((await res.json()).status, "Bad Request");
+});
+
+Deno.test("/import: JSON and NDJSON bodies, gzip, the token from basic auth; the old data form answers as /track", async () => {
+  const h = harness("all");
+  const { token: _, ...noToken } = sampleEvent(1).properties;
+  let res = await h.fetch(
+    "/import",
+    postJson([{ event: "collect metrics", properties: noToken }], {
+      authorization: `Basic ${btoa("project-token:")}`,
+    }),
+  );
+  assertEquals(await res.json(), {
+    code: 200,
+    num_records_imported: 1,
+    status: "OK",
+  });
+  assertEquals(storedEvents(h.store)[0].properties.token, "project-token");
+
+  const ndjson = [2, 3].map((i) => JSON.stringify(sampleEvent(i))).join("\n");
+  res = await h.fetch("/import?strict=1", {
+    method: "POST",
+    body: await gzip(utf8(ndjson)) as BufferSource,
+    headers: {
+      "content-type": "application/x-ndjson",
+      "content-encoding": "gzip",
+    },
+  });
+  assertEquals((await res.json()).num_records_imported, 2);
+
+  // As the official Node.js library imports: data=..., answered "1".
+  res = await h.fetch(
+    `/import?ip=0&verbose=0&data=${
+      encodeURIComponent(encodeEventData(sampleEvent(4)))
+    }`,
+  );
+  assertEquals([res.status, await res.text()], [200, "1"]);
+  res = await h.fetch("/import", postJson({ event: "x" }));
+  assertEquals(res.status, 400);
+  assertEquals(
+    (await res.json()).failed_records[0].message,
+    "required fields not provided: properties",
+  );
+  assertEquals(h.store.total(), 4);
+});
+
+Deno.test("/engage and /groups get a clear JSON answer that profiles are not recorded", async () => {
+  const h = harness("all");
+  for (const route of ["/engage", "/groups"]) {
+    const res = await h.fetch(`${route}?data=e30=`);
+    assertEquals(res.status, 400);
+    const answer = await res.json();
+    assertEquals(answer.status, 0);
+    assertMatch(answer.error, /profiles are not recorded by this receiver/);
+  }
+  assertEquals(h.rejected, ["not_recorded", "not_recorded"]);
+  assertEquals(h.store.total(), 0);
+});
+
+Deno.test("accepted project tokens: another token gets 401, in each answer shape, and nothing is recorded", async () => {
+  const h = harness("all", { acceptedTokens: new Set(["ours"]) });
+  const ours = sampleEvent(1, { token: "ours" });
+  const theirs = sampleEvent(2, { token: "theirs" });
+  let res = await h.fetch(track(ours, "&verbose=1"));
+  assertEquals(await res.text(), VERBOSE_OK);
+  res = await h.fetch(track(theirs, "&verbose=1"));
+  assertEquals(res.status, 401);
   assertEquals(await res.json(), {
     status: 0,
-    error: "request too large: the body is over 1048576 bytes",
+    error: "invalid project token: this receiver does not accept it",
   });
-  assert(counter.pulled < 2 * MiB, `pulled ${counter.pulled}`);
-  assertEquals(h.rejected, ["too_large"]);
+  res = await h.fetch("/track", postJson([ours, theirs]));
+  assertEquals(res.status, 401, "one foreign event refuses the request");
+  res = await h.fetch("/import", postJson([theirs]));
+  assertEquals(res.status, 401);
+  // Mixpanel's answer for bad credentials on /import.
+  assertEquals(await res.json(), {
+    code: 401,
+    error: "Invalid credentials",
+    status: "Unauthorized",
+  });
+  assertEquals(events(storedEvents(h.store)), [ours]);
+  assertEquals(h.rejected, ["invalid_token", "invalid_token", "invalid_token"]);
 });
 
-Deno.test("a streamed body is cut off once it passes 1 MiB", async () => {
-  const h = harness();
-  const { stream, counter } = countedStream(2 * MiB);
-  const res = await h.fetch("/track", { method: "POST", body: stream });
-  assertEquals(res.status, 413);
-  assertEquals(
-    await res.text(),
-    "request too large: the body is over 1048576 bytes\n",
-  );
-  assert(counter.pulled <= MiB + 3 * 64 * 1024, `pulled ${counter.pulled}`);
-  assert(counter.cancelled, "the rest of the body is cancelled");
-
-  // Exactly at the limit is fine as far as size goes.
-  const ok = JSON.stringify(sampleEvent(1, { pad: "" }));
-  const padded = ok.replace(
-    '"pad":""',
-    `"pad":"${"x".repeat(MiB - ok.length)}"`,
-  );
-  assertEquals(utf8(padded).length, MiB);
-  const res2 = await h.fetch("/track", { method: "POST", body: padded });
-  assertEquals(res2.status, 200);
-  await res2.body?.cancel();
+Deno.test("the read token guards /events, /metrics and the page; /healthz stays open but says little", async () => {
+  const h = harness("all", {
+    readToken: "s3cret",
+    metrics: () => ["# metrics\n"],
+    overview: () => "<html></html>",
+  });
+  (await h.fetch(track(sampleEvent(1)))).body?.cancel();
+  for (const path of ["/events", "/metrics", "/"]) {
+    const open = await h.fetch(path);
+    assertEquals(open.status, 401, path);
+    assertMatch(open.headers.get("www-authenticate")!, /^Basic realm=/);
+    assert(!(await open.text()).includes("s3cret"));
+    for (
+      const authorization of [
+        "Bearer wrong",
+        "Bearer s3cre",
+        `Basic ${btoa("me:wrong")}`,
+        "s3cret",
+      ]
+    ) {
+      const res = await h.fetch(path, { headers: { authorization } });
+      assertEquals(res.status, 401, `${path} ${authorization}`);
+      await res.body?.cancel();
+    }
+    for (
+      const authorization of ["Bearer s3cret", `Basic ${btoa("anyone:s3cret")}`]
+    ) {
+      const res = await h.fetch(path, { headers: { authorization } });
+      assertEquals(res.status, 200, `${path} ${authorization}`);
+      await res.body?.cancel();
+    }
+  }
+  assertEquals(await (await h.fetch("/healthz")).json(), { status: "ok" });
+  const full = await (await h.fetch("/healthz", {
+    headers: { authorization: "Bearer s3cret" },
+  })).json();
+  assertEquals(full.totalEvents, 1);
+  // Events still come in without it.
+  assertEquals((await h.fetch(track(sampleEvent(2)))).status, 200);
 });
 
 Deno.test("a gzip body is accepted; a gzip bomb is refused by its decompressed size", async () => {
@@ -224,10 +366,10 @@ Deno.test("a gzip body is accepted; a gzip bomb is refused by its decompressed s
     headers: { "content-encoding": "gzip" },
   });
   assertEquals(await res.text(), VERBOSE_OK);
-  assertEquals(h.store.list({}), [sampleEvent(1)]);
+  assertEquals(storedEvents(h.store), [sampleEvent(1)]);
 
-  // 16 MiB of spaces compress to about 16 KiB.
-  const bomb = await gzip(new Uint8Array(16 * MiB).fill(0x20));
+  // 64 MiB of spaces compress to about 64 KiB.
+  const bomb = await gzip(new Uint8Array(64 * MiB).fill(0x20));
   assert(bomb.length < MiB, `bomb is ${bomb.length} bytes`);
   res = await h.fetch("/track?verbose=1", {
     method: "POST",
@@ -239,6 +381,17 @@ Deno.test("a gzip body is accepted; a gzip bomb is refused by its decompressed s
     status: 0,
     error: "request too large: the decompressed body is over 1048576 bytes",
   });
+  // deflate, with and without the zlib wrapper.
+  const zlib = await import("node:zlib");
+  for (const deflated of [zlib.deflateSync, zlib.deflateRawSync]) {
+    res = await h.fetch("/track", {
+      method: "POST",
+      body: deflated(utf8(JSON.stringify(sampleEvent(2)))) as BufferSource,
+      headers: { "content-encoding": "deflate" },
+    });
+    assertEquals(res.status, 200);
+    await res.body?.cancel();
+  }
 
   res = await h.fetch("/track", {
     method: "POST",
@@ -260,7 +413,7 @@ Deno.test("a gzip body is accepted; a gzip bomb is refused by its decompressed s
     "unreadable_body",
     "unsupported_encoding",
   ]);
-  assertEquals(h.store.total(), 1);
+  assertEquals(h.store.total(), 2);
 });
 
 Deno.test("the event is recorded before the answer; a failing store gets 503, never 200", async () => {
@@ -297,6 +450,7 @@ Deno.test("the event is recorded before the answer; a failing store gets 503, ne
   const f = harness("summary", { store: failing });
   const failed = await f.fetch(track(sampleEvent(2), "&verbose=1"));
   assertEquals(failed.status, 503);
+  assertEquals(failed.headers.get("retry-after"), "5");
   const answer = await failed.json();
   assertEquals(answer.status, 0);
   assertMatch(
@@ -318,7 +472,7 @@ Deno.test("a hook that throws does not turn a recorded event into a failure", as
   assertEquals(h.store.total(), 1);
 });
 
-Deno.test("/events in the three record levels", async () => {
+Deno.test("/events in the three record levels, each event with its receipt time", async () => {
   for (const level of ["none", "summary", "all"] as const) {
     const h = harness(level);
     for (let i = 0; i < 3; i++) {
@@ -333,27 +487,63 @@ Deno.test("/events in the three record levels", async () => {
     if (level === "none") assertEquals(body, []);
     if (level === "summary") assertEquals(body, [{ totalEvents: 3 }]);
     if (level === "all") {
-      assertEquals(body, [sampleEvent(0), sampleEvent(1), sampleEvent(2)]);
+      assertEquals(events(body), [0, 1, 2].map((i) => sampleEvent(i)));
+      for (const e of body) {
+        assert(Math.abs(Date.parse(e.received_at) - Date.now()) < 60_000);
+      }
     }
   }
 });
 
-Deno.test("/events?limit=N gives the newest N; a bad limit is a 400", async () => {
+Deno.test("/events pages: a default and a maximum size, a cursor in the Link header; bad values are a 400", async () => {
   const h = harness("all");
-  for (let i = 0; i < 5; i++) {
-    (await h.fetch(track(sampleEvent(i)))).body?.cancel();
-  }
-  let res = await h.fetch("/events?limit=2");
-  assertEquals(await res.json(), [sampleEvent(3), sampleEvent(4)]);
-  res = await h.fetch(
-    `/events?distinct_id=${sampleEvent(0).properties.distinct_id}&limit=1`,
+  await h.fetch(
+    "/track",
+    postJson(Array.from({ length: 250 }, (_, i) => sampleEvent(i))),
   );
-  assertEquals(await res.json(), [sampleEvent(4)]);
-  for (const bad of ["0", "-1", "two", "1.5", ""]) {
+  const seen: unknown[] = [];
+  let next: string | null = "/events";
+  let pages = 0;
+  while (next !== null) {
+    const res: Response = await h.fetch(next);
+    const page = await res.json();
+    assert(page.length <= 100, `${page.length} events on a page`);
+    seen.push(
+      ...page.map((e: { properties: { $insert_id: string } }) =>
+        e.properties.$insert_id
+      ),
+    );
+    const link = res.headers.get("link");
+    next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1];
+    pages++;
+  }
+  assertEquals(pages, 3);
+  assertEquals(seen, Array.from({ length: 250 }, (_, i) => `insert-${i}`));
+  let res = await h.fetch("/events?limit=2&cursor=247");
+  assertEquals(
+    (await res.json()).map((e: { properties: { model_count: number } }) =>
+      e.properties.model_count
+    ),
+    [247, 248],
+  );
+  assertEquals(res.headers.get("x-next-cursor"), "249");
+  res = await h.fetch("/events?limit=1000");
+  assertEquals((await res.json()).length, 250);
+  assertEquals(res.headers.get("link"), null);
+  for (const bad of ["0", "-1", "two", "1.5", "", "1001"]) {
     res = await h.fetch(`/events?limit=${bad}`);
     assertEquals(res.status, 400, bad);
-    assertEquals(await res.text(), "limit must be a positive whole number\n");
+    assertEquals(
+      await res.text(),
+      "limit must be a whole number from 1 to 1000\n",
+    );
   }
+  res = await h.fetch("/events?cursor=x");
+  assertEquals(res.status, 400);
+  await res.body?.cancel();
+  res = await h.fetch("/events", { method: "POST" });
+  assertEquals(res.status, 405);
+  await res.body?.cancel();
 });
 
 Deno.test("/healthz reports the level and the store's counts", async () => {
@@ -361,36 +551,46 @@ Deno.test("/healthz reports the level and the store's counts", async () => {
   (await h.fetch(track(sampleEvent(1)))).body?.cancel();
   const res = await h.fetch("/healthz");
   assertEquals(res.status, 200);
-  assertEquals(await res.json(), {
-    status: "ok",
-    recordLevel: "all",
-    totalEvents: 1,
-    storedEvents: 1,
-    droppedEvents: 0,
-    duplicateEvents: 0,
-    maxEvents: 100,
-  });
+  const health = await res.json();
+  assertEquals(
+    [
+      health.status,
+      health.recordLevel,
+      health.totalEvents,
+      health.storedEvents,
+    ],
+    ["ok", "all", 1, 1],
+  );
   const missing = await h.fetch("/nothing-here");
   assertEquals(missing.status, 404);
   await missing.body?.cancel();
 });
 
-Deno.test("a refused request is logged without its payload", async () => {
+Deno.test("a refused request is logged without its payload, escaped, and refusals are rate-limited", async () => {
   const lines: string[] = [];
   setupLogging({ level: "debug", format: "text", write: (l) => lines.push(l) });
   try {
-    const h = harness();
+    let clock = 0;
+    const h = harness("all", { now: () => clock });
     const secret = "db.internal.corp-" + "x".repeat(100_000);
-    const res = await h.fetch("/track", {
-      method: "POST",
-      body: JSON.stringify({ event: "x", properties: { token: secret } }),
-    });
+    const res = await h.fetch(
+      "/track",
+      postJson({ event: "x", properties: { token: secret } }),
+    );
     assertEquals(res.status, 400);
     await res.body?.cancel();
     const refused = lines.filter((l) => l.includes("refused"));
     assertEquals(refused.length, 1, lines.join(""));
     assert(!refused[0].includes("db.internal.corp"), refused[0]);
     assert(refused[0].length < 500, `log line of ${refused[0].length} chars`);
+
+    lines.length = 0;
+    for (let i = 0; i < 50; i++) (await h.fetch("/track")).body?.cancel();
+    assertEquals(lines.filter((l) => l.includes("refused")).length, 9);
+    clock += 10_000;
+    (await h.fetch("/track")).body?.cancel();
+    const last = lines.filter((l) => l.includes("refused")).at(-1)!;
+    assertStringIncludes(last, "(and 41 more not logged)");
   } finally {
     setupLogging({ level: "fatal", format: "text", write: () => {} });
   }

@@ -1,16 +1,21 @@
-// The receiver's pure decoding and validation (SPEC §7), without sockets.
+// The receiver's pure decoding and validation, without sockets: the `data`
+// parameter, JSON, form and NDJSON bodies, Mixpanel's field rules and the
+// limits checked before parsing.
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
+  type Checked,
   decodeBase64,
-  decodeTrackRequest,
-  exceedsDepth,
-  MAX_BATCH,
+  decodeEvents,
+  excerpt,
   NO_EVENT,
   type TrackInput,
   UNINTERPRETABLE,
   validateEvent,
 } from "../src/receive/decode.ts";
+import { checkParsedEvent, scanEvents } from "../src/receive/json_scan.ts";
+import { queryParam } from "../src/receive/query.ts";
+import { EVENT_LIMITS } from "../src/receive/limits.ts";
 import { encodeEventData } from "../src/publish/event.ts";
 import { REFERENCE_DATA, sampleEvent, utf8 } from "./receive_sample.ts";
 
@@ -28,10 +33,38 @@ function rejected(over: Partial<TrackInput>) {
   return r.rejection;
 }
 
+/** As the receiver does without strict=1: one invalid event refuses the request. */
+function decodeTrackRequest(i: TrackInput) {
+  const r = decodeEvents(i);
+  if (!r.ok) return r;
+  const bad = r.events.findIndex((c) => !c.ok);
+  if (bad < 0) {
+    return {
+      ok: true as const,
+      events: r.events.map((c) => (c as Extract<Checked, { ok: true }>).event),
+    };
+  }
+  const problems = (r.events[bad] as Extract<Checked, { ok: false }>).problems
+    .map((p) => p.message).join("; ");
+  return {
+    ok: false as const,
+    rejection: {
+      status: 400,
+      kind: "invalid_event",
+      message: `${UNINTERPRETABLE}: ${
+        r.events.length === 1
+          ? problems
+          : `event ${bad} of the batch (counting from 0): ${problems}; no event of this batch was recorded`
+      }`,
+    },
+  };
+}
+
+/** The events as sent ({event, properties}). */
 function accepted(over: Partial<TrackInput>) {
   const r = decodeTrackRequest(input(over));
   if (!r.ok) throw new Error(`expected events, got: ${r.rejection.message}`);
-  return r.events;
+  return r.events.map((e) => ({ event: e.event, properties: e.properties }));
 }
 
 /** A URL's query decoding, as the server applies it to `data`. */
@@ -163,13 +196,13 @@ Deno.test("validation names every missing required field, in order", () => {
   );
   assertEquals(
     invalidDetail({ body: utf8('{"event": "foo", "properties": {}}') }),
-    "required fields not provided: token, time, distinct_id, $insert_id",
+    "required fields not provided: token, distinct_id",
   );
   assertEquals(
     invalidDetail({ body: utf8("{}") }),
     "required fields not provided: event, properties",
   );
-  for (const field of ["token", "time", "distinct_id", "$insert_id"]) {
+  for (const field of ["token", "distinct_id"]) {
     const event = sampleEvent(1);
     delete event.properties[field];
     assertEquals(
@@ -185,14 +218,21 @@ Deno.test("validation names every missing required field, in order", () => {
   }
 });
 
+const INSERT_ID_RULE =
+  "$insert_id must be 1 to 36 characters of letters, digits and -";
+const TIME_RULE = "time must be seconds or milliseconds since the epoch";
+
 Deno.test("validation names each field of the wrong type", () => {
   const cases: Array<[string, unknown, string]> = [
     ["token", 42, "token must be a string, not number"],
     ["distinct_id", { id: 1 }, "distinct_id must be a string, not object"],
-    ["$insert_id", 17, "$insert_id must be a string, not number"],
-    ["time", "1795544503", "time must be an integer, not string"],
-    ["time", 1.5, "time must be an integer, not a fractional number"],
-    ["time", [1], "time must be an integer, not an array"],
+    ["$insert_id", 17, INSERT_ID_RULE],
+    ["$insert_id", "a".repeat(37), INSERT_ID_RULE],
+    ["$insert_id", "has space", INSERT_ID_RULE],
+    ["$insert_id", "", INSERT_ID_RULE],
+    ["time", "1795544503", `${TIME_RULE}, not string`],
+    ["time", -1, `${TIME_RULE}, not number`],
+    ["time", [1], `${TIME_RULE}, not an array`],
   ];
   for (const [field, value, message] of cases) {
     const event = sampleEvent(1, { [field]: value });
@@ -238,11 +278,11 @@ Deno.test("the event name must be a non-empty string after trimming", () => {
   assertEquals(
     invalidDetail({
       body: utf8(
-        JSON.stringify({ event: " ", properties: { time: 1.5, token: "t" } }),
+        JSON.stringify({ event: " ", properties: { time: "x", token: "t" } }),
       ),
     }),
-    "required fields not provided: distinct_id, $insert_id; " +
-      "event name is empty; time must be an integer, not a fractional number",
+    "required fields not provided: distinct_id; " +
+      `event name is empty; ${TIME_RULE}, not string`,
   );
 });
 
@@ -258,7 +298,10 @@ Deno.test("other properties are kept exactly as they came", () => {
 });
 
 Deno.test("a batch of up to 2000 events is all valid or all refused, naming the index", () => {
-  const batch = Array.from({ length: MAX_BATCH }, (_, i) => sampleEvent(i));
+  const batch = Array.from(
+    { length: EVENT_LIMITS.maxBatch },
+    (_, i) => sampleEvent(i),
+  );
   assertEquals(accepted({ body: utf8(JSON.stringify(batch)) }).length, 2000);
   assertEquals(
     accepted({ data: btoa(JSON.stringify(batch.slice(0, 3))) }).length,
@@ -268,7 +311,7 @@ Deno.test("a batch of up to 2000 events is all valid or all refused, naming the 
   const tooMany = [...batch, sampleEvent(2000)];
   assertEquals(
     invalidDetail({ body: utf8(JSON.stringify(tooMany)) }),
-    "a batch holds at most 2000 events; this one has 2001",
+    "a batch holds at most 2000 events; this one has more",
   );
 
   const broken = batch.slice(0, 5);
@@ -276,7 +319,7 @@ Deno.test("a batch of up to 2000 events is all valid or all refused, naming the 
   assertEquals(
     invalidDetail({ body: utf8(JSON.stringify(broken)) }),
     "event 3 of the batch (counting from 0): required fields not provided: " +
-      "time, distinct_id, $insert_id; no event of this batch was recorded",
+      "distinct_id; no event of this batch was recorded",
   );
   assertMatch(
     invalidDetail({ body: utf8(JSON.stringify([sampleEvent(0), "x"])) }),
@@ -284,25 +327,132 @@ Deno.test("a batch of up to 2000 events is all valid or all refused, naming the 
   );
 });
 
-Deno.test("100000-deep nesting is refused, not a crash", () => {
-  const deep = "[".repeat(100_000) + "]".repeat(100_000);
+Deno.test("deep nesting and huge containers are refused before JSON.parse builds them", () => {
+  const deep = "[".repeat(200_000) + "]".repeat(200_000);
   assertMatch(
     invalidDetail({ body: utf8(deep) }),
-    /^event 0 of the batch .*an event must be a JSON object, not an array/,
+    /^event 0 of the batch .*properties nest deeper than 3 levels/,
   );
-  const inProperties = JSON.stringify(sampleEvent(1)).replace(
-    /}}$/,
-    `,"deep":${deep}}}`,
+  const inProperties = (value: string) =>
+    JSON.stringify(sampleEvent(1)).replace(/}}$/, `,"x":${value}}}`);
+  assertEquals(
+    invalidDetail({ body: utf8(inProperties(deep.slice(199_000, 201_000))) }),
+    "properties nest deeper than 3 levels",
+  );
+  // Three levels inside a property are Mixpanel's limit, and accepted.
+  assertEquals(
+    accepted({ body: utf8(inProperties('{"a":[{"b":1}]}')) }).length,
+    1,
   );
   assertEquals(
-    invalidDetail({ body: utf8(inProperties) }),
-    "properties are nested deeper than 64 levels",
+    invalidDetail({ body: utf8(inProperties('{"a":[{"b":[1]}]}')) }),
+    "properties nest deeper than 3 levels",
   );
   const deepObject = '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000);
-  assertMatch(
+  assertEquals(
     invalidDetail({ body: utf8(deepObject) }),
-    /required fields not provided: event, properties/,
+    "the event is larger than 65536 characters of JSON",
   );
+  assertEquals(
+    invalidDetail({ body: utf8(inProperties(`[${"0,".repeat(255)}0]`)) }),
+    "an array has more than 255 elements",
+  );
+  assertEquals(
+    accepted({ body: utf8(inProperties(`[${"0,".repeat(254)}0]`)) }).length,
+    1,
+    "255 elements are fine",
+  );
+  const wide = Object.fromEntries(
+    Array.from({ length: 300 }, (_, i) => [`p${i}`, i]),
+  );
+  assertEquals(
+    invalidDetail({ body: utf8(JSON.stringify(sampleEvent(1, wide))) }),
+    "an object has more than 255 keys",
+  );
+  // 330 000 empty objects in one array: refused at the 256th.
+  assertMatch(
+    invalidDetail({ body: utf8(`[${"{},".repeat(330_000)}{}]`) }),
+    /a batch holds at most 2000 events/,
+  );
+  assertEquals(
+    invalidDetail({ body: utf8(inProperties(`"${"x".repeat(9000)}"`)) }),
+    "a string is longer than 8192 characters",
+  );
+});
+
+Deno.test("scanEvents: limits per event of a batch, strings with escapes, any text", () => {
+  const big = JSON.stringify(sampleEvent(1, { pad: "y".repeat(8000) }));
+  const batch = `[${Array(9).fill(big).join(",")}]`;
+  assertEquals(scanEvents(batch, EVENT_LIMITS), null, "each event is small");
+  assertEquals(
+    scanEvents(batch, { ...EVENT_LIMITS, maxEventChars: 4000 }),
+    "event 0 of the batch (counting from 0): the event is larger than 4000 characters of JSON",
+  );
+  // Brackets, braces and commas inside strings are text, not structure.
+  assertEquals(
+    scanEvents(
+      JSON.stringify(sampleEvent(1, { s: '[[[[{{{{,,,,"\\' })),
+      EVENT_LIMITS,
+    ),
+    null,
+  );
+  for (const text of ["", "]]]]", "}", '"unterminated', "[[,,,]", "\\\\"]) {
+    scanEvents(text, EVENT_LIMITS); // never throws
+  }
+});
+
+Deno.test("time: seconds or milliseconds, or absent; $insert_id optional", () => {
+  const check = (props: Record<string, unknown>) => {
+    const r = validateEvent({ event: "e", properties: props });
+    assert(r.ok, JSON.stringify(r));
+    return r.event;
+  };
+  const base = { token: "t", distinct_id: "d" };
+  assertEquals(check(base).time, null);
+  assertEquals(check(base).insertId, null);
+  assertEquals(check({ ...base, time: 1795544503 }).time, 1795544503);
+  assertEquals(check({ ...base, time: 1795544503123 }).time, 1795544503.123);
+  assertEquals(check({ ...base, time: 1795544503.5 }).time, 1795544503.5);
+  assertEquals(check({ ...base, $insert_id: "a-B-9" }).insertId, "a-B-9");
+  // The event is kept as sent: nothing is added to it.
+  assertEquals(check(base).properties, base);
+});
+
+Deno.test("/import: a missing token comes from the basic-auth user; NDJSON bodies", () => {
+  const ndjson = [sampleEvent(1), sampleEvent(2)].map((e) => {
+    const { token: _, ...rest } = e.properties;
+    return JSON.stringify({ event: e.event, properties: rest });
+  }).join("\n") + "\n";
+  const r = decodeEvents(
+    input({
+      body: utf8(ndjson),
+      contentType: "application/x-ndjson",
+      fallbackToken: "project-token",
+    }),
+  );
+  assert(r.ok);
+  assertEquals(r.events.length, 2);
+  for (const c of r.events) {
+    assert(c.ok);
+    assertEquals(c.event.token, "project-token");
+    assertEquals(c.event.properties.token, "project-token");
+  }
+  const bad = decodeEvents(
+    input({
+      body: utf8('{"a":1}\n{not json\n'),
+      contentType: "application/x-ndjson",
+    }),
+  );
+  assert(!bad.ok);
+  assertEquals(
+    bad.rejection.message,
+    `${UNINTERPRETABLE}: line 2 is not valid JSON`,
+  );
+});
+
+Deno.test("excerpt: bounded, control characters escaped", () => {
+  assertEquals(excerpt("a\nb\u001b[31m", 200), "a\\u000ab\\u001b[31m");
+  assertEquals(excerpt("x".repeat(300), 10), "xxxxxxxxxx…");
 });
 
 Deno.test("random bytes are refused with a reason", () => {
@@ -319,21 +469,96 @@ Deno.test("decodeBase64 accepts both alphabets and refuses the rest", () => {
   for (const text of ["+/+/AA==", "-_-_AA", "+_-/AA=", " /+/AA"]) {
     assertEquals(decodeBase64(text), bytes, text);
   }
-  for (const text of ["a", "ab=c", "a===", "ab\ncd", "é"]) {
+  for (const text of ["a", "ab=c", "a===", "ab*cd", "é"]) {
     assertEquals(decodeBase64(text), null, text);
   }
-});
-
-Deno.test("exceedsDepth counts levels without recursion", () => {
-  assertEquals(exceedsDepth({ a: { b: 1 } }, 2), false);
-  assertEquals(exceedsDepth({ a: { b: {} } }, 2), true);
-  assertEquals(exceedsDepth([[[]]], 3), false);
-  assertEquals(exceedsDepth("flat", 0), false);
+  // ASCII whitespace is skipped, as base64 decoders do.
+  assertEquals(decodeBase64("+/+/\nAA"), bytes);
 });
 
 Deno.test("validateEvent returns the event as sent", () => {
   const sent = sampleEvent(9);
   const r = validateEvent(structuredClone(sent));
   assert(r.ok);
-  assertEquals(r.event, sent);
+  assertEquals(r.event.properties, sent.properties);
+  assertEquals(r.event.event, sent.event);
+  assertEquals(r.event.distinctId, sent.properties.distinct_id);
+  assertEquals(r.event.insertId, sent.properties.$insert_id);
+});
+
+Deno.test("queryParam reads a parameter as URLSearchParams does", () => {
+  const queries = [
+    "data=abc&verbose=1",
+    "verbose=1&data=a%2Bb%3D&data=second",
+    "data=a+b+c",
+    "d%61ta=encoded-key&data=plain",
+    "data",
+    "data=&x=1",
+    "x=1&&data=%zz%41",
+    "data=%E2%82%AC%",
+    "",
+    "=&=data&data=a=b",
+    "dat=no&data%3D=odd&data=yes",
+  ];
+  for (const q of queries) {
+    for (const name of ["data", "verbose", "x", "missing"]) {
+      assertEquals(
+        queryParam(q, name),
+        new URLSearchParams(q).get(name),
+        `${name} of ${q}`,
+      );
+    }
+  }
+});
+
+Deno.test("checkParsedEvent and scanEvents agree on every event shape (seeded)", () => {
+  let seed = 0x2026;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const limits = {
+    ...EVENT_LIMITS,
+    maxKeys: 6,
+    maxArrayElements: 5,
+    maxStringChars: 12,
+  };
+  const value = (depth: number): unknown => {
+    switch (rnd(depth > 5 ? 3 : 6)) {
+      case 0:
+        return rnd(1000);
+      case 1:
+        return "s".repeat(rnd(15));
+      case 2:
+        return rnd(2) === 0 ? null : true;
+      case 3:
+        return Array.from({ length: rnd(8) }, () => value(depth + 1));
+      default:
+        return Object.fromEntries(
+          Array.from(
+            { length: rnd(8) },
+            (
+              _,
+              i,
+            ) => [
+              `k${i}${"x".repeat(rnd(3) === 0 ? 12 : 0)}`,
+              value(depth + 1),
+            ],
+          ),
+        );
+    }
+  };
+  let refused = 0;
+  for (let i = 0; i < 2000; i++) {
+    const event = { event: "e", properties: value(1) };
+    const scanned = scanEvents(JSON.stringify(event), limits);
+    const checked = checkParsedEvent(event, limits);
+    assertEquals(
+      checked === null,
+      scanned === null,
+      `${JSON.stringify(event)}: scan ${scanned}, check ${checked}`,
+    );
+    if (checked !== null) refused++;
+  }
+  assert(refused > 200 && refused < 1800, `${refused} of 2000 refused`);
 });

@@ -8,7 +8,8 @@ import { hodometer } from "./fixtures/hodometer_process.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { openSqliteStore } from "../src/receive/sqlite_store.ts";
 import { logger } from "../src/log/setup.ts";
-import { sampleEvent } from "./receive_sample.ts";
+import { fetchAllEvents, sampleEvent, storedEvents } from "./receive_sample.ts";
+import { call } from "./fixtures/receiver_call.ts";
 
 async function withDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "hodometer-durable-" });
@@ -67,10 +68,7 @@ Deno.test("kill -9 during a burst of 1000 concurrent posts: every event answered
 
     const second = await startReceiverProcess({ args });
     try {
-      const res = await fetch(`${second.url}/events?limit=10000`);
-      const stored = (await res.json()) as Array<
-        { properties: Record<string, string> }
-      >;
+      const stored = await fetchAllEvents(second.url);
       const keys = stored.map((e) =>
         `${e.properties.distinct_id}/${e.properties.$insert_id}`
       );
@@ -203,7 +201,7 @@ Deno.test("a store that cannot be opened stops start-up with exit 1 naming the p
 Deno.test("a write that fails (disk full) is answered 503 with Retry-After, never 200, and counted", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/events.db`;
-    // Room for the schema and one small event, not for a 200 KiB one.
+    // Room for the schema and one small event, not for a 56 KB one.
     const opened = openSqliteStore({ path, maxPageCount: 8 });
     assert(opened.ok, opened.ok ? "" : opened.error);
     const store = opened.store;
@@ -214,18 +212,19 @@ Deno.test("a write that fails (disk full) is answered 503 with Retry-After, neve
         logger: logger("receive", "test"),
       });
       const post = (event: unknown) =>
-        r.app.fetch(
-          new Request("http://receiver.test/track?verbose=1", {
-            method: "POST",
-            body: JSON.stringify(event),
-            headers: { "content-type": "application/json" },
-          }),
-        );
+        call(r.app, "/track?verbose=1", {
+          method: "POST",
+          body: JSON.stringify(event),
+          headers: { "content-type": "application/json" },
+        });
       const small = await post(sampleEvent(1));
       assertEquals(small.status, 200);
       await small.body?.cancel();
 
-      const big = await post(sampleEvent(2, { pad: "x".repeat(200_000) }));
+      const pads = Object.fromEntries(
+        Array.from({ length: 7 }, (_, i) => [`pad${i}`, "x".repeat(8000)]),
+      );
+      const big = await post(sampleEvent(2, pads));
       assertEquals(big.status, 503);
       assertEquals(big.headers.get("retry-after"), "5");
       const answer = await big.json();
@@ -234,7 +233,7 @@ Deno.test("a write that fails (disk full) is answered 503 with Retry-After, neve
       assertEquals(r.counters.rejected.store_failed, 1);
       assertEquals(r.counters.received, 1);
       assertEquals(
-        store.list({}).map((e) => e.properties.$insert_id),
+        storedEvents(store).map((e) => e.properties.$insert_id),
         ["insert-1"],
       );
       // The failed event's cluster snapshot was not updated either.

@@ -5,7 +5,8 @@
 import parsePrometheus from "parse-prometheus-text-format";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { ClusterBook, MAX_EXTRA_PROPERTIES } from "../src/receive/clusters.ts";
+import { ClusterBook } from "../src/receive/clusters.ts";
+import { call } from "./fixtures/receiver_call.ts";
 import {
   escapeLabel,
   metricName,
@@ -16,9 +17,7 @@ import type { EventStore } from "../src/receive/store.ts";
 import type { RecordLevel } from "../src/config/settings.ts";
 import { logger } from "../src/log/setup.ts";
 import { CATALOGUE } from "../src/metrics/catalogue.ts";
-import { sampleEvent } from "./receive_sample.ts";
-
-const BASE = "http://receiver.test";
+import { sampleAccepted, sampleEvent } from "./receive_sample.ts";
 
 interface Sample {
   value: string;
@@ -46,18 +45,16 @@ function receiver(
     now: options.now,
   });
   const post = async (body: unknown) => {
-    const res = await r.app.fetch(
-      new Request(`${BASE}/track`, {
-        method: "POST",
-        body: JSON.stringify(body),
-        headers: { "content-type": "application/json" },
-      }),
-    );
+    const res = await call(r.app, "/track", {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    });
     await res.body?.cancel();
     return res.status;
   };
   const scrape = async () => {
-    const res = await r.app.fetch(new Request(`${BASE}/metrics`));
+    const res = await call(r.app, "/metrics");
     assertEquals(res.status, 200);
     assertEquals(res.headers.get("content-type"), PROMETHEUS_CONTENT_TYPE);
     const text = await res.text();
@@ -158,9 +155,11 @@ Deno.test("/metrics parses and holds the counters and the latest snapshot of eac
   clock += 1000;
   assertEquals(await r.post([clusterEvent(A, 3), clusterEvent(B, 2)]), 200);
   clock += 1000;
-  // An older event of A arriving late does not replace its snapshot.
-  assertEquals(await r.post(clusterEvent(A, 2)), 200);
-  assertEquals(await r.post(clusterEvent(A, 3)), 200); // re-delivery
+  // The event received last is the latest, whatever its own time says.
+  assertEquals(await r.post(clusterEvent(A, 2, { time: 1 })), 200);
+  clock += 1000;
+  // A re-delivery changes nothing: not the values, not the last-seen time.
+  assertEquals(await r.post(clusterEvent(A, 3)), 200);
   assertEquals(await r.post({ event: "x" }), 400);
   assertEquals(await r.post([]), 400);
 
@@ -198,10 +197,10 @@ Deno.test("/metrics parses and holds the counters and the latest snapshot of eac
     "COUNTER",
   );
 
-  assertEquals(g("seldon_usage_model_count", A), 3);
-  assertEquals(g("seldon_usage_pipeline_count", A), 30);
-  assertEquals(g("seldon_usage_server_memory_gb_sum", A), 0.75);
-  assertEquals(g("seldon_usage_is_kubernetes", A), 0);
+  assertEquals(g("seldon_usage_model_count", A), 2);
+  assertEquals(g("seldon_usage_pipeline_count", A), 20);
+  assertEquals(g("seldon_usage_server_memory_gb_sum", A), 0.5);
+  assertEquals(g("seldon_usage_is_kubernetes", A), 1);
   assertEquals(g("seldon_usage_model_count", B), 2);
   assertEquals(g("seldon_usage_is_kubernetes", B), 1);
   assertEquals(families.get("seldon_usage_model_count")?.type, "GAUGE");
@@ -209,18 +208,21 @@ Deno.test("/metrics parses and holds the counters and the latest snapshot of eac
     families.get("seldon_usage_model_count")!.help,
     /models the scheduler reports/,
   );
-  // Last seen: A's re-delivery came last, at the final clock.
-  assertEquals(g("seldon_usage_last_seen_timestamp_seconds", A), clock / 1000);
+  // Last seen: A's last new event, before the re-delivery.
+  assertEquals(
+    g("seldon_usage_last_seen_timestamp_seconds", A),
+    (clock - 1000) / 1000,
+  );
   assertEquals(
     g("seldon_usage_last_seen_timestamp_seconds", B),
-    (clock - 1000) / 1000,
+    (clock - 2000) / 1000,
   );
   const info = families.get("seldon_usage_info")!.metrics;
   assertEquals(info.find((m) => m.labels?.cluster_id === A), {
     value: "1",
     labels: {
       cluster_id: A,
-      seldon_core_version: "2.3.0",
+      seldon_core_version: "2.2.0",
       kubernetes_version: "v1.30.2",
       inference_server_name: "MLServer,Triton",
       collector_version: "1.0.0",
@@ -246,57 +248,70 @@ Deno.test("/metrics keeps snapshots at every record level, also with nothing sto
   }
 });
 
-Deno.test("hostile values: label values escaped, odd property names sanitised, no collisions", async () => {
+Deno.test("hostile values: label values escaped and kept distinct; only the catalogue becomes metrics", async () => {
   const nasty = 'v2"} evil_metric 1\n# TYPE x counter\\\r\u0000end';
   const r = receiver("summary");
+  const odd = `id"\n\\{}`;
   assertEquals(
-    await r.post(clusterEvent(`id"\n\\{}`, 1, {
+    await r.post(clusterEvent(odd, 1, {
       seldon_core_version: nasty,
       "weird-name.with spaces": 7,
-      "model-count": 99, // would sanitise into a catalogue name
-      "info": 5, // would collide with seldon_usage_info
+      "model-count": 99,
+      "info": 5,
       "last_seen_timestamp_seconds": 5,
       "flag": true,
-      "text_extra": "strings outside the catalogue are not exported",
       "nested": { "a": 1 },
     })),
     200,
   );
+  // distinct_ids that differ only in control characters stay two series.
+  assertEquals(await r.post(clusterEvent("c\u0001", 1)), 200);
+  assertEquals(await r.post(clusterEvent("c\u0002", 1)), 200);
+  assertEquals(await r.post(clusterEvent("c%01", 1)), 200);
+  assertEquals(await r.post(clusterEvent("c\ud800", 1)), 200);
+  assertEquals(await r.post(clusterEvent("c\ufffd", 1)), 200);
   const { text, families } = await r.scrape();
   assert(!families.has("evil_metric"), "no injected family");
   assert(!text.includes("\nevil_metric"), "no injected line");
-  const info = families.get("seldon_usage_info")!.metrics[0].labels!;
-  assertEquals(info.cluster_id, `id"\n\\{}`);
+  const info = families.get("seldon_usage_info")!.metrics;
+  const ids = info.map((m) => m.labels!.cluster_id);
+  assertEquals(new Set(ids).size, 6, ids.join(" | "));
+  assertEquals(ids, [
+    'id"%0A\\{}',
+    "c%01",
+    "c%02",
+    "c%2501",
+    "c%uD800",
+    "c\ufffd",
+  ]);
   assertEquals(
-    info.seldon_core_version,
-    'v2"} evil_metric 1\n# TYPE x counter\\\ufffd\ufffdend',
+    info[0].labels!.seldon_core_version,
+    'v2"} evil_metric 1%0A# TYPE x counter\\%0D%00end',
   );
-  const id = { cluster_id: `id"\n\\{}` };
-  assertEquals(value(families, "seldon_usage_weird_name_with_spaces", id), 7);
-  assertEquals(value(families, "seldon_usage_flag", id), 1);
+  // Only the catalogue's metrics: a client cannot choose metric names.
+  for (const name of families.keys()) {
+    assert(
+      name.startsWith("hodometer_receiver_") || name === "seldon_usage_info" ||
+        name === "seldon_usage_last_seen_timestamp_seconds" ||
+        CATALOGUE.some((m) => `seldon_usage_${m.name}` === name),
+      name,
+    );
+  }
+  const id = { cluster_id: 'id"%0A\\{}' };
   assertEquals(value(families, "seldon_usage_model_count", id), 1);
-  assertEquals(families.get("seldon_usage_info")!.metrics.length, 1);
-  assertEquals(
-    families.get("seldon_usage_last_seen_timestamp_seconds")!.metrics.length,
-    1,
-  );
-  assert(!families.has("seldon_usage_text_extra"));
-  assert(!families.has("seldon_usage_nested"));
-  assertEquals(metricName("a:b-c.d"), "seldon_usage_a_b_c_d");
-  assertEquals(escapeLabel('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  assertEquals(families.get("seldon_usage_info")!.metrics.length, 6);
+  assertEquals(metricName("model_count"), "seldon_usage_model_count");
+  assertEquals(escapeLabel('a\\b"c\nd%'), 'a\\\\b\\"c%0Ad%25');
 });
 
-Deno.test("snapshots are bounded: clusters evicted least recently seen first, extra properties capped", async () => {
+Deno.test("snapshots are bounded: clusters evicted least recently seen first, by count and by bytes", async () => {
   const clusters = new ClusterBook({ maxClusters: 3 });
   const r = receiver("summary", { clusters });
   for (const id of ["c1", "c2", "c3"]) {
     assertEquals(await r.post(clusterEvent(id, 1)), 200);
   }
   assertEquals(await r.post(clusterEvent("c1", 2)), 200); // c1 seen again
-  const many = Object.fromEntries(
-    Array.from({ length: 200 }, (_, i) => [`extra_${i}`, i]),
-  );
-  assertEquals(await r.post(clusterEvent("c4", 1, many)), 200); // evicts c2
+  assertEquals(await r.post(clusterEvent("c4", 1)), 200); // evicts c2
   const { families } = await r.scrape();
   const ids = families.get("seldon_usage_info")!.metrics.map((m) =>
     m.labels!.cluster_id
@@ -306,14 +321,35 @@ Deno.test("snapshots are bounded: clusters evicted least recently seen first, ex
     value(families, "hodometer_receiver_clusters_evicted_total", {}),
     1,
   );
-  const extras = [...families.keys()].filter((n) =>
-    n.startsWith("seldon_usage_extra_")
-  );
-  assertEquals(extras.length, MAX_EXTRA_PROPERTIES);
-  // A distinct_id no collector would send is not tracked at all.
-  assertEquals(await r.post(clusterEvent("x".repeat(10_000), 1)), 200);
+  // A distinct_id longer than Mixpanel's 255 characters is refused outright.
+  assertEquals(await r.post(clusterEvent("x".repeat(256), 1)), 400);
   assertEquals(clusters.size, 3);
   assertEquals(clusters.get("c4")?.values.get("model_count"), 1);
+
+  const small = new ClusterBook({ maxBytes: 20_000 });
+  const long = "v".repeat(2000); // clipped to 128 characters
+  for (let i = 0; i < 100; i++) {
+    small.observe(
+      sampleAccepted(i, {
+        distinct_id: `cluster-${i}`,
+        seldon_core_version: long,
+        kubernetes_version: long,
+      }),
+      i,
+    );
+  }
+  assert(small.bytes <= 20_000, `${small.bytes} bytes`);
+  assert(small.size > 10 && small.size < 100, `${small.size} clusters`);
+  assertEquals(small.recent(1)[0].distinctId, "cluster-99");
+  assertEquals(
+    (small.get("cluster-99")!.values.get("seldon_core_version") as string)
+      .length,
+    128,
+  );
+  // Retention forgets clusters not heard from since the cutoff.
+  const before = small.size;
+  assertEquals(small.forgetSeenBefore(95), before - 5);
+  assertEquals(small.size, 5);
 });
 
 const promtool = (() => {
@@ -337,7 +373,7 @@ Deno.test({
   ignore: !promtool,
   fn: async () => {
     const r = receiver("summary");
-    await r.post(clusterEvent(A, 1, { "odd-name": 2 }));
+    await r.post(clusterEvent(A, 1));
     await r.post(clusterEvent(B, 2, { seldon_core_version: 'a"b\\c\nd' }));
     const { text } = await r.scrape();
     const child = new Deno.Command(promtool!, {

@@ -9,6 +9,7 @@ import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { escapeHtml, PAGE_CSP } from "../src/receive/page.ts";
 import { logger } from "../src/log/setup.ts";
 import { sampleEvent } from "./receive_sample.ts";
+import { call } from "./fixtures/receiver_call.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const chromiumInstalled = (() => {
@@ -173,10 +174,8 @@ Deno.test({
         b,
         /<dd data-field="seldon_core_version">&lt;script&gt;document\.title='pwned'&lt;\/script&gt;2\.9\.0<\/dd>/,
       );
-      assertMatch(
-        b,
-        /<td>&lt;img src=x onerror="document\.title=1"&gt;<\/td><td class="value">3<\/td>/,
-      );
+      // A property outside the catalogue is not shown at all.
+      assert(!page.includes("onerror"), "no hostile property name");
       // Sections come most recently seen first.
       assert(page.indexOf(B) < page.indexOf(A));
 
@@ -209,18 +208,16 @@ Deno.test("the page without a browser: empty receiver, summary level, escaping",
     recordLevel: "summary",
     logger: logger("receive", "test"),
   });
-  const get = async () =>
-    await (await r.app.fetch(new Request("http://receiver.test/"))).text();
+  const get = async () => await (await call(r.app, "/")).text();
   assertMatch(await get(), /id="no-clusters">No events received yet/);
   assertMatch(await get(), /<span id="cluster-count">0<\/span>/);
 
   for (const event of knownEvents()) {
-    const res = await r.app.fetch(
-      new Request("http://receiver.test/track", {
-        method: "POST",
-        body: JSON.stringify(event),
-      }),
-    );
+    const res = await call(r.app, "/track", {
+      method: "POST",
+      body: JSON.stringify(event),
+      headers: { "content-type": "application/json" },
+    });
     assertEquals(res.status, 200);
   }
   const html = await get();

@@ -1,6 +1,8 @@
 // Events for the receiver tests, shaped as hodometer publishes them.
 
 import type { TrackEvent } from "../src/publish/event.ts";
+import { validateEvent } from "../src/receive/decode.ts";
+import type { AcceptedEvent, EventStore } from "../src/receive/store.ts";
 
 export function sampleEvent(
   n: number,
@@ -48,3 +50,48 @@ export const REFERENCE_DATA =
   "VfY29yZXNfc3VtIjowLCJzZXJ2ZXJfbWVtb3J5X2diX3N1bSI6MCwic2VydmVyX3JlcGxp" +
   "Y2FfY291bnQiOjAsInRpbWUiOjE3OTU1NDQ1MDMsInRva2VuIjoiZTk0M2U4YTJlYmQxMz" +
   "UyMzM4ZWNhYzFmOWZkZThjN2MifX0=";
+
+/** A TrackEvent as the receiver accepts it (validated), for store tests. */
+export function acceptEvent(event: TrackEvent): AcceptedEvent {
+  const checked = validateEvent(structuredClone(event));
+  if (!checked.ok) {
+    throw new Error(`not a valid event: ${JSON.stringify(checked.problems)}`);
+  }
+  return checked.event;
+}
+
+/** sampleEvent(n, extra), accepted. */
+export const sampleAccepted = (
+  n: number,
+  extra: Record<string, unknown> = {},
+): AcceptedEvent => acceptEvent(sampleEvent(n, extra));
+
+/** Every recorded event of a store, oldest first, as {event, properties}. */
+export function storedEvents(
+  store: EventStore,
+  distinctId?: string,
+): TrackEvent[] {
+  return store.rows(0, Number.MAX_SAFE_INTEGER, 1_000_000, distinctId).map((
+    r,
+  ) => ({ event: r.event, properties: JSON.parse(r.properties) }));
+}
+
+/** Every event of a receiver's /events, page after page (RECORD_LEVEL=all). */
+export async function fetchAllEvents(
+  baseUrl: string,
+  headers: Record<string, string> = {},
+): Promise<Array<TrackEvent & { received_at: string }>> {
+  const out: Array<TrackEvent & { received_at: string }> = [];
+  let next: string | null = "/events?limit=1000";
+  for (let pages = 0; next !== null; pages++) {
+    if (pages > 10_000) throw new Error("/events never ends");
+    const res: Response = await fetch(baseUrl + next, { headers });
+    if (res.status !== 200) {
+      throw new Error(`/events: ${res.status} ${await res.text()}`);
+    }
+    out.push(...await res.json());
+    const link = res.headers.get("link");
+    next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1];
+  }
+  return out;
+}

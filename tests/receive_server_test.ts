@@ -1,87 +1,257 @@
-// startReceiver on loopback: the bound port and the graceful stop.
+// The receiver on Deno.serve over loopback (server.ts with the app's routes):
+// the bound port, a body on its way at shutdown awaited and new requests 503
+// meanwhile, the grace period cutting a shutdown short, a body that drips
+// answered 408, and a streamed answer given up when its client stops reading.
 
-import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { startReceiver } from "../src/receive/server.ts";
-import { utf8 } from "./receive_sample.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "./assert.ts";
+import { startReceiverServer } from "../src/receive/server.ts";
+import { BodyBudget, readBody } from "../src/receive/body.ts";
+import { createReceiver } from "../src/receive/receiver.ts";
+import { createMemoryStore } from "../src/receive/memory_store.ts";
+import { logger } from "../src/log/setup.ts";
+import { answerStream } from "../src/receive/stream.ts";
+import { sampleEvent, utf8 } from "./receive_sample.ts";
 
-Deno.test("port 0 binds a free port and reports it", async () => {
-  const server = startReceiver({
-    hostname: "127.0.0.1",
-    port: 0,
-    app: { fetch: () => new Response("hi") },
-  });
+const VERBOSE_OK = '{"status":1,"error":""}';
+
+/** Reads what arrives on `conn` until it closes, or `ms` pass. */
+async function readFor(conn: Deno.Conn, ms: number): Promise<string> {
+  const timer = setTimeout(() => conn.close(), ms);
+  const buf = new Uint8Array(64 * 1024);
+  let text = "";
   try {
-    assertEquals(server.url, `http://127.0.0.1:${server.port}`);
-    const res = await fetch(`${server.url}/`);
-    assertEquals(await res.text(), "hi");
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } catch {
+    // closed by the timer
   } finally {
-    await server.shutdown();
+    clearTimeout(timer);
   }
-});
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+  return text;
+}
 
-Deno.test("shutdown answers the request in flight and refuses new ones meanwhile", async () => {
-  const entered = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  const server = startReceiver({
+function receiver(bodyTimeoutMs = 10_000) {
+  const store = createMemoryStore({ recordLevel: "summary", maxEvents: 10 });
+  return createReceiver({
+    store,
+    recordLevel: "summary",
+    logger: logger("receive", "test"),
+    bodyTimeoutMs,
+  });
+}
+
+Deno.test("port 0 binds a free port; an idle server shuts down at once", async () => {
+  const { app, bodies } = receiver();
+  const server = startReceiverServer({
     hostname: "127.0.0.1",
     port: 0,
-    app: {
-      fetch: async (req) => {
-        if (new URL(req.url).pathname === "/slow") {
-          entered.resolve();
-          await release.promise;
-          return new Response(`finished after ${await req.text()}`);
-        }
-        return new Response("fast");
-      },
-    },
+    app,
+    bodies,
   });
-  const slow = fetch(`${server.url}/slow`, { method: "POST", body: "body" });
-  await entered.promise;
-  const stopped = server.shutdown();
-  const late = await fetch(`${server.url}/other`);
-  assertEquals(late.status, 503);
-  assertStringIncludes(await late.text(), "shutting down");
-  release.resolve();
-  const res = await slow;
-  assertEquals(res.status, 200);
-  assertEquals(await res.text(), "finished after body");
-  await stopped;
+  assertEquals(server.url, `http://127.0.0.1:${server.port}`);
+  const res = await fetch(`${server.url}/healthz`);
+  assertEquals((await res.json()).status, "ok");
+  assertEquals(await server.shutdown(1000), true);
   await server.finished;
 });
 
-Deno.test("a client that stalls its upload cannot hold the shutdown past drainTimeoutMs", async () => {
-  const entered = Promise.withResolvers<void>();
-  const server = startReceiver({
+Deno.test("shutdown: the body on its way is awaited and answered, new requests get 503 meanwhile, then nobody listens", async () => {
+  const { app, bodies } = receiver();
+  const server = startReceiverServer({
     hostname: "127.0.0.1",
     port: 0,
-    drainTimeoutMs: 50,
-    app: {
-      fetch: async (req) => {
-        entered.resolve();
-        try {
-          return new Response(await req.text());
-        } catch {
-          return new Response("body cut off\n", { status: 400 });
-        }
-      },
+    app,
+    bodies,
+  });
+  const body = utf8(JSON.stringify(sampleEvent(1)));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(utf8(
+    `POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`,
+  ));
+  await conn.write(body.subarray(0, 10));
+  while (bodies.reading === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const stopped = server.shutdown(5000);
+  const late = await fetch(`${server.url}/healthz`);
+  assertEquals(late.status, 503);
+  assertEquals(late.headers.get("connection"), "close");
+  assertStringIncludes(await late.text(), "shutting down");
+
+  await conn.write(body.subarray(10));
+  const answer = await readFor(conn, 5000);
+  assertMatch(answer, /^HTTP\/1\.1 200 OK\r\n/);
+  assert(answer.endsWith(VERBOSE_OK), answer);
+  assertEquals(await stopped, true);
+  await server.finished;
+  const refused = await fetch(`${server.url}/healthz`).catch((err) => err);
+  assert(refused instanceof TypeError, String(refused));
+});
+
+Deno.test("bodies that come after their head, of known length or chunked, are read to their end and answered at once", async () => {
+  const { app, bodies } = receiver();
+  const server = startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    app,
+    bodies,
+  });
+  const event = utf8(JSON.stringify(sampleEvent(1)));
+  const chunk = (
+    bytes: Uint8Array,
+  ) => [utf8(`${bytes.length.toString(16)}\r\n`), bytes, utf8("\r\n")];
+  const cases: Array<[string, string, Uint8Array[]]> = [
+    ["known length", `Content-Length: ${event.length}`, [
+      event.subarray(0, 5),
+      event.subarray(5),
+    ]],
+    ["chunked", "Transfer-Encoding: chunked", [
+      ...chunk(event.subarray(0, 3)),
+      ...chunk(event.subarray(3)),
+      utf8("0\r\n\r\n"),
+    ]],
+  ];
+  for (const [name, framing, pieces] of cases) {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    const started = Date.now();
+    await conn.write(utf8(
+      `POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\n${framing}\r\nConnection: close\r\n\r\n`,
+    ));
+    for (const piece of pieces) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await conn.write(piece);
+    }
+    const answer = await readFor(conn, 5000);
+    const ms = Date.now() - started;
+    assertMatch(answer, /^HTTP\/1\.1 200 OK\r\n/, name);
+    assert(answer.endsWith(VERBOSE_OK), name);
+    assert(ms < 2000, `${name}: answered and closed after ${ms} ms`);
+  }
+  assertEquals(bodies.bytes, 0);
+  assertEquals(await server.shutdown(1000), true);
+  await server.finished;
+});
+
+Deno.test("shutdown gives up at the grace period when a body never arrives", async () => {
+  const bodies = new BodyBudget(1 << 20);
+  // No deadline of its own: only the grace period ends the wait.
+  const app = {
+    fetch: async (req: Request) => {
+      const read = await readBody(req, {
+        budget: bodies,
+        maxBytes: 1000,
+        timeoutMs: 60_000,
+      });
+      if (read.ok) bodies.release(read.reserved);
+      return new Response(read.ok ? "read" : "cut");
     },
+  };
+  const server = startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    app,
+    bodies,
   });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  try {
-    await conn.write(utf8(
-      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part",
-    ));
-    await entered.promise;
-    await server.shutdown();
-    const buf = new Uint8Array(4096);
-    const n = await conn.read(buf);
-    assertMatch(
-      new TextDecoder().decode(buf.subarray(0, n ?? 0)),
-      /^HTTP\/1\.1 400 .*\r\n\r\nbody cut off\n$/s,
-    );
-  } finally {
-    conn.close();
+  await conn.write(
+    utf8("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"),
+  );
+  while (bodies.reading === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  const started = Date.now();
+  assertEquals(await server.shutdown(300), false);
+  const ms = Date.now() - started;
+  assert(ms >= 290 && ms < 2000, `${ms} ms`);
+  conn.close();
+  await server.finished;
+});
+
+Deno.test("a body that drips is answered 408 with Connection: close at BODY_TIMEOUT", async () => {
+  const { app, bodies, counters } = receiver(300);
+  const server = startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    app,
+    bodies,
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const started = Date.now();
+  await conn.write(utf8(
+    "POST /track?verbose=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+  ));
+  const drip = setInterval(() => conn.write(utf8("a")).catch(() => {}), 50);
+  const buf = new Uint8Array(4096);
+  let answer = "";
+  while (!answer.includes("\r\n\r\n")) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    answer += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  const ms = Date.now() - started;
+  clearInterval(drip);
+  conn.close();
+  assertMatch(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  assertMatch(answer, /\r\nconnection: close\r\n/i);
+  assert(ms >= 290 && ms < 3000, `${ms} ms`);
+  assertEquals(counters.rejected.body_timeout, 1);
+  assertEquals([bodies.bytes, bodies.reading], [0, 0]);
+  assertEquals(await server.shutdown(2000), true);
+  await server.finished;
+});
+
+Deno.test("a streamed answer its client stops reading is given up and its connection closed; not an error", async () => {
+  const bodies = new BodyBudget(1 << 20);
+  let abandoned = 0;
+  let made = 0;
+  const errors: unknown[] = [];
+  function* huge() {
+    for (let i = 0; i < 100_000; i++) {
+      made++;
+      yield "x".repeat(10_000);
+    }
+  }
+  const server = startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    bodies,
+    app: {
+      fetch: () =>
+        new Response(
+          answerStream(huge(), {
+            idleMs: 300,
+            onAbandoned: () => abandoned++,
+          }),
+        ),
+    },
+    onError: (err) => errors.push(err),
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // Read nothing for a while: the socket's buffers fill, then the answer stops.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const text = await readFor(conn, 10_000);
+  assertEquals(abandoned, 1);
+  assertEquals(errors, []);
+  assert(!text.endsWith("0\r\n\r\n"), "the answer did not end normally");
+  assert(made < 100_000, `${made} chunks made`);
+  assert(text.length < 100_000 * 10_000);
+  assertEquals(await server.shutdown(2000), true);
   await server.finished;
 });

@@ -16,7 +16,7 @@ import {
 } from "../src/receive/sqlite_schema.ts";
 import { startRetention } from "../src/receive/retention.ts";
 import { logger } from "../src/log/setup.ts";
-import { sampleEvent } from "./receive_sample.ts";
+import { sampleAccepted, sampleEvent, storedEvents } from "./receive_sample.ts";
 
 const ids = (events: { properties: Record<string, unknown> }[]) =>
   events.map((e) => e.properties.$insert_id);
@@ -44,26 +44,34 @@ Deno.test("sqlite: events are stored once per (distinct_id, $insert_id) and surv
     const store = open({ path });
     try {
       assertEquals(store.migrated, { from: 0, to: SCHEMA_VERSION });
-      assertEquals(await store.add([sampleEvent(1), sampleEvent(2)]), {
+      assertEquals(await store.add([sampleAccepted(1), sampleAccepted(2)]), {
         added: 2,
         duplicates: 0,
+        fresh: [true, true],
       });
       // Re-delivery, a repeat inside the batch, and a new one.
       assertEquals(
-        await store.add([sampleEvent(2), sampleEvent(3), sampleEvent(3)]),
-        { added: 1, duplicates: 2 },
+        await store.add([
+          sampleAccepted(2),
+          sampleAccepted(3),
+          sampleAccepted(3),
+        ]),
+        { added: 1, duplicates: 2, fresh: [false, true, false] },
       );
       // The same $insert_id from another cluster is another event.
       assertEquals(
-        await store.add([sampleEvent(1, { distinct_id: "other" })]),
-        { added: 1, duplicates: 0 },
+        await store.add([sampleAccepted(1, { distinct_id: "other" })]),
+        { added: 1, duplicates: 0, fresh: [true] },
       );
+      // No $insert_id: kept every time, never a re-delivery.
+      const bare = sampleAccepted(8, { $insert_id: undefined });
+      assertEquals((await store.add([bare, bare])).added, 2);
       // Concurrent deliveries of one event: stored once.
       const results = await Promise.all(
-        Array.from({ length: 5 }, () => store.add([sampleEvent(9)])),
+        Array.from({ length: 5 }, () => store.add([sampleAccepted(9)])),
       );
       assertEquals(results.reduce((n, r) => n + r.added, 0), 1);
-      assertEquals(store.total(), 5);
+      assertEquals(store.total(), 7);
       assertEquals(store.stats().duplicateEvents, 6);
     } finally {
       store.close();
@@ -75,81 +83,108 @@ Deno.test("sqlite: events are stored once per (distinct_id, $insert_id) and surv
         from: SCHEMA_VERSION,
         to: SCHEMA_VERSION,
       });
-      assertEquals(again.total(), 5);
-      assertEquals(ids(again.list({})), [
+      assertEquals(again.total(), 7);
+      assertEquals(ids(storedEvents(again)), [
         "insert-1",
         "insert-2",
         "insert-3",
         "insert-1",
+        undefined,
+        undefined,
         "insert-9",
       ]);
-      assertEquals(again.list({})[0], sampleEvent(1));
-      assertEquals((await again.add([sampleEvent(3)])).duplicates, 1);
+      assertEquals(storedEvents(again)[0], sampleEvent(1));
+      assertEquals((await again.add([sampleAccepted(3)])).duplicates, 1);
     } finally {
       again.close();
     }
   });
 });
 
-Deno.test("sqlite: limit gives the newest N oldest first; before and distinctId filter; pages are capped", async () => {
+Deno.test("sqlite: pages in arrival order after a cursor, filtered by distinct_id, read a few rows at a time", async () => {
   await withDir(async (dir) => {
     let clock = 1000;
-    const store = open({
-      path: `${dir}/events.db`,
-      now: () => clock,
-      maxListEvents: 4,
-    });
+    const store = open({ path: `${dir}/events.db`, now: () => clock });
     try {
       for (let i = 0; i < 6; i++) {
         clock += 10;
         await store.add([
-          sampleEvent(i, { distinct_id: i % 2 === 0 ? "even" : "odd" }),
+          sampleAccepted(i, { distinct_id: i % 2 === 0 ? "even" : "odd" }),
         ]);
       }
-      assertEquals(ids(store.list({ limit: 2 })), ["insert-4", "insert-5"]);
+      assertEquals(store.planPage({ after: 0, limit: 4 }), {
+        lastId: 4,
+        count: 4,
+        more: true,
+      });
+      assertEquals(store.planPage({ after: 4, limit: 4 }), {
+        lastId: 6,
+        count: 2,
+        more: false,
+      });
+      assertEquals(store.planPage({ after: 6, limit: 4 }), {
+        lastId: 6,
+        count: 0,
+        more: false,
+      });
       assertEquals(
-        ids(store.list({ distinctId: "odd", limit: 2 })),
-        ["insert-3", "insert-5"],
+        store.planPage({ after: 0, limit: 2, distinctId: "odd" }),
+        { lastId: 4, count: 2, more: true },
       );
-      assertEquals(ids(store.list({ before: 1030 })), ["insert-0", "insert-1"]);
       assertEquals(
-        ids(store.list({ before: 1050, distinctId: "even", limit: 1 })),
-        ["insert-2"],
+        store.rows(1, 4, 2).map((r) => [r.id, r.receivedAtMs]),
+        [[2, 1020], [3, 1030]],
       );
-      // At most maxListEvents per page, the newest.
-      assertEquals(ids(store.list({})), [
-        "insert-2",
+      assertEquals(ids(storedEvents(store, "odd")), [
+        "insert-1",
         "insert-3",
-        "insert-4",
         "insert-5",
       ]);
-      assertEquals(ids(store.list({ limit: 100 })).length, 4);
-      assertEquals(store.list({ distinctId: "nobody" }), []);
+      assertEquals(storedEvents(store, "nobody"), []);
+      // Read by size too: rows of any size come a few characters at a time.
+      assertEquals(store.rows(0, 6, 50, undefined, 1).map((r) => r.id), [1]);
+      assertEquals(
+        store.rows(0, 6, 50, undefined, 250).map((r) => r.id).length,
+        2,
+      );
+      const history = store.history("even", 2);
+      assertEquals(history.map((h) => h.receivedAtMs), [1030, 1050]);
+      assertEquals(history.map((h) => h.values.get("model_count")), [2, 4]);
     } finally {
       store.close();
     }
   });
 });
 
-Deno.test("sqlite: the newest event per cluster by its time, and when each cluster was last seen", async () => {
+Deno.test("sqlite: the last received event per cluster (the sender's clock decides nothing), values of bounded size", async () => {
   await withDir(async (dir) => {
     let clock = 5000;
     const store = open({ path: `${dir}/events.db`, now: () => clock });
     try {
-      await store.add([sampleEvent(5, { distinct_id: "a" })]);
+      await store.add([
+        sampleAccepted(5, { distinct_id: "a", time: 9007199254740991 }),
+      ]);
       clock = 6000;
-      await store.add([sampleEvent(1, { distinct_id: "b" })]);
+      await store.add([sampleAccepted(1, { distinct_id: "b" })]);
       clock = 7000;
-      // A late re-delivery of an older event of "a": newest by time stays 5.
-      await store.add([sampleEvent(2, { distinct_id: "a" })]);
+      // Sent later with an older time: still the latest of "a".
+      await store.add([
+        sampleAccepted(2, {
+          distinct_id: "a",
+          seldon_core_version: "v".repeat(5000),
+          kubernetes_version: "v1.30.0",
+        }),
+      ]);
       const latest = store.latestPerCluster(10);
       assertEquals(
-        latest.map((l) => [
-          l.event.properties.distinct_id,
-          l.event.properties.$insert_id,
-          l.lastSeenMs,
-        ]),
-        [["a", "insert-5", 7000], ["b", "insert-1", 6000]],
+        latest.map((l) => [l.distinctId, l.values.model_count, l.receivedAtMs]),
+        [["a", 2, 7000], ["b", 1, 6000]],
+      );
+      assertEquals(latest[0].values.kubernetes_version, "v1.30.0");
+      assertEquals(
+        latest[0].values.seldon_core_version,
+        undefined,
+        "a value too long to be a version is not read back",
       );
       assertEquals(store.latestPerCluster(1).length, 1);
     } finally {
@@ -205,11 +240,15 @@ Deno.test("migration: a version 1 store opens, keeps its events and its de-dupli
     try {
       assertEquals(store.migrated, { from: 1, to: SCHEMA_VERSION });
       assertEquals(store.total(), 3);
-      assertEquals(store.list({}), [0, 1, 2].map((i) => sampleEvent(i)));
-      assertEquals(await store.add([sampleEvent(2), sampleEvent(3)]), {
+      assertEquals(storedEvents(store), [0, 1, 2].map((i) => sampleEvent(i)));
+      assertEquals(await store.add([sampleAccepted(2), sampleAccepted(3)]), {
         added: 1,
         duplicates: 1,
+        fresh: [false, true],
       });
+      // Events without $insert_id are kept since version 2.
+      const bare = sampleAccepted(4, { $insert_id: undefined });
+      assertEquals((await store.add([bare, bare])).added, 2);
     } finally {
       store.close();
     }
@@ -227,8 +266,8 @@ Deno.test("migration: each missing step runs once, in order, and data written be
     ];
     const db = new DatabaseSync(path);
     try {
-      assertEquals(migrate(db, next), { from: 1, to: 2 });
-      assertEquals(schemaVersion(db), 2);
+      assertEquals(migrate(db, next), { from: 1, to: 3 });
+      assertEquals(schemaVersion(db), 3);
       const rows = db.prepare(
         "SELECT insert_id, source FROM events ORDER BY id",
       )
@@ -238,7 +277,7 @@ Deno.test("migration: each missing step runs once, in order, and data written be
         { insert_id: "insert-1", source: "v1" },
       ]);
       // Up to date: nothing runs again.
-      assertEquals(migrate(db, next), { from: 2, to: 2 });
+      assertEquals(migrate(db, next), { from: 3, to: 3 });
     } finally {
       db.close();
     }
@@ -261,8 +300,8 @@ Deno.test("migration: a failing step leaves the database at the version before i
       } catch (err) {
         failure = (err as Error).message;
       }
-      assertMatch(failure, /migration to schema version 2 failed: .*nowhere/);
-      assertEquals(schemaVersion(db), 1);
+      assertMatch(failure, /migration to schema version 3 failed: .*nowhere/);
+      assertEquals(schemaVersion(db), 2, "version 2 itself went through");
       const extra = db.prepare(
         "SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'",
       ).get() as { n: number };
@@ -322,19 +361,22 @@ Deno.test("retention deletes exactly the events received before the cutoff", asy
       // 12 events, one a day, days 0..11; a batch of 3 on day 11.
       for (let i = 0; i < 12; i++) {
         clock = i * day;
-        await store.add([sampleEvent(i)]);
+        await store.add([sampleAccepted(i)]);
       }
-      await store.add([20, 21, 22].map((i) => sampleEvent(i)));
+      await store.add([20, 21, 22].map((i) => sampleAccepted(i)));
       clock = 15 * day;
       // Keep 7 days: events received before day 8 go, day 8 itself stays.
       const retention = startRetention({
-        store,
+        expire: async (cutoff) => ({
+          events: await store.deleteReceivedBefore(cutoff),
+          clusters: 0,
+        }),
         retentionMs: 7 * day,
         now: () => clock,
         logger: logger("receive", "test"),
       });
       await retention.stop(); // the sweep at start has run
-      assertEquals(ids(store.list({})), [
+      assertEquals(ids(storedEvents(store)), [
         "insert-8",
         "insert-9",
         "insert-10",
@@ -348,7 +390,7 @@ Deno.test("retention deletes exactly the events received before the cutoff", asy
       // Nothing more is due at the same time.
       assertEquals(await store.deleteReceivedBefore(clock - 7 * day), 0);
       // An expired event delivered again is new again.
-      assertEquals((await store.add([sampleEvent(0)])).added, 1);
+      assertEquals((await store.add([sampleAccepted(0)])).added, 1);
     } finally {
       store.close();
     }
@@ -360,15 +402,17 @@ Deno.test("retention deletes in chunks and sweeps on its schedule", async () => 
     let clock = 0;
     const store = open({ path: `${dir}/events.db`, now: () => clock });
     try {
-      await store.add(Array.from({ length: 1200 }, (_, i) => sampleEvent(i)));
       await store.add(
-        Array.from({ length: 1200 }, (_, i) => sampleEvent(i + 1200)),
+        Array.from({ length: 1200 }, (_, i) => sampleAccepted(i)),
+      );
+      await store.add(
+        Array.from({ length: 1200 }, (_, i) => sampleAccepted(i + 1200)),
       );
       for (let i = 0; i < 5; i++) {
         await store.add(
           Array.from(
             { length: 2000 },
-            (_, j) => sampleEvent(10_000 + i * 2000 + j),
+            (_, j) => sampleAccepted(10_000 + i * 2000 + j),
           ),
         );
       }
@@ -376,12 +420,10 @@ Deno.test("retention deletes in chunks and sweeps on its schedule", async () => 
       clock = 100;
       const sweeps: number[] = [];
       const retention = startRetention({
-        store: {
-          deleteReceivedBefore: async (cutoff) => {
-            const n = await store.deleteReceivedBefore(cutoff);
-            sweeps.push(n);
-            return n;
-          },
+        expire: async (cutoff) => {
+          const n = await store.deleteReceivedBefore(cutoff);
+          sweeps.push(n);
+          return { events: n, clusters: 0 };
         },
         retentionMs: 50,
         intervalMs: 5,
@@ -408,7 +450,7 @@ Deno.test("disk full: the batch fails as a whole, nothing half-written, the stor
   await withDir(async (dir) => {
     const path = `${dir}/events.db`;
     const setup = open({ path });
-    await setup.add([sampleEvent(0)]);
+    await setup.add([sampleAccepted(0)]);
     setup.close();
 
     const pages = (() => {
@@ -422,7 +464,7 @@ Deno.test("disk full: the batch fails as a whole, nothing half-written, the stor
     })();
     const store = open({ path, maxPageCount: pages + 2 });
     try {
-      const big = (i: number) => sampleEvent(i, { pad: "x".repeat(3000) });
+      const big = (i: number) => sampleAccepted(i, { pad: "x".repeat(3000) });
       // Two requests sharing one commit: both fail, neither is half-stored.
       const results = await Promise.allSettled([
         store.add([big(1), big(2), big(3)]),
@@ -435,14 +477,11 @@ Deno.test("disk full: the batch fails as a whole, nothing half-written, the stor
           /database or disk is full/,
         );
       }
-      assertEquals(ids(store.list({})), ["insert-0"]);
+      assertEquals(ids(storedEvents(store)), ["insert-0"]);
       assertEquals(store.total(), 1);
       // A small event still fits, and is stored.
-      assertEquals(await store.add([sampleEvent(7)]), {
-        added: 1,
-        duplicates: 0,
-      });
-      assertEquals(ids(store.list({})), ["insert-0", "insert-7"]);
+      assertEquals((await store.add([sampleAccepted(7)])).added, 1);
+      assertEquals(ids(storedEvents(store)), ["insert-0", "insert-7"]);
     } finally {
       store.close();
     }
@@ -453,22 +492,22 @@ Deno.test("the write queue is bounded: beyond it add() fails at once", async () 
   await withDir(async (dir) => {
     const store = open({ path: `${dir}/events.db`, maxPendingEvents: 5 });
     try {
-      const first = store.add([1, 2, 3].map((i) => sampleEvent(i)));
+      const first = store.add([1, 2, 3].map((i) => sampleAccepted(i)));
       await assertRejects(
-        () => store.add([4, 5, 6].map((i) => sampleEvent(i))),
+        () => store.add([4, 5, 6].map((i) => sampleAccepted(i))),
         /more than 5 events are waiting/,
       );
-      assertEquals(await first, { added: 3, duplicates: 0 });
+      assertEquals((await first).added, 3);
       // Once committed, there is room again.
       assertEquals(
-        (await store.add([4, 5].map((i) => sampleEvent(i)))).added,
+        (await store.add([4, 5].map((i) => sampleAccepted(i)))).added,
         2,
       );
       assertEquals(store.stats().pendingEvents, 0);
     } finally {
       store.close();
     }
-    await assertRejects(() => store.add([sampleEvent(9)]), /closed/);
+    await assertRejects(() => store.add([sampleAccepted(9)]), /closed/);
   });
 });
 
@@ -476,9 +515,9 @@ Deno.test("a time that is not a safe integer is still stored, never a failing wr
   await withDir(async (dir) => {
     const store = open({ path: `${dir}/events.db` });
     try {
-      const huge = sampleEvent(1, { time: 1e300 });
+      const huge = sampleAccepted(1, { time: 1e300 });
       assertEquals((await store.add([huge])).added, 1);
-      assertEquals(store.list({}), [huge]);
+      assertEquals(storedEvents(store), [sampleEvent(1, { time: 1e300 })]);
     } finally {
       store.close();
     }

@@ -1,6 +1,7 @@
-// Load with wrk (Debian package `wrk`): valid /track GETs from track.lua.
+// Load with wrk (Debian package `wrk`): the same request again and again
+// (report.lua only prints a JSON summary at the end).
 
-const TRACK_LUA = new URL("./track.lua", import.meta.url).pathname;
+const REPORT_LUA = new URL("./report.lua", import.meta.url).pathname;
 
 export interface LoadResult {
   requests: number;
@@ -32,12 +33,12 @@ export async function runWrk(
 ): Promise<LoadResult> {
   const out = await new Deno.Command("wrk", {
     args: [
-      `-t${options.threads ?? 2}`,
+      `-t${options.threads ?? 1}`,
       `-c${options.connections}`,
       `-d${options.seconds}s`,
       "--latency",
       "-s",
-      TRACK_LUA,
+      REPORT_LUA,
       url,
     ],
     stdout: "piped",

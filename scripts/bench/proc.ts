@@ -104,3 +104,24 @@ export async function clearReferenced(pid: number): Promise<boolean> {
     return false;
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time a process has used so far (user and system, all its threads), in
+ * milliseconds; null once it is gone. Unlike wall time, it does not depend on
+ * what else the machine runs.
+ */
+export async function cpuTimeMs(pid: number): Promise<number | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
+  // Fields after the command name, which may hold spaces: utime and stime
+  // are the 14th and 15th fields of the line.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / USER_HZ;
+}

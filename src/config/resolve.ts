@@ -64,7 +64,8 @@ export function resolveSettings<K extends SettingKey>(
       config[key] = fallback;
       continue;
     }
-    given[key] = `${found.name}=${JSON.stringify(found.raw)}${found.via}`;
+    const shown = def.secret ? "(hidden)" : JSON.stringify(found.raw);
+    given[key] = `${found.name}=${shown}${found.via}`;
     const parsed = def.parse(found.raw);
     if (!parsed.ok) {
       const line = `${given[key]} is not valid: expected ${parsed.accepted}`;

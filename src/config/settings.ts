@@ -40,9 +40,23 @@ export interface SettingDef<T> {
   ) => string | undefined;
   /** Invalid values are dropped with a warning instead of stopping start-up. */
   warnOnly?: boolean;
+  /** A credential: its value is never shown, not even in an error. */
+  secret?: boolean;
 }
 
 const setting = <T>(def: SettingDef<T>): SettingDef<T> => def;
+
+/** Comma-separated project tokens (visible ASCII), spaces around them trimmed. */
+function parseTokenList(raw: string): Parsed<string[]> {
+  const tokens = raw.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  return tokens.every((t) => /^[\x21-\x7e]{1,255}$/.test(t))
+    ? { ok: true, value: tokens }
+    : {
+      ok: false,
+      accepted:
+        "comma-separated project tokens of 1 to 255 visible ASCII characters",
+    };
+}
 const optionalString = (raw: string): Parsed<string | undefined> =>
   parseNonEmpty(raw);
 
@@ -408,6 +422,16 @@ export const SETTINGS = {
     default: 10_000,
     parse: parseInteger(1, 10_000_000),
   }),
+  maxEventsBytes: setting<number>({
+    env: "MAX_EVENTS_BYTES",
+    flag: "max-events-bytes",
+    arg: "<bytes>",
+    description:
+      "bytes the events kept in memory with RECORD_LEVEL=all may take (oldest dropped first)",
+    default: 16 * 1024 * 1024,
+    defaultText: "16777216 (16 MiB)",
+    parse: parseInteger(65_536, 1_073_741_824),
+  }),
   store: setting<string | undefined>({
     env: "STORE",
     flag: "store",
@@ -423,7 +447,7 @@ export const SETTINGS = {
     flag: "retention",
     arg: "<duration>",
     description:
-      `delete stored events received more than this long ago; 0 keeps them (else ${
+      `delete stored events, and forget clusters, received more than this long ago; 0 keeps them (else ${
         durationRange(RETENTION_RANGE.minMs, RETENTION_RANGE.maxMs)
       })`,
     default: 0,
@@ -433,6 +457,77 @@ export const SETTINGS = {
         RETENTION_RANGE.minMs,
         RETENTION_RANGE.maxMs,
       )(raw),
+  }),
+  acceptedTokens: setting<string[]>({
+    env: "ACCEPTED_TOKENS",
+    flag: "accepted-tokens",
+    arg: "<tokens>",
+    description:
+      "comma-separated project tokens the receiver records events of; others get 401",
+    default: [],
+    defaultText: "any token",
+    parse: parseTokenList,
+  }),
+  readToken: setting<string | undefined>({
+    env: "READ_TOKEN",
+    flag: "read-token",
+    arg: "<token>",
+    description:
+      "token that /events, /metrics and the page ask for (Bearer, or Basic password); prefer READ_TOKEN_FILE",
+    default: undefined,
+    defaultText: "unset (open)",
+    parse: optionalString,
+    secret: true,
+  }),
+  readTokenFile: setting<string | undefined>({
+    env: "READ_TOKEN_FILE",
+    flag: "read-token-file",
+    arg: "<file>",
+    description:
+      "file holding the read token (as Prometheus' credentials_file)",
+    default: undefined,
+    defaultText: "unset",
+    parse: optionalString,
+    neededFile: () => "it holds the read token",
+  }),
+  bodyTimeoutMs: durationSetting({
+    env: "BODY_TIMEOUT",
+    flag: "body-timeout",
+    description:
+      "time a request body has to arrive (408 after it); also how long an answer may go unread",
+    default: 10_000,
+    defaultText: "10s",
+    minMs: 100,
+    maxMs: 10 * MINUTE,
+  }),
+  gracePeriodMs: durationSetting({
+    env: "GRACE_PERIOD",
+    flag: "grace-period",
+    description:
+      "on SIGTERM, how long requests in flight may take before the receiver exits regardless",
+    default: 10_000,
+    defaultText: "10s",
+    minMs: 1000,
+    maxMs: 10 * MINUTE,
+  }),
+  maxBodyBytes: setting<number>({
+    env: "MAX_BODY_BYTES",
+    flag: "max-body-bytes",
+    arg: "<bytes>",
+    description:
+      "largest request body, on the wire and decompressed (413 past it)",
+    default: 1024 * 1024,
+    defaultText: "1048576 (1 MiB)",
+    parse: parseInteger(1024, 64 * 1024 * 1024),
+  }),
+  maxClusters: setting<number>({
+    env: "MAX_CLUSTERS",
+    flag: "max-clusters",
+    arg: "<n>",
+    description:
+      "clusters held for /metrics and the page (least recently seen forgotten first)",
+    default: 10_000,
+    parse: parseInteger(1, 1_000_000),
   }),
 } as const;
 

@@ -1,130 +1,216 @@
-// Reading a request body within limits: refused by its Content-Length before
-// anything is read, counted chunk by chunk when it streams (chunked encoding),
-// and counted again after gzip/deflate decompression so a small bomb cannot
-// expand into memory.
+// Reading a request body within a size limit, a deadline and a byte budget
+// shared by every request.
+//
+// Deno.serve hands a body over as a stream and bounds neither its size nor how
+// long it may take to arrive. Here a body is refused (413) past `maxBytes`: by
+// its Content-Length before anything is read when it has one, else while it is
+// read. It is refused (503) when the bodies being read or handled would hold
+// more than the budget together, and given up (408) when it has not arrived
+// within `timeoutMs` of the request. The stream is cancelled in every refusal.
+//
+// Deno reads a streamed body into a buffer of 64 KiB per read unless the
+// reader brings its own, and hands each piece over as a view of that buffer:
+// a body that comes a few bytes at a time would make (and, if its pieces were
+// kept, hold) 64 KiB a byte. So the body is read into its own buffer (a BYOB
+// reader: Deno writes into it), which is what is reserved. Bodies Deno already
+// has whole come as one piece, and are taken as they are.
 
 import type { Rejection } from "./decode.ts";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** The bytes of request bodies being read or handled, together. */
+export class BodyBudget {
+  /** Bytes reserved now. */
+  bytes = 0;
+  /** Bodies being read now (a shutdown waits for them). */
+  reading = 0;
 
-export interface BodyLimits {
-  /** Most bytes accepted on the wire. */
-  maxBytes: number;
-  /** Most bytes accepted after decompression. */
-  maxDecodedBytes: number;
-}
+  constructor(readonly maxBytes: number) {}
 
-type Bytes = Uint8Array<ArrayBuffer>;
+  reserve(n: number): boolean {
+    if (this.bytes + n > this.maxBytes) return false;
+    this.bytes += n;
+    return true;
+  }
 
-export type BodyRead =
-  | { ok: true; bytes: Uint8Array }
-  | { ok: false; rejection: Rejection };
-
-class TooLarge extends Error {
-  constructor(readonly what: string, readonly limit: number) {
-    super(`${what} is larger than ${limit} bytes`);
+  release(n: number): void {
+    this.bytes -= n;
   }
 }
 
-const tooLarge = (what: string, limit: number): BodyRead => ({
+export interface BodyLimits {
+  budget: BodyBudget;
+  /** Most bytes of one body on the wire. */
+  maxBytes: number;
+  /** Time the whole body has to arrive, from the call. */
+  timeoutMs: number;
+}
+
+/** The body, with the bytes it holds of the budget: give them back with `budget.release(reserved)`. */
+export type BodyRead =
+  | { ok: true; bytes: Uint8Array; reserved: number }
+  | { ok: false; rejection: Rejection };
+
+const EMPTY = new Uint8Array(0);
+
+const tooLarge = (maxBytes: number): BodyRead => ({
   ok: false,
   rejection: {
     status: 413,
     kind: "too_large",
-    message: `request too large: the ${what} is over ${limit} bytes`,
+    message: `request too large: the body is over ${maxBytes} bytes`,
   },
 });
 
-const DECOMPRESSORS: Record<string, CompressionFormat | null> = {
-  "": null,
-  identity: null,
-  gzip: "gzip",
-  "x-gzip": "gzip",
-  deflate: "deflate",
+const BUSY: BodyRead = {
+  ok: false,
+  rejection: {
+    status: 503,
+    kind: "busy",
+    message:
+      "the receiver is busy with other requests' bodies; send it again later",
+  },
 };
 
-export async function readLimitedBody(
+const timedOut = (timeoutMs: number): BodyRead => ({
+  ok: false,
+  rejection: {
+    status: 408,
+    kind: "body_timeout",
+    message: `request body not received within ${timeoutMs} ms`,
+  },
+});
+
+const UNREADABLE: BodyRead = {
+  ok: false,
+  rejection: {
+    status: 400,
+    kind: "unreadable_body",
+    message: "the body could not be read (cut off by the client?)",
+  },
+};
+
+/**
+ * Room given to each read of a body of unknown length: it starts with this
+ * much, then doubles. (Deno 2.9 never answers a read of a chunked body into
+ * fewer than 8 bytes.)
+ */
+const CHUNKED_ROOM = 16 * 1024;
+
+/** Reads the whole body of `request` within `limits`. */
+export async function readBody(
   request: Request,
   limits: BodyLimits,
 ): Promise<BodyRead> {
+  const stream = request.body;
+  if (stream === null) return { ok: true, bytes: EMPTY, reserved: 0 };
+  const { budget, maxBytes } = limits;
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limits.maxBytes) {
-    await request.body?.cancel().catch(() => {});
-    return tooLarge("body", limits.maxBytes);
+  const length = declared === null ? null : Number(declared);
+  if (length !== null && length > maxBytes) {
+    stream.cancel().catch(() => {});
+    return tooLarge(maxBytes);
   }
-  const encoding = (request.headers.get("content-encoding") ?? "").trim()
-    .toLowerCase();
-  if (!(encoding in DECOMPRESSORS)) {
-    await request.body?.cancel().catch(() => {});
-    return {
-      ok: false,
-      rejection: {
-        status: 415,
-        kind: "unsupported_encoding",
-        message:
-          "unsupported Content-Encoding: only gzip, deflate and identity are accepted",
-      },
-    };
+  // With a length the body's buffer has that size; without, it grows as the
+  // body comes, with room for a read past the limit (which tells it is over).
+  const most = length ?? maxBytes + CHUNKED_ROOM;
+  let reserved = length ?? CHUNKED_ROOM;
+  if (!budget.reserve(reserved)) {
+    stream.cancel().catch(() => {});
+    return BUSY;
   }
-  if (request.body === null) return { ok: true, bytes: new Uint8Array(0) };
+  let body: Uint8Array = EMPTY;
+  let got = 0;
+  /** Room in `body` for `n` more bytes (up to `most`); false when the budget has none. */
+  const room = (n: number): boolean => {
+    if (got + n <= body.length) return true;
+    const size = Math.min(most, Math.max(reserved, body.length * 2, got + n));
+    if (size > reserved) {
+      if (!budget.reserve(size - reserved)) return false;
+      reserved = size;
+    }
+    const bigger = new Uint8Array(size);
+    bigger.set(body.subarray(0, got));
+    body = bigger;
+    return true;
+  };
 
-  let stream = request.body.pipeThrough(
-    countingStream("body", limits.maxBytes),
-  );
-  const format = DECOMPRESSORS[encoding];
-  if (format) {
-    stream = stream
-      .pipeThrough(new DecompressionStream(format))
-      .pipeThrough(
-        countingStream("decompressed body", limits.maxDecodedBytes),
-      );
-  }
+  let byob: ReadableStreamBYOBReader | null = null;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   try {
-    return { ok: true, bytes: await collect(stream) };
-  } catch (err) {
-    if (err instanceof TooLarge) return tooLarge(err.what, err.limit);
-    return {
-      ok: false,
-      rejection: {
-        status: 400,
-        kind: "unreadable_body",
-        message: format
-          ? `the body could not be read as ${encoding} data`
-          : "the body could not be read",
-      },
-    };
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: a body Deno already has whole, or one made in a test.
+    reader = stream.getReader();
   }
-}
-
-/** Passes chunks through until more than `limit` bytes have gone by, then fails. */
-function countingStream(
-  what: string,
-  limit: number,
-): TransformStream<Bytes, Bytes> {
-  let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > limit) throw new TooLarge(what, limit);
-      controller.enqueue(chunk);
-    },
-  });
-}
-
-async function collect(
-  stream: ReadableStream<Uint8Array>,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    length += chunk.byteLength;
+  let refusal: BodyRead | undefined;
+  const refuse = (r: BodyRead) => {
+    refusal ??= r;
+    (byob ?? reader)!.cancel().catch(() => {});
+  };
+  const timer = setTimeout(
+    () => refuse(timedOut(limits.timeoutMs)),
+    limits.timeoutMs,
+  );
+  budget.reading++;
+  try {
+    for (;;) {
+      if (byob !== null) {
+        if (got > maxBytes) break; // too much: said below
+        if (got === length) {
+          // Read on to the end, which Deno needs to see before it answers on
+          // and closes the connection; there is nothing more to read.
+          const end = await byob.read(new Uint8Array(16));
+          if (refusal === undefined && !end.done) refuse(UNREADABLE);
+          break;
+        }
+        if (!room(length === null ? CHUNKED_ROOM : 1)) {
+          refuse(BUSY);
+          break;
+        }
+        // The view's buffer goes to Deno, and comes back with the bytes in it.
+        const { done, value } = await byob.read(body.subarray(got));
+        if (value !== undefined) body = new Uint8Array(value.buffer);
+        if (refusal !== undefined || done) break;
+        got += value!.length;
+      } else {
+        const { done, value } = await reader!.read();
+        if (refusal !== undefined || done) break;
+        if (got === 0 && value.length === length) {
+          body = value; // the whole body in one piece: taken as it is
+          got = length;
+          continue;
+        }
+        if (got + value.length > (length ?? maxBytes)) {
+          // More than the Content-Length said is not a body Deno would pass on.
+          refuse(length === null ? tooLarge(maxBytes) : UNREADABLE);
+          break;
+        }
+        if (!room(value.length)) {
+          refuse(BUSY);
+          break;
+        }
+        body.set(value, got);
+        got += value.length;
+      }
+    }
+    if (refusal === undefined && length === null && got > maxBytes) {
+      refuse(tooLarge(maxBytes));
+    }
+    if (refusal === undefined && length !== null && got < length) {
+      refusal = UNREADABLE;
+    }
+    if (refusal !== undefined) {
+      budget.release(reserved);
+      return refusal;
+    }
+    (byob ?? reader)!.releaseLock();
+    return { ok: true, bytes: body.subarray(0, got), reserved };
+  } catch {
+    budget.release(reserved);
+    // A read that fails after the deadline is the deadline's doing.
+    return refusal ?? UNREADABLE;
+  } finally {
+    clearTimeout(timer);
+    budget.reading--;
   }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
 }

@@ -1,64 +1,62 @@
-// The latest snapshot of each cluster (by distinct_id) that sent events, for
-// /metrics and the overview page. Kept at every record level and bounded: at
-// most `maxClusters` clusters (the one heard from longest ago is forgotten
-// first), and per cluster only the catalogue's metrics plus a few other
-// numeric properties, with strings clipped. Event content is hostile input:
-// nothing of it is trusted beyond its JSON type.
+// The latest snapshot of each cluster (by distinct_id), for /metrics and the
+// overview page: a cache in front of the store, kept at every record level and
+// bounded by construction. A snapshot holds only the catalogue's metrics (of the
+// type the catalogue says, strings clipped), so its size is bounded; the book
+// holds at most `maxClusters` of them and at most `maxBytes` by its own count,
+// forgetting the cluster heard from longest ago first. "Latest" is the event
+// received last: the sender's clock decides nothing here. Event content is
+// hostile input: nothing of it is trusted beyond its JSON type.
 
 import { CATALOGUE, type MetricDef } from "../metrics/catalogue.ts";
-import type { ReceivedEvent } from "./store.ts";
+import type { AcceptedEvent, LatestOfCluster } from "./store.ts";
 
 export const MAX_CLUSTERS = 10_000;
-/** Longest distinct_id tracked; longer ones are not clusters hodometer made. */
-export const MAX_ID_LENGTH = 256;
-/** Longest string value kept. */
-export const MAX_STRING_LENGTH = 256;
-/** Most properties outside the catalogue kept per cluster. */
-export const MAX_EXTRA_PROPERTIES = 50;
-/** Longest name of a property outside the catalogue that is kept. */
-export const MAX_EXTRA_NAME_LENGTH = 100;
+export const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
+/** Longest string value kept (versions, server names, commit). */
+export const MAX_STRING_LENGTH = 128;
 
-/** Envelope fields of every event; not metrics. */
-const ENVELOPE = new Set(["token", "time", "distinct_id", "$insert_id", "ip"]);
-const BY_NAME = new Map<string, MetricDef>(CATALOGUE.map((m) => [m.name, m]));
+/** The catalogue's names of numbers and booleans, in catalogue order. */
+export const NUMERIC_METRICS: readonly string[] = CATALOGUE
+  .filter((m) => m.type !== "string" && m.type !== "uuid").map((m) => m.name);
 
 export type SnapshotValue = number | boolean | string;
 
 export interface ClusterSnapshot {
   distinctId: string;
-  /** Receive time of the cluster's most recent event, ms since the epoch. */
+  /** Receive time of the cluster's last event, ms since the epoch. */
   lastSeenMs: number;
-  /** The `time` property (seconds) of the event the values come from. */
-  eventTime: number;
-  /** Catalogue metrics of matching type, then up to 50 other numbers/booleans. */
+  /** That event's own time in seconds, as its sender said; null when absent. */
+  eventTime: number | null;
+  /** Catalogue metrics of that event, of the catalogue's type. */
   values: Map<string, SnapshotValue>;
+  /** What this snapshot costs, by the book's count. */
+  bytes: number;
 }
 
-/** What an event says about its cluster, within the bounds above. */
+/** The catalogue metrics of an event's properties, of matching type. */
 export function snapshotValues(
   properties: Record<string, unknown>,
 ): Map<string, SnapshotValue> {
   const values = new Map<string, SnapshotValue>();
-  let extras = 0;
-  for (const [name, value] of Object.entries(properties)) {
-    if (ENVELOPE.has(name)) continue;
-    const def = BY_NAME.get(name);
-    if (def) {
-      const kept = ofType(def, value);
-      if (kept !== undefined) values.set(name, kept);
-      continue;
-    }
-    const numeric = (typeof value === "number" && Number.isFinite(value)) ||
-      typeof value === "boolean";
-    if (
-      numeric && extras < MAX_EXTRA_PROPERTIES &&
-      name.length <= MAX_EXTRA_NAME_LENGTH
-    ) {
-      values.set(name, value);
-      extras++;
-    }
+  for (const def of CATALOGUE) {
+    if (!Object.hasOwn(properties, def.name)) continue;
+    const kept = ofType(def, properties[def.name]);
+    if (kept !== undefined) values.set(def.name, kept);
   }
   return values;
+}
+
+/** The catalogue's numbers and booleans (as 1/0) of an event, for charts. */
+export function numericValues(properties: unknown): Map<string, number> {
+  const out = new Map<string, number>();
+  if (typeof properties !== "object" || properties === null) return out;
+  const p = properties as Record<string, unknown>;
+  for (const name of NUMERIC_METRICS) {
+    const v = p[name];
+    if (typeof v === "boolean") out.set(name, v ? 1 : 0);
+    else if (typeof v === "number" && Number.isFinite(v)) out.set(name, v);
+  }
+  return out;
 }
 
 function ofType(def: MetricDef, value: unknown): SnapshotValue | undefined {
@@ -78,65 +76,107 @@ function ofType(def: MetricDef, value: unknown): SnapshotValue | undefined {
   }
 }
 
+/** The book's count of a snapshot's bytes: strings at two bytes a character, the rest by entry. */
+function sizeOf(distinctId: string, values: Map<string, SnapshotValue>) {
+  let bytes = 200 + 2 * distinctId.length;
+  for (const v of values.values()) {
+    bytes += 48 + (typeof v === "string" ? 2 * v.length : 0);
+  }
+  return bytes;
+}
+
 export interface ClusterBookOptions {
   maxClusters?: number;
+  maxBytes?: number;
 }
 
 /** Clusters by distinct_id, least recently seen first. */
 export class ClusterBook {
   readonly maxClusters: number;
+  readonly maxBytes: number;
   #clusters = new Map<string, ClusterSnapshot>();
+  #bytes = 0;
   #evicted = 0;
 
   constructor(options: ClusterBookOptions = {}) {
     this.maxClusters = options.maxClusters ?? MAX_CLUSTERS;
+    this.maxBytes = options.maxBytes ?? CLUSTER_BOOK_BYTES;
   }
 
-  /**
-   * Takes an accepted event into account. The snapshot is that of the event
-   * with the greatest `time` (a late re-delivery of an old event does not
-   * replace a newer snapshot); last seen is the latest receive time.
-   */
-  observe(event: ReceivedEvent, receivedAtMs: number): void {
-    const id = event.properties.distinct_id;
-    const time = event.properties.time;
-    if (typeof id !== "string" || id.length > MAX_ID_LENGTH) return;
-    if (typeof time !== "number" || !Number.isFinite(time)) return;
-    const known = this.#clusters.get(id);
-    if (known) {
-      this.#clusters.delete(id);
-      known.lastSeenMs = Math.max(known.lastSeenMs, receivedAtMs);
-      if (time >= known.eventTime) {
-        known.eventTime = time;
-        known.values = snapshotValues(event.properties);
-      }
-      this.#clusters.set(id, known);
-      return;
+  /** Takes a newly recorded event into account: it is now its cluster's latest. */
+  observe(event: AcceptedEvent, receivedAtMs: number): void {
+    this.#set(
+      event.distinctId,
+      receivedAtMs,
+      event.time,
+      snapshotValues(event.properties),
+    );
+  }
+
+  /** Restores from a store's last event per cluster (any order). */
+  restore(latest: Iterable<LatestOfCluster>): void {
+    const sorted = [...latest].sort((a, b) => a.receivedAtMs - b.receivedAtMs);
+    for (const l of sorted) {
+      this.#set(l.distinctId, l.receivedAtMs, l.time, snapshotValues(l.values));
     }
-    this.#clusters.set(id, {
-      distinctId: id,
-      lastSeenMs: receivedAtMs,
-      eventTime: time,
-      values: snapshotValues(event.properties),
+  }
+
+  #set(
+    distinctId: string,
+    lastSeenMs: number,
+    eventTime: number | null,
+    values: Map<string, SnapshotValue>,
+  ) {
+    this.#forget(distinctId);
+    const bytes = sizeOf(distinctId, values);
+    this.#clusters.set(distinctId, {
+      distinctId,
+      lastSeenMs,
+      eventTime,
+      values,
+      bytes,
     });
-    while (this.#clusters.size > this.maxClusters) {
+    this.#bytes += bytes;
+    while (
+      this.#clusters.size > this.maxClusters ||
+      (this.#bytes > this.maxBytes && this.#clusters.size > 1)
+    ) {
       const oldest = this.#clusters.keys().next().value as string;
-      this.#clusters.delete(oldest);
+      this.#forget(oldest);
       this.#evicted++;
     }
   }
 
-  /** Restores from a store's newest events per cluster (any order). */
-  restore(latest: Iterable<{ event: ReceivedEvent; lastSeenMs: number }>) {
-    const sorted = [...latest].sort((a, b) => a.lastSeenMs - b.lastSeenMs);
-    for (const { event, lastSeenMs } of sorted) this.observe(event, lastSeenMs);
+  #forget(distinctId: string): boolean {
+    const known = this.#clusters.get(distinctId);
+    if (!known) return false;
+    this.#clusters.delete(distinctId);
+    this.#bytes -= known.bytes;
+    return true;
+  }
+
+  /** Forgets clusters last heard from before `cutoffMs` (retention); returns how many. */
+  forgetSeenBefore(cutoffMs: number): number {
+    let forgotten = 0;
+    for (const [id, s] of this.#clusters) {
+      // Least recently seen first: the first one seen later ends the sweep.
+      if (s.lastSeenMs >= cutoffMs) break;
+      this.#forget(id);
+      forgotten++;
+    }
+    return forgotten;
   }
 
   get size(): number {
     return this.#clusters.size;
   }
 
-  /** Clusters forgotten to stay within maxClusters. */
+  /** Bytes held, by the book's count. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Clusters forgotten to stay within maxClusters and maxBytes. */
   get evicted(): number {
     return this.#evicted;
   }
@@ -146,14 +186,14 @@ export class ClusterBook {
   }
 
   /** Least recently seen first. */
-  all(): ClusterSnapshot[] {
-    return [...this.#clusters.values()];
+  values(): IterableIterator<ClusterSnapshot> {
+    return this.#clusters.values();
   }
 
   /** Most recently seen first, at most `max`. */
   recent(max: number): ClusterSnapshot[] {
+    const all = [...this.#clusters.values()];
     const out: ClusterSnapshot[] = [];
-    const all = this.all();
     for (let i = all.length - 1; i >= 0 && out.length < max; i--) {
       out.push(all[i]);
     }

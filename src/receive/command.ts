@@ -1,17 +1,21 @@
-// `hodometer receive`: serve /track, /events, /metrics, /healthz and the
-// overview page until SIGTERM or SIGINT, then stop accepting, answer what is
-// in flight and exit 0. RECORD_LEVEL=all keeps events in SQLite at --store
-// (default <state dir>/events.db) unless it is `:memory:`.
+// `hodometer receive`: serve /track, /import, /events, /metrics, /healthz and
+// the overview page until SIGTERM or SIGINT, then let requests in flight
+// finish, stop accepting, and return 0 once they are done or the grace period
+// is over, whatever the clients do (main exits then). RECORD_LEVEL=all keeps
+// events in SQLite at --store (default <state dir>/events.db) unless it is
+// `:memory:`.
 
 import type { CommandContext } from "../command_context.ts";
 import { EXIT } from "../exit_codes.ts";
 import { logger } from "../log/setup.ts";
+import { errorMessage } from "../runtime/error_message.ts";
+import { getHeapStatistics } from "node:v8";
 import { paceHeap } from "../runtime/heap_pacer.ts";
 import { ClusterBook } from "./clusters.ts";
 import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
 import { type Retention, startRetention } from "./retention.ts";
-import { startReceiver } from "./server.ts";
+import { type ReceiverServer, startReceiverServer } from "./server.ts";
 import type { EventStore } from "./store.ts";
 
 type ReceiveKey =
@@ -19,34 +23,67 @@ type ReceiveKey =
   | "listenPort"
   | "recordLevel"
   | "maxEvents"
+  | "maxEventsBytes"
   | "stateDir"
   | "store"
-  | "retentionMs";
+  | "retentionMs"
+  | "acceptedTokens"
+  | "readToken"
+  | "readTokenFile"
+  | "bodyTimeoutMs"
+  | "gracePeriodMs"
+  | "maxBodyBytes"
+  | "maxClusters";
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 export const IN_MEMORY = ":memory:";
 
 type StatsStore = EventStore & { stats(): object };
 
+/** The read token from its setting or its file; an error says what is wrong. */
+async function readTokenOf(
+  config: { readToken?: string; readTokenFile?: string },
+): Promise<{ token?: string } | { error: string }> {
+  if (config.readToken !== undefined && config.readTokenFile !== undefined) {
+    return { error: "set READ_TOKEN or READ_TOKEN_FILE, not both" };
+  }
+  if (config.readTokenFile === undefined) return { token: config.readToken };
+  try {
+    const token = (await Deno.readTextFile(config.readTokenFile)).trim();
+    if (token === "") {
+      return { error: `READ_TOKEN_FILE ${config.readTokenFile} is empty` };
+    }
+    return { token };
+  } catch (err) {
+    return {
+      error: `cannot read READ_TOKEN_FILE ${config.readTokenFile}: ${
+        errorMessage(err)
+      }`,
+    };
+  }
+}
+
 export async function receiveCommand(
   ctx: CommandContext<ReceiveKey>,
 ): Promise<number> {
-  const { listenHost, listenPort, recordLevel, maxEvents, retentionMs } =
-    ctx.config;
+  const c = ctx.config;
+  const { listenHost, listenPort, recordLevel, maxEvents, retentionMs } = c;
   const log = logger("receive");
-  const storePath = ctx.config.store ?? `${ctx.config.stateDir}/events.db`;
+  const read = await readTokenOf(c);
+  if ("error" in read) {
+    log.error(read.error);
+    return 2;
+  }
+  const storePath = c.store ?? `${c.stateDir}/events.db`;
   const durable = recordLevel === "all" && storePath !== IN_MEMORY;
-  const clusters = new ClusterBook();
+  const clusters = new ClusterBook({ maxClusters: c.maxClusters });
 
   let store: StatsStore;
-  let retention: Retention | undefined;
   let onAccepted: (() => void) | undefined;
+  let expireEvents: ((cutoffMs: number) => Promise<number>) | undefined;
   if (durable) {
     const { openSqliteStore } = await import("./sqlite_store.ts");
-    const opened = openSqliteStore({
-      path: storePath,
-      maxListEvents: maxEvents,
-    });
+    const opened = openSqliteStore({ path: storePath });
     if (!opened.ok) {
       log.error("cannot open the event store {path}: {error}", {
         path: storePath,
@@ -60,25 +97,23 @@ export async function receiveCommand(
     if (from !== to) {
       log.info(
         "event store {path}: schema migrated from version {from} to {to}",
-        {
-          path: storePath,
-          from,
-          to,
-        },
+        { path: storePath, from, to },
       );
     }
     clusters.restore(sqlite.latestPerCluster(clusters.maxClusters));
-    if (retentionMs > 0) {
-      retention = startRetention({ store: sqlite, retentionMs, logger: log });
-    }
+    expireEvents = (cutoff) => sqlite.deleteReceivedBefore(cutoff);
   } else {
-    const memory = createMemoryStore({ recordLevel, maxEvents });
+    const memory = createMemoryStore({
+      recordLevel,
+      maxEvents,
+      maxBytes: c.maxEventsBytes,
+    });
     store = memory;
-    if (ctx.config.store !== undefined && recordLevel !== "all") {
+    if (c.store !== undefined && recordLevel !== "all") {
       log.info("--store is used with RECORD_LEVEL=all only; ignoring it");
     }
-    if (retentionMs > 0) {
-      log.info("--retention applies to the SQLite store only; ignoring it");
+    if (recordLevel === "all") {
+      expireEvents = (cutoff) => memory.deleteReceivedBefore(cutoff);
     }
     let droppedLogged = 0;
     onAccepted = () => {
@@ -89,29 +124,60 @@ export async function receiveCommand(
       if (!due) return;
       droppedLogged = droppedEvents;
       log.info(
-        "keeping the newest {maxEvents} events; {droppedEvents} older one(s) dropped so far",
-        { maxEvents, droppedEvents },
+        "keeping the newest events within {maxEvents} events and {maxBytes} bytes; {droppedEvents} older one(s) dropped so far",
+        { maxEvents, maxBytes: c.maxEventsBytes, droppedEvents },
       );
     };
   }
 
-  const { app } = createReceiver({
+  // V8 would let request garbage pile up towards its 96 MB limit between
+  // full collections; a receiver stays near its live heap instead, also
+  // while a large answer (old events of any size) is being streamed. Buffers
+  // count too: a body that comes a few bytes at a time arrives in a 64 KiB
+  // buffer per read, garbage that V8 alone collects only tens of MB later.
+  const pacer = paceHeap({
+    everyMs: 100,
+    usedHeap: () => {
+      const heap = getHeapStatistics();
+      return heap.used_heap_size + heap.external_memory;
+    },
+  });
+  const onError = (error: unknown) =>
+    log.error("request failed: {error}", { error: errorMessage(error) });
+  const { app, bodies, counters } = createReceiver({
     store,
     recordLevel,
     logger: log,
     clusters,
+    acceptedTokens: new Set(c.acceptedTokens),
+    readToken: read.token,
+    maxBodyBytes: c.maxBodyBytes,
+    bodyTimeoutMs: c.bodyTimeoutMs,
     historySource: durable
       ? "the SQLite store"
       : recordLevel === "all"
-      ? `the newest ${maxEvents} events held in memory`
+      ? `the newest events held in memory`
       : undefined,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
     onAccepted,
+    onStreamed: pacer.check,
+    onError,
   });
 
-  // V8 would let request garbage pile up towards its 96 MB limit between
-  // full collections; a receiver stays near its live heap instead.
-  const pacer = paceHeap({ everyMs: 100 });
+  let retention: Retention | undefined;
+  if (retentionMs > 0) {
+    retention = startRetention({
+      retentionMs,
+      logger: log,
+      expire: async (cutoff) => {
+        const events = expireEvents ? await expireEvents(cutoff) : 0;
+        const forgotten = clusters.forgetSeenBefore(cutoff);
+        counters.expiredClusters += forgotten;
+        return { events, clusters: forgotten };
+      },
+    });
+  }
+
   const stop = Promise.withResolvers<string>();
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => stop.resolve(signal);
@@ -119,35 +185,50 @@ export async function receiveCommand(
     return [signal, handler] as const;
   });
   try {
-    let server;
+    let server: ReceiverServer;
     try {
-      server = startReceiver({
+      server = startReceiverServer({
         hostname: listenHost,
         port: listenPort,
         app,
-        onError: (error) => log.error("request failed: {error}", { error }),
+        bodies,
+        onError,
       });
     } catch (err) {
       log.error("cannot listen on {host}:{port}: {error}", {
         host: listenHost,
         port: listenPort,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
       });
       return EXIT.failed;
     }
-    log.info(`listening on ${server.url}`, {
+    const readSide = read.token === undefined
+      ? "/events, /metrics and the page are open"
+      : "/events, /metrics and the page need the read token";
+    log.info(`listening on ${server.url}; ${readSide}`, {
       recordLevel,
       store: durable ? storePath : "memory",
       storedEvents: store.total(),
       clusters: clusters.size,
+      readToken: read.token === undefined ? "none" : "set",
+      acceptedTokens: c.acceptedTokens.length === 0
+        ? "any"
+        : c.acceptedTokens.length,
       ...(durable ? { retentionMs } : { maxEvents }),
     });
 
     const signal = await stop.promise;
-    log.info("{signal}: refusing new requests; finishing requests in flight", {
-      signal,
-    });
-    await server.shutdown();
+    log.info(
+      "{signal}: refusing new requests; finishing requests in flight (at most {graceMs} ms)",
+      { signal, graceMs: c.gracePeriodMs },
+    );
+    const finished = await server.shutdown(c.gracePeriodMs);
+    if (!finished) {
+      log.warn(
+        "the grace period of {graceMs} ms is over with requests or connections still open; exiting",
+        { graceMs: c.gracePeriodMs },
+      );
+    }
     log.info("stopped; {totalEvents} event(s) received", {
       totalEvents: store.total(),
     });

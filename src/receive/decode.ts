@@ -1,21 +1,18 @@
-// Turning what a client sent to /track into validated events (SPEC §7): the
-// `data` parameter in either base64 alphabet, a JSON body, a form body
-// `data=...`, or a JSON array (batch). Pure: no I/O, errors as values.
+// Turning what a client sent to /track or /import into validated events: the
+// `data` parameter (base64 of JSON in either alphabet, or plain JSON), a JSON
+// body, a form body `data=...`, a JSON array (batch), or newline-delimited JSON
+// (/import). Every event is checked against the limits before it is kept: the
+// JSON's shape before it is parsed, its fields after. Pure: no I/O, errors as
+// values, and no value of the input is ever echoed in a message.
 
-import type { ReceivedEvent } from "./store.ts";
+import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
+import { MILLISECONDS_ABOVE } from "./limits.ts";
+import { checkParsedEvent, scanEvents } from "./json_scan.ts";
+import { queryParam } from "./query.ts";
+import type { AcceptedEvent } from "./store.ts";
 
 export const NO_EVENT = "no event provided";
 export const UNINTERPRETABLE = "unable to interpret request as an event";
-
-export const MAX_BATCH = 2000;
-/** Deepest nesting allowed inside `properties`; keeps every later step (JSON, SQL, HTML) shallow. */
-export const MAX_DEPTH = 64;
-export const REQUIRED_PROPERTIES = [
-  "token",
-  "time",
-  "distinct_id",
-  "$insert_id",
-] as const;
 
 /** Why a request was refused; a short label for counters and logs. */
 export type RejectKind =
@@ -24,26 +21,42 @@ export type RejectKind =
   | "too_large"
   | "unsupported_encoding"
   | "unreadable_body"
+  | "invalid_token"
+  | "not_recorded"
+  | "busy"
+  | "body_timeout"
   | "store_failed";
 
 export interface Rejection {
-  status: 400 | 413 | 415 | 503;
+  status: 400 | 401 | 408 | 413 | 415 | 503;
   kind: RejectKind;
   /** What the client is told: starts with the reference's message where there is one. */
   message: string;
 }
 
+/** One problem of one event: the field (as Mixpanel names it) and what is wrong. */
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+export type Checked =
+  | { ok: true; event: AcceptedEvent }
+  | { ok: false; problems: Problem[]; insertId: string | null };
+
 export type Decoded =
-  | { ok: true; events: ReceivedEvent[] }
+  | { ok: true; events: Checked[] }
   | { ok: false; rejection: Rejection };
 
 export interface TrackInput {
-  /** The `data` query parameter as URLSearchParams decoded it; null when absent. */
+  /** The `data` query parameter, form-decoded; null when absent. */
   data: string | null;
   /** The request body, already decompressed; empty when there was none. */
   body: Uint8Array;
   contentType: string | null;
-  maxBatch?: number;
+  /** Stands in for a missing `token` property (/import's basic-auth user). */
+  fallbackToken?: string;
+  limits?: EventLimits;
 }
 
 const noEvent = (): Decoded => ({
@@ -60,40 +73,51 @@ export const invalid = (detail: string): Decoded => ({
   },
 });
 
-/** The events of one /track request, or why there are none. */
-export function decodeTrackRequest(input: TrackInput): Decoded {
-  const maxBatch = input.maxBatch ?? MAX_BATCH;
+/** The events of one request (each valid or not), or why there are none. */
+export function decodeEvents(input: TrackInput): Decoded {
+  const limits = input.limits ?? EVENT_LIMITS;
+  const fallback = input.fallbackToken;
   if (input.data !== null) {
-    return decodeDataValue(input.data, "data parameter", maxBatch);
+    return decodeDataValue(input.data, "data parameter", limits, fallback);
   }
   const text = utf8(input.body);
   if (text === null) return invalid("the body is not valid UTF-8 text");
   if (text.trim() === "") return noEvent();
-  if (isFormBody(input.contentType, text)) {
-    const data = new URLSearchParams(text).get("data");
+  const mime = (input.contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (isFormBody(mime, text)) {
+    const data = queryParam(text, "data");
     if (data === null) return noEvent();
-    return decodeDataValue(data, "form field data", maxBatch);
+    return decodeDataValue(data, "form field data", limits, fallback);
   }
-  return parseEvents(text, "body", maxBatch);
+  if (mime === "application/x-ndjson" || isNdjson(text)) {
+    return parseNdjson(text, limits, fallback);
+  }
+  return parseEvents(text, "the body", limits, fallback);
 }
 
-function isFormBody(contentType: string | null, text: string): boolean {
-  const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
+function isFormBody(mime: string, text: string): boolean {
   if (mime === "application/x-www-form-urlencoded") return true;
   // Some clients post the form without a content type.
   return mime !== "application/json" && text.startsWith("data=");
+}
+
+/** More than one line that starts an object: newline-delimited JSON. */
+function isNdjson(text: string): boolean {
+  const trimmed = text.trim();
+  return trimmed.startsWith("{") && /\}\s*\n\s*\{/.test(trimmed);
 }
 
 /** A `data` value: base64 of JSON as Mixpanel defines it, or plain JSON. */
 function decodeDataValue(
   value: string,
   what: string,
-  maxBatch: number,
+  limits: EventLimits,
+  fallback: string | undefined,
 ): Decoded {
   const trimmed = value.trim();
   if (trimmed === "") return invalid(`the ${what} is empty`);
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    return parseEvents(trimmed, what, maxBatch);
+    return parseEvents(trimmed, `the ${what}`, limits, fallback);
   }
   const bytes = decodeBase64(trimmed);
   if (bytes === null) {
@@ -103,34 +127,49 @@ function decodeDataValue(
   }
   const text = utf8(bytes);
   if (text === null) return invalid(`the ${what} is not valid UTF-8 text`);
-  return parseEvents(text, what, maxBatch);
+  return parseEvents(text, `the ${what}`, limits, fallback);
 }
 
 /**
  * Base64 in the standard or URL-safe alphabet (or a mix), padded or not, with
  * any `+` that query decoding turned into a space restored. Null if invalid.
+ * The bytes may be a shared buffer's: read them before the next call.
  */
 export function decodeBase64(value: string): Uint8Array | null {
-  let s = value.replaceAll(" ", "+").replaceAll("-", "+").replaceAll("_", "/");
-  s = s.replace(/={1,2}$/, "");
-  if (!/^[A-Za-z0-9+/]*$/.test(s) || s.length % 4 === 1) return null;
-  s += "=".repeat((4 - (s.length % 4)) % 4);
-  let binary: string;
+  let s = value;
+  if (s.includes(" ")) s = s.replaceAll(" ", "+");
+  if (s.includes("-") || s.includes("_")) {
+    s = s.replaceAll("-", "+").replaceAll("_", "/");
+  }
+  // Padding is optional, and partial padding is forgiven.
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  if (end < s.length) s = s.slice(0, end);
   try {
-    binary = atob(s);
+    // Validates as it decodes: any other character, or a length that cannot
+    // be base64, throws. Most values fit the scratch buffer (no allocation);
+    // the bytes are only borrowed until the next call.
+    const { read, written } = scratch.setFromBase64(s);
+    if (read === s.length) return scratch.subarray(0, written);
+    return Uint8Array.fromBase64(s);
   } catch {
     return null;
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
+const scratch = new Uint8Array(48 * 1024);
+
+const looseUtf8 = new TextDecoder("utf-8");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The text of UTF-8 bytes; null when they are not valid UTF-8. */
 function utf8(bytes: Uint8Array): string | null {
+  // The lenient decoder is the fast one; only a replacement character in its
+  // result can mean invalid input, and then the strict one decides.
+  const text = looseUtf8.decode(bytes);
+  if (!text.includes("\ufffd")) return text;
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-      bytes,
-    );
+    return strictUtf8.decode(bytes);
   } catch {
     return null;
   }
@@ -140,45 +179,73 @@ function utf8(bytes: Uint8Array): string | null {
 export function parseEvents(
   text: string,
   what: string,
-  maxBatch = MAX_BATCH,
+  limits: EventLimits = EVENT_LIMITS,
+  fallback?: string,
 ): Decoded {
+  // A single small event is parsed first and checked after (see json_scan.ts).
+  const small = text.length <= limits.maxEventChars && firstChar(text) === "{";
+  if (!small) {
+    const over = scanEvents(text, limits);
+    if (over !== null) return invalid(over);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    return invalid(`the ${what} is not valid JSON: ${clip(reason, 120)}`);
+  } catch {
+    return invalid(`${what} is not valid JSON`);
   }
   if (!Array.isArray(value)) {
-    const checked = validateEvent(value);
-    return checked.ok ? { ok: true, events: [checked.event] } : invalid(
-      checked.problems.join("; "),
-    );
+    if (small && isObject(value)) {
+      const over = checkParsedEvent(value, limits);
+      if (over !== null) return invalid(over);
+    }
+    return { ok: true, events: [validateEvent(value, limits, fallback)] };
   }
   if (value.length === 0) return noEvent();
-  if (value.length > maxBatch) {
-    return invalid(
-      `a batch holds at most ${maxBatch} events; this one has ${value.length}`,
-    );
-  }
-  const events: ReceivedEvent[] = [];
-  for (let i = 0; i < value.length; i++) {
-    const checked = validateEvent(value[i]);
-    if (!checked.ok) {
-      return invalid(
-        `event ${i} of the batch (counting from 0): ${
-          checked.problems.join("; ")
-        }; no event of this batch was recorded`,
-      );
-    }
-    events.push(checked.event);
-  }
-  return { ok: true, events };
+  return {
+    ok: true,
+    events: value.map((v) => validateEvent(v, limits, fallback)),
+  };
 }
 
-export type Checked =
-  | { ok: true; event: ReceivedEvent }
-  | { ok: false; problems: string[] };
+function firstChar(text: string): string {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  return text.charAt(i);
+}
+
+/** Newline-delimited JSON: one event per non-blank line. */
+export function parseNdjson(
+  text: string,
+  limits: EventLimits = EVENT_LIMITS,
+  fallback?: string,
+): Decoded {
+  const events: Checked[] = [];
+  // Line by line without splitting: a megabyte of blank lines makes no array.
+  for (let start = 0, n = 1; start < text.length; n++) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (line === "") continue;
+    if (events.length === limits.maxBatch) {
+      return invalid(
+        `a batch holds at most ${limits.maxBatch} events; this one has more`,
+      );
+    }
+    const at = `line ${n}`;
+    if (!line.startsWith("{")) {
+      return invalid(`${at}: an event must be a JSON object`);
+    }
+    const parsed = parseEvents(line, at, limits, fallback);
+    if (!parsed.ok) {
+      const detail = parsed.rejection.message.slice(UNINTERPRETABLE.length + 2);
+      return invalid(detail.startsWith(at) ? detail : `${at}: ${detail}`);
+    }
+    events.push(...parsed.events);
+  }
+  return events.length === 0 ? noEvent() : { ok: true, events };
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -192,83 +259,159 @@ const typeName = (v: unknown): string =>
     ? "a fractional number"
     : typeof v;
 
-const PROPERTY_TYPES: Record<
-  typeof REQUIRED_PROPERTIES[number],
-  { ok: (v: unknown) => boolean; expected: string }
-> = {
-  token: { ok: (v) => typeof v === "string", expected: "a string" },
-  time: { ok: (v) => Number.isInteger(v), expected: "an integer" },
-  distinct_id: { ok: (v) => typeof v === "string", expected: "a string" },
-  $insert_id: { ok: (v) => typeof v === "string", expected: "a string" },
-};
-
-/** SPEC §7's rules for one event; every problem is named, none of the values echoed. */
-export function validateEvent(value: unknown): Checked {
+/**
+ * One event by Mixpanel's rules: a non-empty `event` name; `properties` with
+ * `token` and `distinct_id` strings; `time` (seconds or milliseconds) and
+ * `$insert_id` optional. Every problem is named; no value is echoed.
+ */
+export function validateEvent(
+  value: unknown,
+  limits: EventLimits = EVENT_LIMITS,
+  fallbackToken?: string,
+): Checked {
   if (!isObject(value)) {
     return {
       ok: false,
-      problems: [`an event must be a JSON object, not ${typeName(value)}`],
+      insertId: null,
+      problems: [{
+        field: "event",
+        message: `an event must be a JSON object, not ${typeName(value)}`,
+      }],
     };
   }
   const missing: string[] = [];
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const name = value.event;
   if (name === undefined || name === null) {
     missing.push("event");
   } else if (typeof name !== "string") {
-    problems.push(`event must be a string, not ${typeName(name)}`);
+    problems.push({
+      field: "event",
+      message: `event must be a string, not ${typeName(name)}`,
+    });
   } else if (name.trim() === "") {
-    problems.push("event name is empty");
+    problems.push({ field: "event", message: "event name is empty" });
+  } else if (name.length > limits.maxNameChars) {
+    problems.push({
+      field: "event",
+      message: `event name is longer than ${limits.maxNameChars} characters`,
+    });
   }
-  const properties = value.properties;
+  let properties: unknown = value.properties;
+  let token: unknown;
+  let distinctId: unknown;
+  let insertId: string | null = null;
+  let time: number | null = null;
   if (properties === undefined || properties === null) {
     missing.push("properties");
   } else if (!isObject(properties)) {
-    problems.push(
-      `properties must be a non-empty JSON object, not ${typeName(properties)}`,
-    );
+    problems.push({
+      field: "properties",
+      message: `properties must be a non-empty JSON object, not ${
+        typeName(properties)
+      }`,
+    });
   } else {
-    for (const key of REQUIRED_PROPERTIES) {
-      if (!Object.hasOwn(properties, key) || properties[key] === null) {
-        missing.push(key);
-      } else if (!PROPERTY_TYPES[key].ok(properties[key])) {
-        problems.push(
-          `${key} must be ${PROPERTY_TYPES[key].expected}, not ${
-            typeName(properties[key])
+    token = properties.token;
+    if ((token === undefined || token === null) && fallbackToken) {
+      token = fallbackToken;
+      properties = { ...properties, token };
+    }
+    distinctId = (properties as Record<string, unknown>).distinct_id;
+    nameProblem("token", token, limits, missing, problems);
+    nameProblem("distinct_id", distinctId, limits, missing, problems);
+    const t = (properties as Record<string, unknown>).time;
+    if (t !== undefined && t !== null) {
+      if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
+        problems.push({
+          field: "properties.time",
+          message: `time must be seconds or milliseconds since the epoch, not ${
+            typeName(t)
           }`,
-        );
+        });
+      } else {
+        time = t > MILLISECONDS_ABOVE ? t / 1000 : t;
       }
     }
-    if (exceedsDepth(properties, MAX_DEPTH)) {
-      problems.push(`properties are nested deeper than ${MAX_DEPTH} levels`);
+    const id = (properties as Record<string, unknown>).$insert_id;
+    if (id !== undefined && id !== null) {
+      if (typeof id !== "string" || !INSERT_ID.test(id)) {
+        problems.push({
+          field: "properties.$insert_id",
+          message:
+            "$insert_id must be 1 to 36 characters of letters, digits and -",
+        });
+      } else {
+        insertId = id;
+      }
+    }
+    for (const key in properties as Record<string, unknown>) {
+      if (key.length > limits.maxNameChars) {
+        problems.push({
+          field: "properties",
+          message:
+            `a property name is longer than ${limits.maxNameChars} characters`,
+        });
+        break;
+      }
     }
   }
   if (missing.length > 0) {
-    problems.unshift(`required fields not provided: ${missing.join(", ")}`);
+    problems.unshift({
+      field: missing.length === 1 && missing[0] !== "event" &&
+          missing[0] !== "properties"
+        ? `properties.${missing[0]}`
+        : missing[0],
+      message: `required fields not provided: ${missing.join(", ")}`,
+    });
   }
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, problems, insertId };
   return {
     ok: true,
     event: {
       event: name as string,
       properties: properties as Record<string, unknown>,
+      token: token as string,
+      distinctId: distinctId as string,
+      insertId,
+      time,
     },
   };
 }
 
-/** Whether a JSON value nests deeper than `max`; iterative, so any depth is safe. */
-export function exceedsDepth(root: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (typeof value !== "object" || value === null) continue;
-    if (depth > max) return true;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) stack.push([child, depth + 1]);
+/** Checks a required string property (token, distinct_id). */
+function nameProblem(
+  key: string,
+  v: unknown,
+  limits: EventLimits,
+  missing: string[],
+  problems: Problem[],
+): void {
+  if (v === undefined || v === null) missing.push(key);
+  else if (typeof v !== "string") {
+    problems.push({
+      field: `properties.${key}`,
+      message: `${key} must be a string, not ${typeName(v)}`,
+    });
+  } else if (v.length > limits.maxNameChars) {
+    problems.push({
+      field: `properties.${key}`,
+      message: `${key} is longer than ${limits.maxNameChars} characters`,
+    });
   }
-  return false;
 }
 
-export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
+/** The problems of one event as one sentence (the reference's wording first). */
+export function describeProblems(problems: readonly Problem[]): string {
+  return problems.map((p) => p.message).join("; ");
+}
+
+/** A bounded, escaped excerpt of client-chosen text, safe for a log line. */
+export function excerpt(text: string, max = 200): string {
+  const clipped = text.length <= max ? text : `${text.slice(0, max)}…`;
+  return clipped.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

@@ -1,12 +1,19 @@
-// In-memory event stores for the three record levels. `all` keeps a bounded
-// ring (oldest dropped first, drops counted) instead of growing forever.
+// In-memory event stores for the three record levels. Every level counts and
+// recognises re-deliveries within a de-duplication window bounded in bytes;
+// `all` also keeps the events themselves (as JSON text) in a ring bounded both
+// by count and by bytes, dropping the oldest first and counting the drops.
 
 import type { RecordLevel } from "../config/settings.ts";
+import { DedupWindow } from "./dedup.ts";
+import { numericValues } from "./clusters.ts";
 import type {
+  AcceptedEvent,
   AddResult,
   EventStore,
-  ListQuery,
-  ReceivedEvent,
+  HistoryPoint,
+  PagePlan,
+  PageQuery,
+  StoredRow,
 } from "./store.ts";
 
 export interface MemoryStoreStats {
@@ -15,10 +22,13 @@ export interface MemoryStoreStats {
   totalEvents: number;
   /** Events held now (0 unless `all`). */
   storedEvents: number;
-  /** Oldest events dropped to stay within `maxEvents`. */
+  /** Bytes the held events take (their JSON text). */
+  storedBytes: number;
+  /** Oldest events dropped to stay within the count or byte budget. */
   droppedEvents: number;
   duplicateEvents: number;
   maxEvents: number;
+  maxBytes: number;
 }
 
 export interface MemoryStore extends EventStore {
@@ -27,40 +37,24 @@ export interface MemoryStore extends EventStore {
 
 export interface MemoryStoreOptions {
   recordLevel: RecordLevel;
-  /** Events kept by `all`; also how many recent ids are remembered to spot re-deliveries. */
+  /** Events kept by `all`. */
   maxEvents: number;
-  /** Milliseconds since the epoch; for `before` queries. */
+  /** Bytes the events kept by `all` may take; 16 MiB unless set. */
+  maxBytes?: number;
+  /** Bytes of the de-duplication window; 4 MiB unless set. */
+  dedupBytes?: number;
+  /** Milliseconds since the epoch, for receive times. */
   now?: () => number;
 }
 
-/** Re-deliveries carry the same distinct_id and $insert_id. */
-const keyOf = (e: ReceivedEvent): string =>
-  `${e.properties.distinct_id}\u0000${e.properties.$insert_id}`;
+export const MEMORY_STORE_BYTES = 16 * 1024 * 1024;
+export const DEDUP_BYTES = 4 * 1024 * 1024;
+/** What an entry costs besides its JSON text (two bytes a character, at worst). */
+const ENTRY_OVERHEAD = 96;
 
-/** The most recent `capacity` keys, forgetting the oldest first. */
-class RecentKeys {
-  #order: string[] = [];
-  #head = 0;
-  #set = new Set<string>();
-  constructor(readonly capacity: number) {}
-  has(key: string): boolean {
-    return this.#set.has(key);
-  }
-  add(key: string): void {
-    if (this.#order.length < this.capacity) {
-      this.#order.push(key);
-    } else {
-      this.#set.delete(this.#order[this.#head]);
-      this.#order[this.#head] = key;
-      this.#head = (this.#head + 1) % this.capacity;
-    }
-    this.#set.add(key);
-  }
-}
-
-interface Stored {
-  event: ReceivedEvent;
-  receivedAt: number;
+interface Held extends StoredRow {
+  distinctId: string;
+  bytes: number;
 }
 
 export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
@@ -68,75 +62,144 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   if (!Number.isInteger(maxEvents) || maxEvents < 1) {
     throw new RangeError(`maxEvents must be a positive integer: ${maxEvents}`);
   }
+  const maxBytes = options.maxBytes ?? MEMORY_STORE_BYTES;
   const now = options.now ?? Date.now;
-  // `none` records nothing at all, not even ids; it only counts.
-  const recent = recordLevel === "none" ? null : new RecentKeys(maxEvents);
-  const ring: Stored[] = [];
-  let head = 0; // index of the oldest entry once the ring is full
+  const window = new DedupWindow(options.dedupBytes ?? DEDUP_BYTES);
+  // Oldest first; `start` skips entries already dropped (compacted now and then).
+  let held: Held[] = [];
+  let start = 0;
+  let heldBytes = 0;
+  let nextId = 1;
   let total = 0;
   let dropped = 0;
   let duplicates = 0;
   let closed = false;
 
-  const keep = (item: Stored) => {
-    if (ring.length < maxEvents) {
-      ring.push(item);
-      return;
+  const dropOldest = () => {
+    const gone = held[start++];
+    heldBytes -= gone.bytes;
+    if (start > 1024 && start * 2 > held.length) {
+      held = held.slice(start);
+      start = 0;
     }
-    ring[head] = item;
-    head = (head + 1) % maxEvents;
-    dropped++;
+  };
+  const keep = (e: AcceptedEvent, receivedAtMs: number) => {
+    const properties = JSON.stringify(e.properties);
+    const bytes = ENTRY_OVERHEAD + 2 * (properties.length + e.event.length);
+    held.push({
+      id: nextId++,
+      receivedAtMs,
+      event: e.event,
+      properties,
+      distinctId: e.distinctId,
+      bytes,
+    });
+    heldBytes += bytes;
+    while (
+      held.length - start > maxEvents ||
+      (heldBytes > maxBytes && held.length - start > 1)
+    ) {
+      dropOldest();
+      dropped++;
+    }
   };
 
-  const inOrder = (): Stored[] =>
-    head === 0 ? ring.slice() : [...ring.slice(head), ...ring.slice(0, head)];
+  /** Index of the first held entry with id > `id`. */
+  const after = (id: number): number => {
+    let lo = start, hi = held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (held[mid].id <= id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
 
+  const keepsEvents = recordLevel === "all";
   return {
-    add(events: readonly ReceivedEvent[]): Promise<AddResult> {
-      if (closed) return Promise.reject(new Error("the event store is closed"));
+    keepsEvents,
+    add(events: readonly AcceptedEvent[]): AddResult {
+      if (closed) throw new Error("the event store is closed");
       const receivedAt = now();
+      const fresh: boolean[] = [];
       let added = 0;
-      let seenAgain = 0;
       for (const event of events) {
-        if (recent) {
-          const key = keyOf(event);
-          if (recent.has(key)) {
-            seenAgain++;
-            continue;
-          }
-          recent.add(key);
-        }
+        const again = event.insertId !== null &&
+          window.seen(event.distinctId, event.insertId);
+        fresh.push(!again);
+        if (again) continue;
         added++;
-        if (recordLevel === "all") keep({ event, receivedAt });
+        if (keepsEvents) keep(event, receivedAt);
       }
       total += added;
-      duplicates += seenAgain;
-      return Promise.resolve({ added, duplicates: seenAgain });
+      duplicates += events.length - added;
+      return { added, duplicates: events.length - added, fresh };
     },
     total: () => total,
-    list(query: ListQuery): ReceivedEvent[] {
-      let items = inOrder();
-      if (query.distinctId !== undefined) {
-        items = items.filter((s) =>
-          s.event.properties.distinct_id === query.distinctId
-        );
+    planPage(query: PageQuery): PagePlan {
+      let count = 0;
+      let lastId = query.after;
+      for (let i = after(query.after); i < held.length; i++) {
+        const h = held[i];
+        if (
+          query.distinctId !== undefined && h.distinctId !== query.distinctId
+        ) {
+          continue;
+        }
+        if (count === query.limit) return { lastId, count, more: true };
+        count++;
+        lastId = h.id;
       }
-      if (query.before !== undefined) {
-        const before = query.before;
-        items = items.filter((s) => s.receivedAt < before);
+      return { lastId, count, more: false };
+    },
+    rows(
+      from: number,
+      upTo: number,
+      max: number,
+      distinctId?: string,
+      maxChars = Infinity,
+    ) {
+      const out: StoredRow[] = [];
+      let chars = 0;
+      for (let i = after(from); i < held.length && out.length < max; i++) {
+        const h = held[i];
+        if (h.id > upTo) break;
+        if (distinctId !== undefined && h.distinctId !== distinctId) continue;
+        chars += h.properties.length;
+        if (out.length > 0 && chars > maxChars) break;
+        out.push(h);
       }
-      if (query.limit !== undefined) {
-        items = query.limit > 0 ? items.slice(-query.limit) : [];
+      return out;
+    },
+    history(distinctId: string, max: number): HistoryPoint[] {
+      const out: HistoryPoint[] = [];
+      for (let i = held.length - 1; i >= start && out.length < max; i--) {
+        const h = held[i];
+        if (h.distinctId !== distinctId) continue;
+        out.push({
+          receivedAtMs: h.receivedAtMs,
+          values: numericValues(JSON.parse(h.properties)),
+        });
       }
-      return items.map((s) => s.event);
+      return out.reverse();
+    },
+    deleteReceivedBefore(cutoffMs: number): Promise<number> {
+      let deleted = 0;
+      while (start < held.length && held[start].receivedAtMs < cutoffMs) {
+        dropOldest();
+        deleted++;
+      }
+      return Promise.resolve(deleted);
     },
     stats: () => ({
       recordLevel,
       totalEvents: total,
-      storedEvents: ring.length,
+      storedEvents: held.length - start,
+      storedBytes: heldBytes,
       droppedEvents: dropped,
       duplicateEvents: duplicates,
       maxEvents,
+      maxBytes,
     }),
     close() {
       closed = true;

@@ -1,13 +1,15 @@
 // The overview page at GET /: one self-contained HTML document (inline CSS,
 // server-rendered SVG, no script, nothing fetched from anywhere) listing the
-// clusters seen, when, their Seldon version, and each metric's latest value
-// with a small chart of its history. Every piece of event content is escaped:
-// it is hostile input.
+// most recently seen clusters (at most PAGE_CLUSTERS), when, their Seldon
+// version, and each catalogue metric's latest value (from the event received
+// last) with a small chart of its recent history (at most HISTORY_EVENTS events,
+// by receive time). Bounded: the page never holds more than that. Every piece of
+// event content is escaped: it is hostile input.
 
 import { CATALOGUE } from "../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
 import { escapeHtml } from "./html.ts";
-import type { ReceivedEvent } from "./store.ts";
+import type { HistoryPoint } from "./store.ts";
 
 export { escapeHtml };
 
@@ -18,12 +20,12 @@ export const PAGE_CSP =
 /** Clusters shown, most recently seen first. */
 export const PAGE_CLUSTERS = 50;
 /** Events of a cluster read for its charts. */
-export const HISTORY_EVENTS = 100;
+export const HISTORY_EVENTS = 30;
 
 export interface OverviewInput {
   clusters: ClusterBook;
   /** A cluster's recent events, oldest first; empty where none are kept. */
-  history: (distinctId: string) => ReceivedEvent[];
+  history: (distinctId: string) => HistoryPoint[];
   recordLevel: string;
   totalEvents: number;
   /** Where the history comes from, said on the page. */
@@ -77,7 +79,7 @@ export function renderOverview(input: OverviewInput): string {
     ? `<p class="empty" id="no-clusters">No events received yet.</p>`
     : shown.map((s) => clusterSection(s, input)).join("\n");
   const more = total > shown.length
-    ? ` (the ${shown.length} most recently seen are shown)`
+    ? ` (the ${shown.length} most recently seen are shown; /metrics has all ${total})`
     : "";
   return `<!doctype html>
 <html lang="en">
@@ -125,7 +127,7 @@ function clusterSection(s: ClusterSnapshot, input: OverviewInput): string {
         (CATALOGUE_ORDER.get(b) ?? Infinity) || (a < b ? -1 : a > b ? 1 : 0)
     );
   const rows = numeric.map(([name, value]) => {
-    const points = seriesOf(history, name, s.eventTime, value);
+    const points = seriesOf(history, name, s.lastSeenMs, value);
     return `<tr data-metric="${escapeHtml(name)}"><td>${
       escapeHtml(name)
     }</td><td class="value">${formatValue(value)}</td><td>${
@@ -154,30 +156,23 @@ function formatValue(value: number | boolean): string {
 
 type Point = [time: number, value: number];
 
-const asNumber = (v: unknown): number | undefined =>
-  typeof v === "boolean"
-    ? (v ? 1 : 0)
-    : typeof v === "number" && Number.isFinite(v)
-    ? v
-    : undefined;
-
-/** (time, value) of a metric over the history, ending with the latest snapshot. */
+/** (receive time, value) of a metric over the history; the latest value alone without one. */
 function seriesOf(
-  history: ReceivedEvent[],
+  history: HistoryPoint[],
   name: string,
   latestTime: number,
   latest: number | boolean,
 ): Point[] {
-  const byTime = new Map<number, number>();
-  for (const e of history) {
-    const t = e.properties.time;
-    const v = asNumber(e.properties[name]);
-    if (typeof t === "number" && Number.isFinite(t) && v !== undefined) {
-      byTime.set(t, v);
-    }
+  const points: Point[] = [];
+  for (const point of history) {
+    const v = point.values.get(name);
+    if (v !== undefined) points.push([point.receivedAtMs, v]);
   }
-  byTime.set(latestTime, asNumber(latest)!);
-  return [...byTime.entries()].sort((a, b) => a[0] - b[0]);
+  if (points.length > 0) return points;
+  return [[
+    latestTime,
+    typeof latest === "boolean" ? (latest ? 1 : 0) : latest,
+  ]];
 }
 
 const W = 180;

@@ -1,15 +1,15 @@
 // /metrics in the Prometheus text exposition format 0.0.4: the receiver's own
-// counters, and for each cluster its latest snapshot — one gauge per numeric
-// metric (booleans as 0/1), the strings as labels of an info metric, and when
-// the cluster was last heard from. Pure: renders what it is given.
+// counters, and for each cluster held (at most MAX_CLUSTERS, the most recently
+// seen) its latest snapshot: one gauge per numeric catalogue metric (booleans as
+// 0/1), the catalogue's strings as labels of an info metric, and when the
+// cluster was last heard from. Only the catalogue's metrics are exported: a
+// client cannot choose metric names. Rendered as a stream of chunks, so a large
+// fleet never becomes one string in memory. Pure: renders what it is given.
 
 import { CATALOGUE } from "../metrics/catalogue.ts";
-import type {
-  ClusterBook,
-  ClusterSnapshot,
-  SnapshotValue,
-} from "./clusters.ts";
+import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
 import type { RejectKind } from "./decode.ts";
+import type { BodyBudget } from "./body.ts";
 
 export const PROMETHEUS_CONTENT_TYPE =
   "text/plain; version=0.0.4; charset=utf-8";
@@ -20,15 +20,23 @@ const REJECT_KINDS: Record<RejectKind, true> = {
   too_large: true,
   unsupported_encoding: true,
   unreadable_body: true,
+  invalid_token: true,
+  not_recorded: true,
+  busy: true,
+  body_timeout: true,
   store_failed: true,
 };
 
 export class ReceiverCounters {
-  /** Events in /track requests answered 200 (re-deliveries included). */
+  /** Events in requests answered 200 (re-deliveries included). */
   received = 0;
   /** Of those, re-deliveries of an event already recorded. */
   duplicates = 0;
-  /** /track requests refused, by reason. */
+  /** Clusters forgotten by retention. */
+  expiredClusters = 0;
+  /** Streamed answers given up because their client stopped reading. */
+  abandonedAnswers = 0;
+  /** Requests refused, by reason. */
   readonly rejected = Object.fromEntries(
     Object.keys(REJECT_KINDS).map((k) => [k, 0]),
   ) as Record<RejectKind, number>;
@@ -43,11 +51,12 @@ const INFO_LABELS: readonly string[] = CATALOGUE
 const GAUGES = CATALOGUE.filter((m) =>
   m.type === "integer" || m.type === "float" || m.type === "boolean"
 );
-const CATALOGUE_NAMES = new Set<string>(CATALOGUE.map((m) => m.name));
+/** Clusters rendered per chunk of the stream. */
+const CHUNK_CLUSTERS = 256;
 
-/** A property name as a valid metric name (only [a-zA-Z0-9_] after the prefix). */
+/** A catalogue property name as a metric name. */
 export function metricName(property: string): string {
-  return PREFIX + property.replace(/[^a-zA-Z0-9_]/g, "_");
+  return PREFIX + property;
 }
 
 /** HELP text escaping: backslash and line feed. */
@@ -56,163 +65,159 @@ export function escapeHelp(text: string): string {
 }
 
 /**
- * Label value escaping: backslash, double quote and line feed as the format
- * says; other control characters, which parsers treat differently, become
- * U+FFFD.
+ * A label value that stays distinct for distinct inputs: "%", control
+ * characters and lone surrogates are percent-encoded first (so "a\u0001" and
+ * "a\u0002" do not both become one series), then backslash and double quote
+ * are escaped as the format says.
  */
 export function escapeLabel(value: string): string {
   return value
+    .replace(
+      // deno-lint-ignore no-control-regex
+      /[%\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+      (c) => {
+        const code = c.charCodeAt(0);
+        return code > 0xff
+          ? `%u${code.toString(16).toUpperCase()}`
+          : `%${code.toString(16).toUpperCase().padStart(2, "0")}`;
+      },
+    )
     .replaceAll("\\", "\\\\")
-    .replaceAll('"', '\\"')
-    .replaceAll("\n", "\\n")
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "\ufffd");
+    .replaceAll('"', '\\"');
 }
 
 const sampleValue = (value: number | boolean): string =>
   typeof value === "boolean" ? (value ? "1" : "0") : String(value);
-
-interface Family {
-  name: string;
-  help: string;
-  type: "counter" | "gauge";
-  samples: string[];
-}
 
 const labels = (pairs: Array<[string, string]>): string =>
   pairs.length === 0
     ? ""
     : `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
 
+const header = (name: string, type: "counter" | "gauge", help: string) =>
+  `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+
 export interface MetricsInput {
   counters: ReceiverCounters;
   clusters: ClusterBook;
+  /** The bodies being read or handled; absent in tests without one. */
+  bodies?: Pick<BodyBudget, "bytes" | "maxBytes">;
 }
 
-export function renderMetrics(input: MetricsInput): string {
-  const { counters, clusters } = input;
-  const families: Family[] = [
-    {
-      name: "hodometer_receiver_events_received_total",
-      help:
-        "Events in /track requests answered 200, re-deliveries included (since start).",
-      type: "counter",
-      samples: [String(counters.received)],
-    },
-    {
-      name: "hodometer_receiver_events_rejected_total",
-      help:
-        "/track requests refused, by reason; a refused batch counts once (since start).",
-      type: "counter",
-      samples: Object.entries(counters.rejected).map(([reason, n]) =>
-        `${labels([["reason", reason]])} ${n}`
-      ),
-    },
-    {
-      name: "hodometer_receiver_events_duplicate_total",
-      help:
-        "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
-      type: "counter",
-      samples: [String(counters.duplicates)],
-    },
-    {
-      name: "hodometer_receiver_clusters",
-      help: "Clusters whose latest snapshot is held for these metrics.",
-      type: "gauge",
-      samples: [String(clusters.size)],
-    },
-    {
-      name: "hodometer_receiver_clusters_evicted_total",
-      help:
-        `Clusters forgotten (least recently seen first) to keep at most ${clusters.maxClusters}.`,
-      type: "counter",
-      samples: [String(clusters.evicted)],
-    },
-  ];
-
-  const snapshots = clusters.all();
-  const id = (s: ClusterSnapshot) => labels([["cluster_id", s.distinctId]]);
-  if (snapshots.length > 0) {
-    families.push({
-      name: INFO,
-      help:
-        "Strings of each cluster's latest snapshot, as labels; the value is always 1.",
-      type: "gauge",
-      samples: snapshots.map((s) => {
-        const pairs: Array<[string, string]> = [["cluster_id", s.distinctId]];
-        for (const name of INFO_LABELS) {
-          const v = s.values.get(name);
-          if (typeof v === "string") pairs.push([name, v]);
-        }
-        return `${labels(pairs)} 1`;
-      }),
-    });
-    families.push({
-      name: LAST_SEEN,
-      help:
-        "When the receiver last received an event of the cluster (Unix time).",
-      type: "gauge",
-      samples: snapshots.map((s) => `${id(s)} ${s.lastSeenMs / 1000}`),
-    });
+/** The exposition, a chunk at a time. */
+export function* renderMetrics(input: MetricsInput): Generator<string> {
+  const { counters, clusters, bodies } = input;
+  let out = header(
+    "hodometer_receiver_events_received_total",
+    "counter",
+    "Events in requests answered 200, re-deliveries included (since start).",
+  ) + `hodometer_receiver_events_received_total ${counters.received}\n`;
+  out += header(
+    "hodometer_receiver_events_rejected_total",
+    "counter",
+    "Requests refused, by reason; a refused batch counts once (since start).",
+  );
+  for (const [reason, n] of Object.entries(counters.rejected)) {
+    out += `hodometer_receiver_events_rejected_total${
+      labels([["reason", reason]])
+    } ${n}\n`;
   }
+  out += header(
+    "hodometer_receiver_events_duplicate_total",
+    "counter",
+    "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
+  ) + `hodometer_receiver_events_duplicate_total ${counters.duplicates}\n`;
+  out += header(
+    "hodometer_receiver_clusters",
+    "gauge",
+    `Clusters whose latest snapshot is held for these metrics (at most ${clusters.maxClusters}).`,
+  ) + `hodometer_receiver_clusters ${clusters.size}\n`;
+  out += header(
+    "hodometer_receiver_clusters_evicted_total",
+    "counter",
+    `Clusters forgotten (least recently seen first) to keep at most ${clusters.maxClusters} in at most ${clusters.maxBytes} bytes.`,
+  ) + `hodometer_receiver_clusters_evicted_total ${clusters.evicted}\n`;
+  out += header(
+    "hodometer_receiver_clusters_expired_total",
+    "counter",
+    "Clusters forgotten because nothing came from them within the retention period (since start).",
+  ) + `hodometer_receiver_clusters_expired_total ${counters.expiredClusters}\n`;
+  out += header(
+    "hodometer_receiver_answers_abandoned_total",
+    "counter",
+    "Streamed answers (/events, /metrics, the page) given up because the client read nothing for BODY_TIMEOUT (since start).",
+  ) +
+    `hodometer_receiver_answers_abandoned_total ${counters.abandonedAnswers}\n`;
+  if (bodies) {
+    out += header(
+      "hodometer_receiver_body_bytes_in_flight",
+      "gauge",
+      `Bytes of request bodies being read or handled now (at most ${bodies.maxBytes}; 503 past it).`,
+    ) + `hodometer_receiver_body_bytes_in_flight ${bodies.bytes}\n`;
+  }
+  yield out;
+
+  // One list for the whole scrape: a cluster heard from meanwhile moves in
+  // the book, and must not appear twice in a family.
+  const snapshots = [...clusters.values()];
+  if (snapshots.length === 0) return;
+  const id = (s: ClusterSnapshot) => labels([["cluster_id", s.distinctId]]);
+  yield* family(
+    INFO,
+    "Strings of each cluster's latest snapshot, as labels; the value is always 1.",
+    snapshots,
+    (s) => {
+      const pairs: Array<[string, string]> = [["cluster_id", s.distinctId]];
+      for (const name of INFO_LABELS) {
+        const v = s.values.get(name);
+        if (typeof v === "string") pairs.push([name, v]);
+      }
+      return `${INFO}${labels(pairs)} 1\n`;
+    },
+  );
+  yield* family(
+    LAST_SEEN,
+    "When the receiver last received an event of the cluster (Unix time).",
+    snapshots,
+    (s) => `${LAST_SEEN}${id(s)} ${s.lastSeenMs / 1000}\n`,
+  );
   for (const def of GAUGES) {
-    const samples = snapshots.flatMap((s) => {
-      const v = s.values.get(def.name);
-      return typeof v === "number" || typeof v === "boolean"
-        ? [`${id(s)} ${sampleValue(v)}`]
-        : [];
-    });
-    if (samples.length === 0) continue;
-    families.push({
-      name: metricName(def.name),
-      help: def.type === "boolean"
+    const name = metricName(def.name);
+    if (!snapshots.some((s) => s.values.has(def.name))) continue;
+    yield* family(
+      name,
+      def.type === "boolean"
         ? `${def.description} (1 true, 0 false), from the cluster's latest event.`
         : `${def.description}, from the cluster's latest event.`,
-      type: "gauge",
-      samples,
-    });
+      snapshots,
+      (s) => {
+        const v = s.values.get(def.name);
+        return typeof v === "number" || typeof v === "boolean"
+          ? `${name}${id(s)} ${sampleValue(v)}\n`
+          : "";
+      },
+    );
   }
-  families.push(
-    ...extraFamilies(snapshots, new Set(families.map((f) => f.name))),
-  );
-
-  return families.map((f) =>
-    [
-      `# HELP ${f.name} ${escapeHelp(f.help)}`,
-      `# TYPE ${f.name} ${f.type}`,
-      ...f.samples.map((s) =>
-        s.startsWith("{") ? f.name + s : `${f.name} ${s}`
-      ),
-    ].join("\n")
-  ).join("\n") + "\n";
 }
 
-/** Numbers and booleans outside the catalogue, under sanitised names that collide with nothing. */
-function extraFamilies(
+function* family(
+  name: string,
+  help: string,
   snapshots: ClusterSnapshot[],
-  taken: Set<string>,
-): Family[] {
-  const byName = new Map<string, string[]>();
-  for (const s of snapshots) {
-    const mine = new Set<string>();
-    for (const [property, value] of s.values) {
-      if (CATALOGUE_NAMES.has(property) || typeof value === "string") continue;
-      const name = metricName(property);
-      if (taken.has(name) || mine.has(name)) continue;
-      mine.add(name);
-      const sample = `${labels([["cluster_id", s.distinctId]])} ${
-        sampleValue(value as Exclude<SnapshotValue, string>)
-      }`;
-      let samples = byName.get(name);
-      if (!samples) byName.set(name, samples = []);
-      samples.push(sample);
+  line: (s: ClusterSnapshot) => string,
+): Generator<string> {
+  let out = header(name, "gauge", help);
+  for (let i = 0; i < snapshots.length; i++) {
+    out += line(snapshots[i]);
+    if ((i + 1) % CHUNK_CLUSTERS === 0) {
+      yield out;
+      out = "";
     }
   }
-  return [...byName.keys()].sort().map((name) => ({
-    name,
-    help:
-      "A numeric property of the cluster's latest event that is not in hodometer's catalogue (name sanitised).",
-    type: "gauge",
-    samples: byName.get(name)!,
-  }));
+  if (out !== "") yield out;
+}
+
+/** The whole exposition as one string (tests, small receivers). */
+export function metricsText(input: MetricsInput): string {
+  return [...renderMetrics(input)].join("");
 }

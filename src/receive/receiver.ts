@@ -1,20 +1,33 @@
-// A receiver assembled from a store: the HTTP app with its counters, the
+// A receiver assembled from a store: the routes with their counters, the
 // latest snapshot of each cluster, /metrics and the overview page wired in.
 // The command and the tests build receivers through this one function.
 
-import type { Hono } from "hono";
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
-import { createReceiverApp, type ReceiverAppOptions } from "./app.ts";
+import type { Hono } from "hono";
+import {
+  createReceiverApp,
+  IN_FLIGHT_BODIES,
+  type ReceiverAppOptions,
+} from "./app.ts";
+import { BodyBudget } from "./body.ts";
 import { ClusterBook } from "./clusters.ts";
 import { HISTORY_EVENTS, renderOverview } from "./page.ts";
 import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
-import type { EventStore, ReceivedEvent } from "./store.ts";
+import type { EventStore } from "./store.ts";
 
 export interface ReceiverOptions extends
   Pick<
     ReceiverAppOptions,
-    "maxBodyBytes" | "maxDecodedBytes" | "maxBatch" | "health" | "onAccepted"
+    | "maxBodyBytes"
+    | "bodyTimeoutMs"
+    | "onStreamed"
+    | "onError"
+    | "limits"
+    | "health"
+    | "onAccepted"
+    | "acceptedTokens"
+    | "readToken"
   > {
   store: EventStore;
   recordLevel: RecordLevel;
@@ -25,10 +38,14 @@ export interface ReceiverOptions extends
   clusters?: ClusterBook;
   /** How the page names where chart history comes from. */
   historySource?: string;
+  /** Bodies being read or handled, together; 16 of the largest unless given. */
+  bodies?: BodyBudget;
 }
 
 export interface Receiver {
+  /** The routes: `app.fetch(request)`. */
   app: Hono;
+  bodies: BodyBudget;
   counters: ReceiverCounters;
   clusters: ClusterBook;
 }
@@ -38,39 +55,49 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const { store, recordLevel } = options;
   const counters = new ReceiverCounters();
   const clusters = options.clusters ?? new ClusterBook();
+  const bodies = options.bodies ??
+    new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
   const historySource = options.historySource ??
-    (recordLevel === "all"
+    (store.keepsEvents
       ? "the events held in memory"
       : `nothing (RECORD_LEVEL=${recordLevel} keeps no events; charts show the latest value)`);
-  const history = (distinctId: string): ReceivedEvent[] =>
-    store.list({ distinctId, limit: HISTORY_EVENTS });
 
   const app = createReceiverApp({
     store,
     recordLevel,
     logger: options.logger,
+    now,
+    acceptedTokens: options.acceptedTokens,
+    readToken: options.readToken,
     maxBodyBytes: options.maxBodyBytes,
-    maxDecodedBytes: options.maxDecodedBytes,
-    maxBatch: options.maxBatch,
+    bodies,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    onStreamed: options.onStreamed,
+    onAbandoned: () => counters.abandonedAnswers++,
+    onError: options.onError,
+    limits: options.limits,
     health: options.health,
-    onAccepted: (events, result) => {
+    onAccepted: (events, result, receivedAtMs) => {
       counters.received += events.length;
       counters.duplicates += result.duplicates;
-      const at = now();
-      for (const event of events) clusters.observe(event, at);
-      options.onAccepted?.(events, result);
+      // A re-delivery changes nothing: only newly recorded events count.
+      events.forEach((event, i) => {
+        if (result.fresh[i]) clusters.observe(event, receivedAtMs);
+      });
+      options.onAccepted?.(events, result, receivedAtMs);
     },
     onRejected: (kind) => counters.rejected[kind]++,
-    metrics: () => renderMetrics({ counters, clusters }),
+    metrics: () => renderMetrics({ counters, clusters, bodies }),
     overview: () =>
       renderOverview({
         clusters,
-        history,
+        history: (distinctId) =>
+          store.keepsEvents ? store.history(distinctId, HISTORY_EVENTS) : [],
         recordLevel,
         totalEvents: store.total(),
         historySource,
         now: now(),
       }),
   });
-  return { app, counters, clusters };
+  return { app, bodies, counters, clusters };
 }

@@ -1,19 +1,24 @@
-// Retention of the durable store: events received longer ago than the
-// retention period are deleted at start and then on a schedule (hourly unless
-// set). By receive time, not by the event's own `time`: the receiver's clock
-// is the one it can trust; a sender with a wrong or hostile clock could
-// otherwise have its events deleted at once or kept forever.
+// Retention: events received longer ago than the retention period are deleted
+// (from the SQLite store, or the memory store of RECORD_LEVEL=all), and
+// clusters last heard from before it are forgotten by /metrics and the page, at
+// start and then on a schedule (hourly unless set). By receive time, not by the
+// event's own `time`: the receiver's clock is the one it can trust; a sender
+// with a wrong or hostile clock could otherwise have its events deleted at once
+// or kept forever.
 
 import type { Logger } from "../log/setup.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
 
-export interface Expiring {
-  deleteReceivedBefore(cutoffMs: number): Promise<number>;
+export interface Expired {
+  events: number;
+  clusters: number;
 }
 
 export interface RetentionOptions {
-  store: Expiring;
+  /** Deletes and forgets what was received before `cutoffMs`. */
+  expire(cutoffMs: number): Promise<Expired>;
   /** Keep events this long (ms); must be above 0. */
   retentionMs: number;
   /** Time between sweeps; an hour unless set. */
@@ -23,8 +28,8 @@ export interface RetentionOptions {
 }
 
 export interface Retention {
-  /** Deletes what is due now; resolves to how many events. */
-  sweep(): Promise<number>;
+  /** Expires what is due now. */
+  sweep(): Promise<Expired>;
   /** Stops the schedule and waits for a sweep in progress. */
   stop(): Promise<void>;
 }
@@ -33,28 +38,26 @@ export interface Retention {
 export function startRetention(options: RetentionOptions): Retention {
   const now = options.now ?? Date.now;
   const log = options.logger;
-  let running: Promise<number> = Promise.resolve(0);
+  const none: Expired = { events: 0, clusters: 0 };
+  let running: Promise<Expired> = Promise.resolve(none);
   let stopped = false;
 
-  const sweepOnce = async (): Promise<number> => {
+  const sweepOnce = async (): Promise<Expired> => {
     const cutoff = now() - options.retentionMs;
     try {
-      const deleted = await options.store.deleteReceivedBefore(cutoff);
-      if (deleted > 0) {
+      const expired = await options.expire(cutoff);
+      if (expired.events > 0 || expired.clusters > 0) {
         log.info(
-          "retention: deleted {deleted} event(s) received before {cutoff}",
-          {
-            deleted,
-            cutoff: new Date(cutoff).toISOString(),
-          },
+          "retention: deleted {events} event(s) and forgot {clusters} cluster(s) received before {cutoff}",
+          { ...expired, cutoff: new Date(cutoff).toISOString() },
         );
       }
-      return deleted;
+      return expired;
     } catch (err) {
       log.warn("retention: could not delete old events: {error}", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
       });
-      return 0;
+      return none;
     }
   };
   const sweep = () => {

@@ -1,9 +1,20 @@
-// Serving a receiver app on Deno.serve, with a graceful stop.
+// Serving the receiver's app on Deno.serve, and stopping it within a grace
+// period.
 //
-// Deno's own server.shutdown() cuts off request bodies still arriving, which
-// would lose an event mid-upload. So shutdown() first lets every request in
-// flight finish (new ones get 503 with Connection: close meanwhile, so
-// clients retry elsewhere or later), then shuts the server down.
+// Deno's server.shutdown() stops accepting and waits for the requests in
+// flight, but it cuts off request bodies still arriving, which would lose an
+// event mid-upload. So shutdown(graceMs) first lets the bodies being read
+// arrive (new requests meanwhile get 503 with Connection: close, so clients
+// send them again later or elsewhere), then shuts Deno's server down, and
+// gives up waiting once the grace period is over: the caller exits then,
+// whatever the clients do.
+//
+// What Deno.serve cannot bound is left to whatever is in front of the
+// receiver: how long a client may take to send a request's head, how long a
+// kept-alive connection may sit idle, and how many connections are open.
+
+import type { BodyBudget } from "./body.ts";
+import { AbandonedAnswer } from "./stream.ts";
 
 export interface FetchApp {
   fetch(request: Request): Response | Promise<Response>;
@@ -14,10 +25,12 @@ export interface ReceiverServerOptions {
   /** 0 picks a free port. */
   port: number;
   app: FetchApp;
-  /** Called for errors the app did not turn into a response. */
+  /** The bodies the app is reading: a shutdown lets them arrive first. */
+  bodies: BodyBudget;
+  /** Errors the app did not turn into an answer (answered 500). */
   onError?: (error: unknown) => void;
-  /** Longest wait for requests in flight at shutdown; 10 s unless set. */
-  drainTimeoutMs?: number;
+  /** How often a shutdown looks whether the bodies have arrived; 20 ms unless set. */
+  pollMs?: number;
 }
 
 export interface ReceiverServer {
@@ -26,38 +39,33 @@ export interface ReceiverServer {
   port: number;
   /** http://host:port, with IPv6 hosts in brackets. */
   url: string;
-  /** Refuses new requests, waits for those in flight to be answered, then stops. */
-  shutdown(): Promise<void>;
-  /** Resolves when the server has stopped. */
+  /**
+   * Refuses new requests, lets the bodies being read arrive, stops accepting
+   * and waits for the requests in flight, for at most `graceMs` in all.
+   * Resolves true when everything finished in time, false when the grace
+   * period ran out first (connections are still open then: exit).
+   */
+  shutdown(graceMs: number): Promise<boolean>;
+  /** Resolves once Deno's server has stopped (every connection closed). */
   finished: Promise<void>;
 }
 
-/** Binds and starts serving; throws (e.g. Deno.errors.AddrInUse) if it cannot bind. */
-export function startReceiver(options: ReceiverServerOptions): ReceiverServer {
-  let inFlight = 0;
-  let draining = false;
-  const drained = Promise.withResolvers<void>();
+const SHUTTING_DOWN = "the receiver is shutting down; send it again\n";
+const SHUTTING_DOWN_INIT: ResponseInit = {
+  status: 503,
+  headers: {
+    "content-type": "text/plain; charset=utf-8",
+    "connection": "close",
+    "retry-after": "5",
+  },
+};
 
-  const handle = async (request: Request): Promise<Response> => {
-    if (draining) {
-      await request.body?.cancel().catch(() => {});
-      return new Response("the receiver is shutting down; send it again\n", {
-        status: 503,
-        headers: {
-          "content-type": "text/plain; charset=utf-8",
-          "connection": "close",
-          "retry-after": "5",
-        },
-      });
-    }
-    inFlight++;
-    try {
-      return await options.app.fetch(request);
-    } finally {
-      inFlight--;
-      if (draining && inFlight === 0) drained.resolve();
-    }
-  };
+/** Binds and starts serving; throws (e.g. Deno.errors.AddrInUse) if it cannot bind. */
+export function startReceiverServer(
+  options: ReceiverServerOptions,
+): ReceiverServer {
+  const { app, bodies } = options;
+  let draining = false;
 
   const server = Deno.serve({
     hostname: options.hostname,
@@ -65,24 +73,26 @@ export function startReceiver(options: ReceiverServerOptions): ReceiverServer {
     // Deno prints a banner to stdout unless told otherwise; stdout is data.
     onListen: () => {},
     onError: (error) => {
-      options.onError?.(error);
+      // An answer given up on a client that stopped reading is counted, not an error.
+      if (!(error instanceof AbandonedAnswer)) options.onError?.(error);
       return new Response("internal error\n", { status: 500 });
     },
-  }, handle);
+  }, (request) => {
+    if (!draining) return app.fetch(request);
+    request.body?.cancel().catch(() => {});
+    return new Response(SHUTTING_DOWN, SHUTTING_DOWN_INIT);
+  });
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = () => {
+  let stopping: Promise<boolean> | undefined;
+  const shutdown = (graceMs: number) =>
     stopping ??= (async () => {
       draining = true;
-      if (inFlight === 0) drained.resolve();
-      const limit = options.drainTimeoutMs ?? 10_000;
-      await within(drained.promise, limit);
-      // Deno waits for clients that still owe body bytes to hang up; bound it,
-      // the process exit closes whatever is left.
-      await within(server.shutdown(), limit);
+      const deadline = Date.now() + graceMs;
+      while (bodies.reading > 0 && Date.now() < deadline) {
+        await sleep(options.pollMs ?? 20);
+      }
+      return await within(server.shutdown(), deadline - Date.now());
     })();
-    return stopping;
-  };
 
   const { hostname, port } = server.addr;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -95,14 +105,16 @@ export function startReceiver(options: ReceiverServerOptions): ReceiverServer {
   };
 }
 
-/** Waits for `promise`, but no longer than `ms`. */
-async function within(promise: Promise<void>, ms: number): Promise<void> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
   });
   try {
-    await Promise.race([promise, timeout]);
+    return await Promise.race([promise.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
   }

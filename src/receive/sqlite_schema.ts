@@ -22,6 +22,11 @@ export const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX events_by_insert_id ON events (distinct_id, insert_id);
    CREATE INDEX events_by_received_at ON events (received_at);
    CREATE INDEX events_by_cluster ON events (distinct_id, id);`,
+  // 2: $insert_id is optional: an event without one is stored with '' and is
+  // never taken for a re-delivery, so the unique index skips those rows.
+  `DROP INDEX events_by_insert_id;
+   CREATE UNIQUE INDEX events_by_insert_id ON events (distinct_id, insert_id)
+     WHERE insert_id <> '';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

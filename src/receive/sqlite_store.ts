@@ -10,17 +10,30 @@
 // NORMAL at 16 connections, see docs/performance.md). Writes are queued and
 // committed in groups: everything queued while the event loop handled one
 // round of I/O goes into one transaction (setImmediate), one SAVEPOINT per
-// request so each batch is still all-or-none. The queue is bounded; beyond it
-// add() fails, which the HTTP layer answers 503 so the sender retries later.
+// request so each batch is still all-or-none. The queue is bounded in events
+// and in bytes; beyond it add() fails, which the HTTP layer answers 503 so the
+// sender retries later.
+//
+// Reads are bounded whatever the database holds (it may hold events of any
+// size written by older versions): pages are read a few rows at a time, and
+// the per-cluster values of the overview and of a restart are read with
+// SQLite's JSON functions, catalogue fields only, each of bounded length.
 
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
+import { CATALOGUE } from "../metrics/catalogue.ts";
+import { NUMERIC_METRICS } from "./clusters.ts";
+import { errorMessage } from "../runtime/error_message.ts";
 import type {
+  AcceptedEvent,
   AddResult,
   EventStore,
-  ListQuery,
-  ReceivedEvent,
+  HistoryPoint,
+  LatestOfCluster,
+  PagePlan,
+  PageQuery,
+  StoredRow,
 } from "./store.ts";
 import { migrate, type Migrated } from "./sqlite_schema.ts";
 
@@ -30,8 +43,8 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** Most events waiting to be committed; more are refused. 10 000 unless set. */
   maxPendingEvents?: number;
-  /** Most events one list() returns (a page is held in memory). 10 000 unless set. */
-  maxListEvents?: number;
+  /** Most bytes of events waiting to be committed; more are refused. 8 MiB unless set. */
+  maxPendingBytes?: number;
   /**
    * Caps the database at this many pages (PRAGMA max_page_count): writes
    * beyond it fail with SQLITE_FULL exactly as on a full disk. For tests.
@@ -55,21 +68,14 @@ export interface SqliteStoreStats {
   pendingEvents: number;
 }
 
-/** A cluster's newest event (by its `time`, then arrival) and when it was last heard from. */
-export interface LatestEvent {
-  event: ReceivedEvent;
-  /** Receive time of the cluster's most recent event, ms since the epoch. */
-  lastSeenMs: number;
-}
-
 export interface SqliteStore extends EventStore {
+  /** Resolves once COMMIT returned. */
+  add(events: readonly AcceptedEvent[]): Promise<AddResult>;
   readonly path: string;
   readonly migrated: Migrated;
   stats(): SqliteStoreStats;
-  /** The most recently seen clusters, most recent first, at most `max`. */
-  latestPerCluster(max: number): LatestEvent[];
-  /** Deletes events received before `cutoffMs`, in chunks; resolves to how many. */
-  deleteReceivedBefore(cutoffMs: number): Promise<number>;
+  /** The last received event of the most recently seen clusters, at most `max`. */
+  latestPerCluster(max: number): LatestOfCluster[];
 }
 
 export type Opened =
@@ -77,20 +83,30 @@ export type Opened =
   | { ok: false; error: string };
 
 export class StoreBusyError extends Error {
-  constructor(limit: number) {
-    super(`more than ${limit} events are waiting to be written`);
+  constructor(what: string) {
+    super(`more than ${what} are waiting to be written`);
   }
 }
 
 interface Pending {
-  events: readonly ReceivedEvent[];
+  events: readonly AcceptedEvent[];
+  texts: string[];
   resolve: (result: AddResult) => void;
   reject: (error: unknown) => void;
 }
 
 const DELETE_CHUNK = 5000;
-const message = (err: unknown) =>
-  err instanceof Error ? err.message : String(err);
+/** Longest JSON text of one catalogue value read back (a string is clipped later anyway). */
+const MAX_FIELD_CHARS = 1024;
+/** The catalogue's fields of a row, each as JSON text when short enough. */
+const FIELD_COLUMNS = CATALOGUE.map((m, i) =>
+  `CASE WHEN length(properties -> '$.${m.name}') <= ${MAX_FIELD_CHARS}
+     THEN properties -> '$.${m.name}' END AS f${i}`
+).join(",\n");
+const NUMERIC_COLUMNS = NUMERIC_METRICS.map((name, i) =>
+  `CASE WHEN json_type(properties, '$.${name}') IN ('integer', 'real', 'true', 'false')
+     THEN properties -> '$.${name}' END AS n${i}`
+).join(",\n");
 
 /** Opens (creating if needed) and migrates the store; an error says why it cannot. */
 export function openSqliteStore(options: SqliteStoreOptions): Opened {
@@ -120,7 +136,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Opened {
     } catch {
       // closing a half-opened database: nothing more to do
     }
-    return { ok: false, error: message(err) };
+    return { ok: false, error: errorMessage(err) };
   }
 }
 
@@ -132,16 +148,50 @@ function sqliteStore(
 ): SqliteStore {
   const now = options.now ?? Date.now;
   const maxPending = options.maxPendingEvents ?? 10_000;
-  const maxList = options.maxListEvents ?? 10_000;
+  const maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
   const insert = db.prepare(
     `INSERT INTO events
        (received_at, distinct_id, insert_id, event_time, event, properties)
      VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (distinct_id, insert_id) DO NOTHING`,
+     ON CONFLICT (distinct_id, insert_id) WHERE insert_id <> '' DO NOTHING`,
   );
   const deleteChunk = db.prepare(
     `DELETE FROM events WHERE id IN
-       (SELECT id FROM events WHERE received_at < ? LIMIT ?)`,
+       (SELECT id FROM events WHERE received_at < ? ORDER BY id LIMIT ?)`,
+  );
+  const nthId = db.prepare(
+    `SELECT id FROM events WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?`,
+  );
+  const nthIdOf = db.prepare(
+    `SELECT id FROM events WHERE distinct_id = ? AND id > ? ORDER BY id LIMIT 1 OFFSET ?`,
+  );
+  const countAfter = db.prepare(
+    `SELECT count(*) AS n, max(id) AS last FROM
+       (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)`,
+  );
+  const countAfterOf = db.prepare(
+    `SELECT count(*) AS n, max(id) AS last FROM
+       (SELECT id FROM events WHERE distinct_id = ? AND id > ? ORDER BY id LIMIT ?)`,
+  );
+  const sizesAfter = db.prepare(
+    `SELECT id, length(properties) AS n FROM events
+     WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
+  );
+  const sizesAfterOf = db.prepare(
+    `SELECT id, length(properties) AS n FROM events
+     WHERE distinct_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+  );
+  const rowsAfter = db.prepare(
+    `SELECT id, received_at, event, properties FROM events
+     WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
+  );
+  const rowsAfterOf = db.prepare(
+    `SELECT id, received_at, event, properties FROM events
+     WHERE distinct_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+  );
+  const historyOf = db.prepare(
+    `SELECT received_at, ${NUMERIC_COLUMNS} FROM events
+     WHERE distinct_id = ? ORDER BY id DESC LIMIT ?`,
   );
   let stored = (db.prepare("SELECT count(*) AS n FROM events").get() as {
     n: number;
@@ -150,6 +200,7 @@ function sqliteStore(
   let expired = 0;
   let queue: Pending[] = [];
   let queued = 0;
+  let queuedBytes = 0;
   let flushQueued = false;
   let closed = false;
 
@@ -167,6 +218,7 @@ function sqliteStore(
     const group = queue;
     queue = [];
     queued = 0;
+    queuedBytes = 0;
     if (group.length === 0) return;
     const receivedAt = now();
     try {
@@ -180,21 +232,27 @@ function sqliteStore(
       try {
         db.exec("SAVEPOINT batch");
         let added = 0;
-        for (const e of p.events) {
-          const props = e.properties;
-          const time = props.time;
+        const fresh: boolean[] = [];
+        p.events.forEach((e, i) => {
+          const time = e.time === null ? null : Math.floor(e.time);
           const values: SQLInputValue[] = [
             receivedAt,
-            props.distinct_id as string,
-            props.$insert_id as string,
-            Number.isSafeInteger(time) ? time as number : null,
+            e.distinctId,
+            e.insertId ?? "",
+            Number.isSafeInteger(time) ? time : null,
             e.event,
-            JSON.stringify(props),
+            p.texts[i],
           ];
-          if (Number(insert.run(...values).changes) > 0) added++;
-        }
+          const isNew = Number(insert.run(...values).changes) > 0;
+          fresh.push(isNew);
+          if (isNew) added++;
+        });
         db.exec("RELEASE batch");
-        written.push([p, { added, duplicates: p.events.length - added }]);
+        written.push([p, {
+          added,
+          duplicates: p.events.length - added,
+          fresh,
+        }]);
       } catch (err) {
         if (!db.isTransaction) {
           // SQLite rolled the whole transaction back (disk full, I/O error):
@@ -229,43 +287,33 @@ function sqliteStore(
     }
   };
 
-  const list = (query: ListQuery): ReceivedEvent[] => {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    if (query.distinctId !== undefined) {
-      where.push("distinct_id = ?");
-      params.push(query.distinctId);
-    }
-    if (query.before !== undefined) {
-      where.push("received_at < ?");
-      params.push(query.before);
-    }
-    const limit = Math.max(0, Math.min(query.limit ?? maxList, maxList));
-    params.push(limit);
-    const rows = db.prepare(
-      `SELECT id, event, properties FROM (
-         SELECT id, event, properties FROM events
-         ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY id DESC LIMIT ?
-       ) ORDER BY id ASC`,
-    ).all(...params) as Array<{ event: string; properties: string }>;
-    return rows.flatMap((row) => {
-      const event = parseRow(row.event, row.properties);
-      return event ? [event] : [];
-    });
-  };
+  const toRow = (r: Record<string, unknown>): StoredRow => ({
+    id: r.id as number,
+    receivedAtMs: r.received_at as number,
+    event: r.event as string,
+    properties: r.properties as string,
+  });
 
   return {
     path,
     migrated,
-    add(events: readonly ReceivedEvent[]): Promise<AddResult> {
+    keepsEvents: true,
+    add(events: readonly AcceptedEvent[]): Promise<AddResult> {
       if (closed) return Promise.reject(new Error("the event store is closed"));
       if (queued + events.length > maxPending) {
-        return Promise.reject(new StoreBusyError(maxPending));
+        return Promise.reject(new StoreBusyError(`${maxPending} events`));
+      }
+      const texts = events.map((e) => JSON.stringify(e.properties));
+      const bytes = texts.reduce((n, t) => n + 2 * t.length, 0);
+      if (queued > 0 && queuedBytes + bytes > maxPendingBytes) {
+        return Promise.reject(
+          new StoreBusyError(`${maxPendingBytes} bytes of events`),
+        );
       }
       const { promise, resolve, reject } = Promise.withResolvers<AddResult>();
-      queue.push({ events, resolve, reject });
+      queue.push({ events, texts, resolve, reject });
       queued += events.length;
+      queuedBytes += bytes;
       // Requests arriving in the same turn of the event loop share a commit.
       if (!flushQueued) {
         flushQueued = true;
@@ -274,22 +322,95 @@ function sqliteStore(
       return promise;
     },
     total: () => stored,
-    list,
-    latestPerCluster(max: number): LatestEvent[] {
-      const rows = db.prepare(
-        `SELECT event, properties, last_seen FROM (
-           SELECT event, properties,
-             row_number() OVER (PARTITION BY distinct_id
-               ORDER BY event_time DESC, id DESC) AS rank,
-             max(received_at) OVER (PARTITION BY distinct_id) AS last_seen
-           FROM events
-         ) WHERE rank = 1 ORDER BY last_seen DESC LIMIT ?`,
-      ).all(max) as Array<
-        { event: string; properties: string; last_seen: number }
+    planPage(query: PageQuery): PagePlan {
+      const { after, limit, distinctId } = query;
+      const counted =
+        (distinctId === undefined
+          ? countAfter.get(after, limit)
+          : countAfterOf.get(distinctId, after, limit)) as {
+            n: number;
+            last: number | null;
+          };
+      const beyond = distinctId === undefined
+        ? nthId.get(after, limit)
+        : nthIdOf.get(distinctId, after, limit);
+      return {
+        lastId: counted.last ?? after,
+        count: counted.n,
+        more: beyond !== undefined,
+      };
+    },
+    rows(
+      after: number,
+      upTo: number,
+      max: number,
+      distinctId?: string,
+      maxChars = Infinity,
+    ) {
+      if (maxChars !== Infinity) {
+        // Rows of an older receiver may be of any size: read only as many as fit.
+        const sizes = (distinctId === undefined
+          ? sizesAfter.all(after, upTo, max)
+          : sizesAfterOf.all(distinctId, after, upTo, max)) as Array<
+            { id: number; n: number }
+          >;
+        let chars = 0;
+        let count = 0;
+        for (const { id, n } of sizes) {
+          chars += n;
+          if (count > 0 && chars > maxChars) {
+            break;
+          }
+          count++;
+          upTo = id;
+        }
+        max = Math.max(count, 1);
+      }
+      const rows = distinctId === undefined
+        ? rowsAfter.all(after, upTo, max)
+        : rowsAfterOf.all(distinctId, after, upTo, max);
+      return rows.map((r) => toRow(r as Record<string, unknown>));
+    },
+    history(distinctId: string, max: number): HistoryPoint[] {
+      const rows = historyOf.all(distinctId, max) as Array<
+        Record<string, unknown>
       >;
-      return rows.flatMap((row) => {
-        const event = parseRow(row.event, row.properties);
-        return event ? [{ event, lastSeenMs: row.last_seen }] : [];
+      return rows.reverse().map((r) => {
+        const values = new Map<string, number>();
+        NUMERIC_METRICS.forEach((name, i) => {
+          const text = r[`n${i}`];
+          if (typeof text !== "string") return;
+          const v = JSON.parse(text);
+          values.set(name, typeof v === "boolean" ? (v ? 1 : 0) : v);
+        });
+        return { receivedAtMs: r.received_at as number, values };
+      });
+    },
+    latestPerCluster(max: number): LatestOfCluster[] {
+      const rows = db.prepare(
+        `SELECT e.distinct_id, e.received_at, e.event_time, ${FIELD_COLUMNS}
+         FROM events e JOIN (
+           SELECT max(id) AS id FROM events GROUP BY distinct_id
+         ) latest ON e.id = latest.id
+         ORDER BY e.id DESC LIMIT ?`,
+      ).all(max) as Array<Record<string, unknown>>;
+      return rows.map((r) => {
+        const values: Record<string, unknown> = {};
+        CATALOGUE.forEach((m, i) => {
+          const text = r[`f${i}`];
+          if (typeof text !== "string") return;
+          try {
+            values[m.name] = JSON.parse(text);
+          } catch {
+            // a row damaged outside hodometer: the value is left out
+          }
+        });
+        return {
+          distinctId: r.distinct_id as string,
+          receivedAtMs: r.received_at as number,
+          time: r.event_time as number | null,
+          values,
+        };
       });
     },
     async deleteReceivedBefore(cutoffMs: number): Promise<number> {
@@ -327,19 +448,4 @@ function sqliteStore(
       db.close();
     },
   };
-}
-
-/** A stored row back as an event; null if the row was damaged outside hodometer. */
-function parseRow(event: string, properties: string): ReceivedEvent | null {
-  try {
-    const parsed = JSON.parse(properties);
-    if (
-      typeof parsed !== "object" || parsed === null || Array.isArray(parsed)
-    ) {
-      return null;
-    }
-    return { event, properties: parsed };
-  } catch {
-    return null;
-  }
 }

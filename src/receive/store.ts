@@ -1,31 +1,94 @@
 // The contract between the receiver's HTTP layer and where events are recorded.
 
-export interface ReceivedEvent {
+/** An event that passed every check, with the fields the receiver reads. */
+export interface AcceptedEvent {
   event: string;
+  /** As the client sent them (a missing token filled in from /import's credentials). */
   properties: Record<string, unknown>;
+  token: string;
+  distinctId: string;
+  /** Null when the client sent none: then nothing can be de-duplicated against it. */
+  insertId: string | null;
+  /** The event's own `time` in seconds (milliseconds converted); null when absent. */
+  time: number | null;
 }
 
 export interface AddResult {
   /** Events newly recorded. */
   added: number;
-  /** Events recognised as re-deliveries of one already recorded (same distinct_id and $insert_id). */
+  /** Events recognised as re-deliveries (same distinct_id and $insert_id). */
   duplicates: number;
+  /** For each event given: whether it was newly recorded (false for a re-delivery). */
+  fresh: boolean[];
 }
 
-export interface ListQuery {
-  /** Newest N events (still returned oldest first). */
-  limit?: number;
-  /** Only events received before this time (ms since the epoch); for paging back. */
-  before?: number;
+/** A recorded event as stored: its JSON text and when it was received. */
+export interface StoredRow {
+  /** Arrival order; the /events cursor. */
+  id: number;
+  receivedAtMs: number;
+  event: string;
+  /** The properties as JSON text. */
+  properties: string;
+}
+
+export interface PageQuery {
+  /** Only events after this id (0 for the first page). */
+  after: number;
+  limit: number;
   distinctId?: string;
 }
 
+/** Which rows a page holds: ids in (after, lastId], and whether more follow. */
+export interface PagePlan {
+  lastId: number;
+  count: number;
+  more: boolean;
+}
+
+/** The numeric catalogue values of one recorded event, for the page's charts. */
+export interface HistoryPoint {
+  receivedAtMs: number;
+  values: Map<string, number>;
+}
+
+/** A cluster's last received event, as read back from a store at start. */
+export interface LatestOfCluster {
+  distinctId: string;
+  receivedAtMs: number;
+  /** Its event's own time in seconds; null when absent. */
+  time: number | null;
+  /** Catalogue properties of that event; only values of bounded size. */
+  values: Record<string, unknown>;
+}
+
 export interface EventStore {
-  /** Records a batch atomically: all or none. Resolves only once the batch is durable for this store. */
-  add(events: readonly ReceivedEvent[]): Promise<AddResult>;
-  /** Events accepted so far (the `summary` total). */
+  /**
+   * Records a batch atomically: all or none. The result (or its promise)
+   * comes once the batch is durable for this store; a store in memory
+   * answers at once.
+   */
+  add(events: readonly AcceptedEvent[]): AddResult | Promise<AddResult>;
+  /** Events recorded so far (the `summary` total). */
   total(): number;
-  /** Recorded events in arrival order (empty for stores that keep none). */
-  list(query: ListQuery): ReceivedEvent[];
+  /** Whether events themselves are kept (RECORD_LEVEL=all). */
+  readonly keepsEvents: boolean;
+  /** Plans a page of recorded events in arrival order. */
+  planPage(query: PageQuery): PagePlan;
+  /**
+   * Rows with ids in (after, upTo] in arrival order: at most `max`, and no
+   * more than about `maxChars` characters of JSON (always at least one row).
+   */
+  rows(
+    after: number,
+    upTo: number,
+    max: number,
+    distinctId?: string,
+    maxChars?: number,
+  ): StoredRow[];
+  /** The cluster's most recent events (at most `max`), oldest first. */
+  history(distinctId: string, max: number): HistoryPoint[];
+  /** Deletes events received before `cutoffMs`; resolves to how many. */
+  deleteReceivedBefore(cutoffMs: number): Promise<number>;
   close(): void;
 }

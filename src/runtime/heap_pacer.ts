@@ -28,6 +28,8 @@ export interface HeapPacerOptions {
 export interface HeapPacer {
   /** Full collections the pacer has asked for so far. */
   readonly collections: number;
+  /** Looks at the heap now, between the regular looks (after a burst of allocation). */
+  check(): void;
   stop(): void;
 }
 
@@ -41,22 +43,26 @@ export const PACER_DEFAULTS = {
 export function paceHeap(options: HeapPacerOptions = {}): HeapPacer {
   const collect = options.collect ??
     (globalThis as { gc?: () => void }).gc;
-  if (collect === undefined) return { collections: 0, stop: () => {} };
+  if (collect === undefined) {
+    return { collections: 0, check: () => {}, stop: () => {} };
+  }
   const used = options.usedHeap ?? (() => getHeapStatistics().used_heap_size);
   const floor = options.floorBytes ?? PACER_DEFAULTS.floorBytes;
   const slack = options.slackBytes ?? PACER_DEFAULTS.slackBytes;
   let limit = floor;
   let collections = 0;
-  const timer = setInterval(() => {
+  const check = () => {
     if (used() <= limit) return;
     collect();
     collections++;
     limit = Math.max(floor, used() + slack);
-  }, options.everyMs ?? PACER_DEFAULTS.everyMs);
+  };
+  const timer = setInterval(check, options.everyMs ?? PACER_DEFAULTS.everyMs);
   return {
     get collections() {
       return collections;
     },
+    check,
     stop: () => clearInterval(timer),
   };
 }
