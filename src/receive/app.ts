@@ -4,7 +4,7 @@
 //
 //   /track, /import   events in (Mixpanel's ingestion API)
 //   /engage, /groups  answered: profiles are not recorded here
-//   /events, /metrics, /   the read side (a read token when one is set)
+//   /events, /metrics, /, /clusters/<id>   the read side (a read token when one is set)
 //   /healthz          liveness, open
 
 import type { RecordLevel } from "../config/settings.ts";
@@ -23,7 +23,7 @@ import { EVENT_LIMITS, type EventLimits } from "./limits.ts";
 import type { HttpRequest, HttpResponse, RequestHead } from "./http1.ts";
 import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
-import { PAGE_CSP } from "./page.ts";
+import { PAGE_CSP, type PageAnswer } from "./page.ts";
 import { decompress } from "./compression.ts";
 import { queryParams } from "./query.ts";
 
@@ -53,8 +53,10 @@ export interface ReceiverAppOptions {
   health?: () => Record<string, unknown>;
   /** The body of GET /metrics (Prometheus text format), chunk by chunk; no route when absent. */
   metrics?: () => Iterable<string>;
-  /** The HTML of GET / (the overview page); no route when absent. */
-  overview?: () => string;
+  /** GET / (the fleet overview) for the request's query string; no route when absent. */
+  overview?: (query: string) => PageAnswer;
+  /** GET /clusters/<id> (a cluster's page), given the <id> as sent; no route when absent. */
+  clusterPage?: (rawId: string) => PageAnswer;
 }
 
 export interface ReceiverApp {
@@ -350,22 +352,34 @@ export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
           const overview = options.overview;
           if (!overview) break;
           if (!read) return notAllowed();
-          return guarded(req, () => ({
-            status: 200,
-            headers: {
-              "content-type": "text/html; charset=utf-8",
-              "content-security-policy": PAGE_CSP,
-              "x-content-type-options": "nosniff",
-              "cache-control": "no-store",
-            },
-            body: overview(),
-          }));
+          return guarded(req, () => html(overview(req.query)));
         }
+      }
+      const clusterPage = options.clusterPage;
+      if (clusterPage && route.startsWith(CLUSTERS)) {
+        if (!read) return notAllowed();
+        return guarded(
+          req,
+          () => html(clusterPage(route.slice(CLUSTERS.length))),
+        );
       }
       return text(404, "not found\n");
     },
   };
 }
+
+const CLUSTERS = "/clusters/";
+
+const html = (page: PageAnswer): HttpResponse => ({
+  status: page.status,
+  headers: {
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy": PAGE_CSP,
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+  },
+  body: page.html,
+});
 
 /** The path with one trailing slash dropped (Mixpanel's clients call /track/). */
 const routeOf = (path: string) =>

@@ -294,9 +294,11 @@ export interface BarChart {
 /** Counts with their share of the whole, largest first. */
 export function barChart(c: BarChart): string {
   const [W, ROW, LABEL, VALUE] = [400, 22, 130, 84];
+  // Largest first; on a tie "not reported" (no label) last.
   const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count >= 0)
     .toSorted((a, b) =>
-      b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)
+      b.count - a.count || Number(a.label === "") - Number(b.label === "") ||
+      (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)
     );
   const max = c.maxBars ?? 8;
   const rest = sorted.slice(max - 1);

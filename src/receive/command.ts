@@ -142,11 +142,6 @@ export async function receiveCommand(
     acceptedTokens: new Set(c.acceptedTokens),
     readToken: read.token,
     maxDecodedBytes: c.maxBodyBytes,
-    historySource: durable
-      ? "the SQLite store"
-      : recordLevel === "all"
-      ? `the newest events held in memory`
-      : undefined,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
     server: () => server?.stats(),
     onAccepted,

@@ -11,7 +11,9 @@ import {
 } from "./app.ts";
 import { ClusterBook } from "./clusters.ts";
 import type { HttpServerStats } from "./http1.ts";
-import { HISTORY_EVENTS, renderOverview } from "./page.ts";
+import type { PageContext } from "./page.ts";
+import { renderOverview } from "./page_overview.ts";
+import { renderClusterPage } from "./page_cluster.ts";
 import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
 import type { EventStore } from "./store.ts";
 
@@ -32,8 +34,6 @@ export interface ReceiverOptions extends
   now?: () => number;
   /** Snapshots to start from (restored from a durable store); empty unless given. */
   clusters?: ClusterBook;
-  /** How the page names where chart history comes from. */
-  historySource?: string;
   /** The HTTP server's figures, for /metrics. */
   server?: () => HttpServerStats | undefined;
 }
@@ -49,10 +49,14 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const { store, recordLevel } = options;
   const counters = new ReceiverCounters();
   const clusters = options.clusters ?? new ClusterBook();
-  const historySource = options.historySource ??
-    (store.keepsEvents
-      ? "the events held in memory"
-      : `nothing (RECORD_LEVEL=${recordLevel} keeps no events; charts show the latest value)`);
+  const context = (): PageContext => ({
+    clusters,
+    recordLevel,
+    totalEvents: store.total(),
+    heldEvents: store.held(),
+    keptIn: store.keptIn,
+    now: now(),
+  });
 
   const app = createReceiverApp({
     store,
@@ -76,15 +80,17 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     onRejected: (kind) => counters.rejected[kind]++,
     metrics: () =>
       renderMetrics({ counters, clusters, server: options.server?.() }),
-    overview: () =>
+    overview: (query) =>
       renderOverview({
-        clusters,
-        history: (distinctId) =>
-          store.keepsEvents ? store.history(distinctId, HISTORY_EVENTS) : [],
-        recordLevel,
-        totalEvents: store.total(),
-        historySource,
-        now: now(),
+        ...context(),
+        query,
+        activeByDay: (sinceMs) => store.activeByDay(sinceMs),
+      }),
+    clusterPage: (rawId) =>
+      renderClusterPage({
+        ...context(),
+        rawId,
+        history: (distinctId, max) => store.history(distinctId, max),
       }),
   });
   return { app, counters, clusters };
