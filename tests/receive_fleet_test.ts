@@ -171,18 +171,21 @@ Deno.test("fleet facts: feature shares of the clusters that reported each, infer
   ]);
   assertEquals(f.serversReporting, 2);
 
-  // Many names: the smallest added up.
-  const many = Array.from(
-    { length: 20 },
-    (_, i) => snap(`s${i}`, HOUR_MS, { inference_server_name: `name${i}` }),
-  );
+  // As many names as clusters sent, most used first (the chart adds up the tail).
+  const many = Array.from({ length: 20 }, (_, i) =>
+    snap(`s${i}`, HOUR_MS, {
+      inference_server_name: i < 5 ? "Triton,MLServer" : `name${i}`,
+    }));
   const servers = fleetFacts(many, {
     now: NOW,
     windowMs: null,
     silentAfterMs: SILENT_AFTER_MS,
   }).servers;
-  assertEquals(servers.length, 12);
-  assertEquals(servers.at(-1), { label: "9 other names", count: 9 });
+  assertEquals(servers.length, 17);
+  assertEquals(servers.slice(0, 2), [
+    { label: "Triton", count: 5 },
+    { label: "MLServer", count: 5 },
+  ]);
 });
 
 Deno.test("fleet facts: sizes of the clusters that reported them, and the silent ones", () => {

@@ -77,9 +77,6 @@ export const SIZE_METRICS = [
 ] as const;
 export type SizeMetric = typeof SIZE_METRICS[number][0];
 
-/** Inference server names shown; the rest are added up as "other". */
-const MAX_SERVER_NAMES = 12;
-
 /** [major, minor] of a version such as `2.9.1` or `v1.31.0-eks`; null when it has none. */
 export function majorMinor(version: string): [number, number] | null {
   const m = /^v?(\d{1,6})\.(\d{1,6})(?!\d)/.exec(version.trim());
@@ -170,7 +167,7 @@ export interface FleetFacts {
   silent: ClusterSnapshot[];
   versions: VersionBreakdown[];
   features: FeatureAdoption[];
-  /** Clusters per inference server name. */
+  /** Clusters per inference server name, most first (as many names as clusters sent). */
   servers: Count[];
   /** Clusters that reported their inference servers. */
   serversReporting: number;
@@ -245,37 +242,35 @@ export function fleetFacts(
   });
 
   const byServer = new Map<string, number>();
+  // Clusters mostly report the same few combinations: each is split once.
+  const split = new Map<string, string[]>();
   let serversReporting = 0;
   for (const s of considered) {
-    if (typeof s.values.get("inference_server_name") !== "string") continue;
+    const reported = s.values.get("inference_server_name");
+    if (typeof reported !== "string") continue;
     serversReporting++;
-    for (const name of serverNames(s.values.get("inference_server_name"))) {
+    let names = split.get(reported);
+    if (!names) split.set(reported, names = serverNames(reported));
+    for (const name of names) {
       byServer.set(name, (byServer.get(name) ?? 0) + 1);
     }
   }
   const servers = sortCounts(byServer);
-  if (servers.length > MAX_SERVER_NAMES) {
-    const rest = servers.splice(MAX_SERVER_NAMES - 1);
-    servers.push({
-      label: `${rest.length} other names`,
-      count: rest.reduce((n, c) => n + c.count, 0),
-    });
-  }
 
   const sizes = SIZE_METRICS.map(([metric, label, unit]) => {
-    const values: number[] = [];
+    const found = new Float64Array(considered.length);
+    let n = 0;
+    let total = 0;
     for (const s of considered) {
       const v = s.values.get(metric);
-      if (typeof v === "number" && Number.isFinite(v)) values.push(v);
+      if (typeof v === "number" && Number.isFinite(v)) {
+        found[n++] = v;
+        total += v;
+      }
     }
-    values.sort((a, b) => a - b);
-    return {
-      metric,
-      label,
-      unit,
-      values,
-      total: values.reduce((n, v) => n + v, 0),
-    };
+    // A typed array sorts numbers natively, far faster than with a comparator.
+    const values = Array.from(found.subarray(0, n).sort());
+    return { metric, label, unit, values, total };
   });
 
   const silent = considered
@@ -288,11 +283,11 @@ export function fleetFacts(
     considered: considered.length,
     windowMs,
     silentAfterMs,
-    active: ACTIVE_WINDOWS.map(([label, ms]) => ({
-      label,
-      ms,
-      count: all.filter((s) => seenWithin(s, now, ms)).length,
-    })),
+    active: ACTIVE_WINDOWS.map(([label, ms]) => {
+      let count = 0;
+      for (const s of all) if (seenWithin(s, now, ms)) count++;
+      return { label, ms, count };
+    }),
     silent,
     versions,
     features,

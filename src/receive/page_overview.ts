@@ -113,7 +113,7 @@ ${versions(facts, view)}
 ${features(facts, view)}
 ${sizes(facts)}
 ${silent(facts, view)}
-${clusterList(snapshots, view, input.now)}`;
+${clusterList(snapshots, facts, view, input.now)}`;
   return { status: 200, html: document("hodometer receiver: the fleet", body) };
 }
 
@@ -316,6 +316,7 @@ const COLUMNS: Array<[SortKey, string, "text" | "number"]> = [
 
 function clusterList(
   snapshots: ClusterSnapshot[],
+  facts: FleetFacts,
   view: ListView,
   now: number,
 ) {
@@ -369,7 +370,7 @@ function clusterList(
     : "";
   const first = (page.page - 1) * view.per;
   return `<section id="clusters"><h2>Clusters</h2>
-${filterForm(snapshots, view)}
+${filterForm(facts, view)}
 <p id="matching"><b>${n(page.matching)}</b> of ${
     n(snapshots.length)
   } known cluster(s) match${
@@ -383,19 +384,6 @@ ${rows}
 </tbody></table>
 ${pager}
 </section>`;
-}
-
-/** Values of a string metric across clusters, most common first. */
-function valuesOf(snapshots: ClusterSnapshot[], metric: string): string[] {
-  const counts = new Map<string, number>();
-  for (const s of snapshots) {
-    const v = s.values.get(metric);
-    if (typeof v === "string" && v !== "") {
-      counts.set(v, (counts.get(v) ?? 0) + 1);
-    }
-  }
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_OPTIONS)
-    .map(([v]) => v);
 }
 
 function select(
@@ -417,17 +405,20 @@ function select(
   }</select></label>`;
 }
 
-function filterForm(snapshots: ClusterSnapshot[], view: ListView) {
+/** The list's filters as a GET form; the values offered are those of the fleet facts (the window's clusters), most common first. */
+function filterForm(f: FleetFacts, view: ListView) {
   const any: [string, string] = ["", "any"];
-  const versionSelects = VERSION_METRICS.map(([metric, label]) =>
+  const versionSelects = f.versions.map((v) =>
     select(
-      metric,
-      label.replace(" (hodometer)", ""),
+      v.metric,
+      v.label.replace(" (hodometer)", ""),
       [
         any,
-        ...valuesOf(snapshots, metric).map((v): [string, string] => [v, v]),
+        ...v.counts.filter((c) => c.label !== "").slice(0, MAX_OPTIONS).map((
+          c,
+        ): [string, string] => [c.label, c.label]),
       ],
-      view.versions[metric] ?? "",
+      view.versions[v.metric] ?? "",
     )
   ).join("");
   const seen = view.seen === undefined
@@ -435,17 +426,7 @@ function filterForm(snapshots: ClusterSnapshot[], view: ListView) {
     : view.seen === "silent"
     ? "silent"
     : durationParam(view.seen);
-  const servers = new Set<string>();
-  for (const s of snapshots) {
-    const v = s.values.get("inference_server_name");
-    if (typeof v === "string") {
-      for (const name of v.split(",")) {
-        if (name.trim() !== "" && servers.size < MAX_OPTIONS) {
-          servers.add(name.trim());
-        }
-      }
-    }
-  }
+  const servers = f.servers.slice(0, MAX_OPTIONS).map((c) => c.label).sort();
   const hidden: Array<[string, string]> = [];
   if (view.windowMs !== DEFAULT_VIEW.windowMs) {
     hidden.push([
@@ -478,7 +459,7 @@ function filterForm(snapshots: ClusterSnapshot[], view: ListView) {
   }${
     select("server", "Inference server", [
       any,
-      ...[...servers].sort().map((s): [string, string] => [s, s]),
+      ...servers.map((s): [string, string] => [s, s]),
     ], view.server ?? "")
   }${
     select("metric", "Metric", [
