@@ -1,7 +1,7 @@
 // `deno task bench`: the performance budget of issue 8, measured on loopback.
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
-//                                [--v8-flags LIST] [--only collector,run,receiver]
+//                                [--v8-flags LIST] [--only collector,run,receiver,page]
 //                                [--scheduler batched|double]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
@@ -21,6 +21,7 @@ import { type ProcessRun, runCollect, runDrain } from "./bench/collector.ts";
 import { startDoubleProcess } from "./bench/double.ts";
 import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
+import { measurePages } from "./bench/page.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
 
@@ -60,7 +61,7 @@ function parseOptions(args: string[]): Options | Error {
     quick: false,
     reps: 3,
     v8Flags: AGENT_V8_FLAGS,
-    sections: new Set(["collector", "run", "receiver"]),
+    sections: new Set(["collector", "run", "receiver", "page"]),
     batched: true,
   };
   let repsGiven = false;
@@ -89,7 +90,7 @@ function parseOptions(args: string[]): Options | Error {
       else if (a === "--only") {
         o.sections = new Set(value().split(","));
         for (const s of o.sections) {
-          if (!["collector", "run", "receiver"].includes(s)) {
+          if (!["collector", "run", "receiver", "page"].includes(s)) {
             return new Error(`--only: unknown section ${s}`);
           }
         }
@@ -592,6 +593,61 @@ async function receiverSection(o: Options) {
   }
 }
 
+// ------------------------------------------------------------ page
+
+/** The fleet page's budgets: a page of a few hundred KB, answered quickly. */
+const PAGE_BUDGET_MS = 250;
+const PAGE_BUDGET_BYTES = 300_000;
+
+async function pageSection(o: Options) {
+  const fetches = o.quick ? 5 : 15;
+  const scales: Array<[number, number]> = [[1000, 30], [10_000, 1]];
+  progress(
+    `page: 1 000 clusters × 30 days and 10 000 clusters × 1 day on SQLite, ${fetches} fetches of each page`,
+  );
+  const out: Figures = {};
+  for (const [clusters, days] of scales) {
+    const m = await measurePages(clusters, days, fetches);
+    const key = `${clusters}x${days}d`;
+    out[key] = {
+      events: m.events,
+      seedMs: round(m.seedMs),
+      rssAnonKb: m.rssAnonKb,
+      pages: m.pages.map((p) => ({
+        path: p.path,
+        bytes: p.bytes,
+        medianMs: round(median(p.ms), 1),
+        maxMs: round(Math.max(...p.ms), 1),
+      })),
+    };
+    for (const p of m.pages) {
+      rows.push([
+        `page ${clusters.toLocaleString("en")} clusters × ${days} d: ${
+          p.path.length > 40 ? `${p.path.slice(0, 40)}…` : p.path
+        }`,
+        `${round(median(p.ms), 1)} ms median, ${
+          round(Math.max(...p.ms), 1)
+        } ms max`,
+        `${round(p.bytes / 1024, 1)} KiB; RssAnon ${
+          m.rssAnonKb === null ? "?" : `${mib(m.rssAnonKb)} MiB`
+        }`,
+      ]);
+    }
+    const overview = m.pages[0];
+    verdict(
+      `fleet page of ${
+        clusters.toLocaleString("en")
+      } clusters × ${days} d within ${PAGE_BUDGET_MS} ms and ${
+        PAGE_BUDGET_BYTES / 1000
+      } KB`,
+      median(overview.ms) <= PAGE_BUDGET_MS &&
+        overview.bytes <= PAGE_BUDGET_BYTES,
+      `${round(median(overview.ms), 1)} ms median, ${overview.bytes} bytes`,
+    );
+  }
+  figures.page = out;
+}
+
 // ------------------------------------------------------------ main
 
 function print(o: Options) {
@@ -622,7 +678,7 @@ if (import.meta.main) {
   if (o instanceof Error) {
     if (o.message !== "help") console.error(`bench: ${o.message}`);
     console.error(
-      "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver] [--scheduler batched|double]",
+      "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver,page] [--scheduler batched|double]",
     );
     Deno.exit(o.message === "help" ? 0 : 2);
   }
@@ -633,6 +689,7 @@ if (import.meta.main) {
     ["collector", collectorSection],
     ["run", runSection],
     ["receiver", receiverSection],
+    ["page", pageSection],
   ];
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;
