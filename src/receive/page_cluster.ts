@@ -198,7 +198,7 @@ ${about}
 <h2>Changes</h2>
 <div class="card">${changeLog}</div>
 <h2>Latest values</h2>
-<div class="card"><table class="list" id="latest"><thead><tr><th>metric</th><th class="n">latest</th></tr></thead><tbody>${latestRows}</tbody></table>${
+<div class="card"><table id="latest"><thead><tr><th>metric</th><th class="n">latest</th></tr></thead><tbody>${latestRows}</tbody></table>${
     missing.length > 0
       ? `<p class="note">Not reported: ${missing.join(", ")}.</p>`
       : ""
