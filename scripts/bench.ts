@@ -2,7 +2,7 @@
 // loopback.
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
-//                                [--v8-flags LIST] [--only collector,run,receiver]
+//                                [--v8-flags LIST] [--only collector,run,receiver,page]
 //                                [--scheduler batched|double]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
@@ -34,6 +34,7 @@ import { startDoubleProcess } from "./bench/double.ts";
 import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
 import { cpuTimeMs } from "./bench/proc.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
+import { measurePages } from "./bench/page.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
@@ -69,10 +70,10 @@ interface Options {
   cycles?: number;
 }
 
-const SECTIONS = ["collector", "run", "receiver"] as const;
+const SECTIONS = ["collector", "run", "receiver", "page"] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver] [--scheduler batched|double]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver,page] [--scheduler batched|double]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -695,6 +696,61 @@ async function receiverSection(o: Options) {
   }
 }
 
+// ------------------------------------------------------------ page
+
+/** The fleet page's budgets: a page of a few hundred KB, answered quickly. */
+const PAGE_BUDGET_MS = 250;
+const PAGE_BUDGET_BYTES = 300_000;
+
+async function pageSection(o: Options) {
+  const fetches = o.quick ? 5 : 15;
+  const scales: Array<[number, number]> = [[1000, 30], [10_000, 1]];
+  progress(
+    `page: 1 000 clusters × 30 days and 10 000 clusters × 1 day on SQLite, ${fetches} fetches of each page`,
+  );
+  const out: Figures = {};
+  for (const [clusters, days] of scales) {
+    const m = await measurePages(clusters, days, fetches);
+    const key = `${clusters}x${days}d`;
+    out[key] = {
+      events: m.events,
+      seedMs: round(m.seedMs),
+      rssAnonKb: m.rssAnonKb,
+      pages: m.pages.map((p) => ({
+        path: p.path,
+        bytes: p.bytes,
+        medianMs: round(median(p.ms), 1),
+        maxMs: round(Math.max(...p.ms), 1),
+      })),
+    };
+    for (const p of m.pages) {
+      rows.push([
+        `page ${clusters.toLocaleString("en")} clusters × ${days} d: ${
+          p.path.length > 40 ? `${p.path.slice(0, 40)}…` : p.path
+        }`,
+        `${round(median(p.ms), 1)} ms median, ${
+          round(Math.max(...p.ms), 1)
+        } ms max`,
+        `${round(p.bytes / 1024, 1)} KiB; RssAnon ${
+          m.rssAnonKb === null ? "?" : `${mib(m.rssAnonKb)} MiB`
+        }`,
+      ]);
+    }
+    const overview = m.pages[0];
+    verdict(
+      `fleet page of ${
+        clusters.toLocaleString("en")
+      } clusters × ${days} d within ${PAGE_BUDGET_MS} ms and ${
+        PAGE_BUDGET_BYTES / 1000
+      } KB`,
+      median(overview.ms) <= PAGE_BUDGET_MS &&
+        overview.bytes <= PAGE_BUDGET_BYTES,
+      `${round(median(overview.ms), 1)} ms median, ${overview.bytes} bytes`,
+    );
+  }
+  figures.page = out;
+}
+
 // ------------------------------------------------------------ main
 
 function print(o: Options) {
@@ -730,6 +786,7 @@ if (import.meta.main) {
     ["collector", collectorSection],
     ["run", runSection],
     ["receiver", receiverSection],
+    ["page", pageSection],
   ];
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;

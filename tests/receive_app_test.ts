@@ -320,7 +320,7 @@ Deno.test("the read token guards /events, /metrics and the page; /healthz stays 
   const h = harness("all", {
     readToken: "s3cret",
     metrics: () => ["# metrics\n"],
-    overview: () => "<html></html>",
+    overview: () => ({ status: 200, html: "<html></html>" }),
   });
   (await h.fetch(track(sampleEvent(1)))).body?.cancel();
   for (const path of ["/events", "/metrics", "/"]) {

@@ -6,11 +6,13 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   barChart,
+  dailyChart,
   distributionChart,
   formatNumber,
   formatTime,
   niceTicks,
   quantile,
+  shareChart,
   stateStrip,
   timeSeriesChart,
   timeTicks,
@@ -95,6 +97,13 @@ Deno.test("niceTicks: round, evenly spaced, covering the values", () => {
     assert([1, 2, 5].includes(mantissa), `step ${step}`);
     for (let i = 1; i < t.length; i++) near(t[i] - t[i - 1], step, "spacing");
   }
+});
+
+Deno.test("niceTicks: counts get whole steps only", () => {
+  assertEquals(niceTicks(0, 1, 4, 1), [0, 1]);
+  assertEquals(niceTicks(0, 0, 4, 1), [0, 1]);
+  assertEquals(niceTicks(0, 3, 4, 1), [0, 1, 2, 3]);
+  assertEquals(niceTicks(0, 100, 4, 1), [0, 50, 100]);
 });
 
 Deno.test("timeTicks: whole hours or days, inside the range, at most five", () => {
@@ -355,6 +364,12 @@ Deno.test("hostile text stays text in every chart", () => {
       unit: HOSTILE,
       bars: [{ label: HOSTILE, count: 2 }, { label: "x", count: 1 }],
     }),
+    shareChart({
+      title: HOSTILE,
+      unit: HOSTILE,
+      rows: [{ label: HOSTILE, count: 1, of: 2 }],
+    }),
+    dailyChart({ title: HOSTILE, unit: HOSTILE, days: [[T0, 1]] }),
     stateStrip({ title: HOSTILE, points: [[T0, true], [T0 + HOUR, false]] }),
     distributionChart({ title: HOSTILE, unit: HOSTILE, values: [1, 2, 3] }),
   ];
@@ -388,4 +403,93 @@ Deno.test("times no date can hold are left out, not thrown on", () => {
   assertEquals(formatTime(1e300), "an unknown time");
   assertEquals(niceTicks(-1e308, 1e308), [-1e308, 1e308]);
   assert(timeTicks(0, 1e15).length <= 6);
+});
+
+Deno.test("daily chart: one column a day, as wide as the day, days without events drawn as none", () => {
+  // Given out of order, a day missing, a time inside a day.
+  const svg = dailyChart({
+    title: "Clusters heard from per day",
+    unit: "clusters",
+    days: [[T0 + 3 * DAY, 30], [T0, 10], [T0 + DAY + 5 * HOUR, 20]],
+  });
+  assertScales(svg);
+  const columns = elements(svg, "rect");
+  assertEquals(
+    columns.map((c) => [c["data-day"], c["data-count"]]),
+    [["2026-11-01", "10"], ["2026-11-02", "20"], ["2026-11-04", "30"]],
+  );
+  const [a, b, c] = columns;
+  // Four days across: each column a quarter of the plot, placed by its day.
+  const dayWidth = num(b, "x") - num(a, "x");
+  near(
+    num(c, "x") - num(a, "x"),
+    3 * dayWidth,
+    "the missing day keeps its place",
+  );
+  assert(num(a, "width") <= dayWidth && num(a, "width") > dayWidth * 0.8);
+  // Heights to scale from the same baseline.
+  near(num(c, "height") / num(a, "height"), 3, "30 is three times 10");
+  near(num(a, "y") + num(a, "height"), num(c, "y") + num(c, "height"), "base");
+  assertEquals(
+    title(svg),
+    "Clusters heard from per day (clusters): 30 on 2026-11-04, 4 day(s) from 2026-11-01, at most 30 on 2026-11-04",
+  );
+  assert(
+    svg.includes(">time (UTC)</text>") && svg.includes(">clusters</text>"),
+  );
+  const none = dailyChart({ title: "t", unit: "clusters", days: [] });
+  assertEquals(title(none), "t (clusters): no data");
+});
+
+Deno.test("share chart: each share of its own whole, on one scale, in the order given", () => {
+  const svg = shareChart({
+    title: "Feature adoption",
+    unit: "clusters",
+    rows: [
+      { label: "GPUs", count: 5, of: 10 },
+      { label: "Overcommit", count: 3, of: 30 },
+      { label: "Global", count: 0, of: 0 },
+    ],
+  });
+  assertScales(svg);
+  const rows = elements(svg, "g");
+  assertEquals(
+    rows.map((r) => [r["data-label"], r["data-count"], r["data-of"]]),
+    [["GPUs", "5", "10"], ["Overcommit", "3", "30"], ["Global", "0", "0"]],
+  );
+  // Per row: the whole (grey) then the share (blue).
+  const rects = elements(svg, "rect");
+  const whole = num(rects[0], "width");
+  near(num(rects[1], "width") / whole, 0.5, "5 of 10");
+  near(num(rects[3], "width") / whole, 0.1, "3 of 30");
+  assertEquals(num(rects[5], "width"), 0);
+  for (const s of ["5 of 10 (50%)", "3 of 30 (10%)", "not reported"]) {
+    assert(svg.includes(`>${s}</text>`), s);
+  }
+  assertEquals(
+    title(svg),
+    "Feature adoption: GPUs 5 of 10 (50%) clusters, Overcommit 3 of 30 (10%) clusters, Global not reported clusters",
+  );
+});
+
+Deno.test("distribution: an axis with round ticks from 0 under the box", () => {
+  const svg = distributionChart({
+    title: "models",
+    unit: "models",
+    values: [10, 20, 30, 40, 170],
+  });
+  for (const tick of ["0", "50", "100", "150", "200"]) {
+    assert(svg.includes(`>${tick}</text>`), `tick ${tick}`);
+  }
+  const ticks = elements(svg, "line").filter((l) =>
+    l.y1 === "28" && l.y2 === "32"
+  )
+    .map((l) => num(l, "x1"));
+  assertEquals(ticks.length, 5);
+  const [max] = elements(svg, "circle");
+  near(
+    num(max, "cx"),
+    ticks[0] + (ticks[4] - ticks[0]) * 170 / 200,
+    "170 on the axis",
+  );
 });

@@ -121,9 +121,12 @@ Deno.test("restart: events, de-duplication and the per-cluster snapshots come ba
       assertMatch(metrics, /\nhodometer_receiver_events_duplicate_total 1\n/);
       const page = await (await fetch(`${second.url}/`)).text();
       assertMatch(page, /data-cluster="22d36da9-9b3a-42ec-adf7-28ca710e6183"/);
+      const history = await (await fetch(
+        `${second.url}/clusters/22d36da9-9b3a-42ec-adf7-28ca710e6183`,
+      )).text();
       assertMatch(
-        page,
-        /aria-label="model_count: 3 point\(s\), from 11 to 33"/,
+        history,
+        /<title>model_count \(models\): 11 on [^<]* → 33 on [^<]*, 3 points<\/title>/,
       );
       const health = await (await fetch(`${second.url}/healthz`)).json();
       assertEquals(health.storedEvents, 3);

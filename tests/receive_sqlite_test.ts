@@ -255,6 +255,29 @@ Deno.test("migration: a version 1 store opens, keeps its events and its de-dupli
   });
 });
 
+Deno.test("migration: clusters per day are filled in from the events an older store holds", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/v1.db`;
+    writeV1Database(path, 3); // one cluster, received on day 0
+    let clock = 5000;
+    const store = open({ path, now: () => clock });
+    try {
+      assertEquals(store.activeByDay(0), [{ dayMs: 0, clusters: 1 }]);
+      // The same cluster again that day changes nothing; another one counts.
+      await store.add([sampleAccepted(7)]);
+      await store.add([sampleAccepted(8, { distinct_id: "other" })]);
+      clock = 86_400_000 + 5;
+      await store.add([sampleAccepted(9, { distinct_id: "other" })]);
+      assertEquals(store.activeByDay(0), [
+        { dayMs: 0, clusters: 2 },
+        { dayMs: 86_400_000, clusters: 1 },
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("migration: each missing step runs once, in order, and data written before stays", async () => {
   await withDir((dir) => {
     const path = `${dir}/old.db`;
@@ -266,8 +289,9 @@ Deno.test("migration: each missing step runs once, in order, and data written be
     ];
     const db = new DatabaseSync(path);
     try {
-      assertEquals(migrate(db, next), { from: 1, to: 3 });
-      assertEquals(schemaVersion(db), 3);
+      const last = MIGRATIONS.length + 1;
+      assertEquals(migrate(db, next), { from: 1, to: last });
+      assertEquals(schemaVersion(db), last);
       const rows = db.prepare(
         "SELECT insert_id, source FROM events ORDER BY id",
       )
@@ -277,7 +301,7 @@ Deno.test("migration: each missing step runs once, in order, and data written be
         { insert_id: "insert-1", source: "v1" },
       ]);
       // Up to date: nothing runs again.
-      assertEquals(migrate(db, next), { from: 3, to: 3 });
+      assertEquals(migrate(db, next), { from: last, to: last });
     } finally {
       db.close();
     }
@@ -300,8 +324,19 @@ Deno.test("migration: a failing step leaves the database at the version before i
       } catch (err) {
         failure = (err as Error).message;
       }
-      assertMatch(failure, /migration to schema version 3 failed: .*nowhere/);
-      assertEquals(schemaVersion(db), 2, "version 2 itself went through");
+      assertMatch(
+        failure,
+        new RegExp(
+          `migration to schema version ${
+            MIGRATIONS.length + 1
+          } failed: .*nowhere`,
+        ),
+      );
+      assertEquals(
+        schemaVersion(db),
+        MIGRATIONS.length,
+        "the released steps went through",
+      );
       const extra = db.prepare(
         "SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'",
       ).get() as { n: number };

@@ -6,7 +6,7 @@
 //
 //   /track, /import   events in (Mixpanel's ingestion API)
 //   /engage, /groups  answered: profiles are not recorded here
-//   /events, /metrics, /   the read side (a read token when one is set)
+//   /events, /metrics, /, /clusters/<id>   the read side (a read token when one is set)
 //   /healthz          liveness, open
 
 import { Hono } from "hono";
@@ -25,7 +25,7 @@ import {
 import { EVENT_LIMITS, type EventLimits } from "./limits.ts";
 import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
-import { PAGE_CSP } from "./page.ts";
+import { PAGE_CSP, type PageAnswer } from "./page.ts";
 import { decompress } from "./compression.ts";
 import { queryParams } from "./query.ts";
 import { BodyBudget, readBody } from "./body.ts";
@@ -67,8 +67,10 @@ export interface ReceiverAppOptions {
   health?: () => Record<string, unknown>;
   /** The body of GET /metrics (Prometheus text format), chunk by chunk; no route when absent. */
   metrics?: () => Iterable<string>;
-  /** The HTML of GET / (the overview page); no route when absent. */
-  overview?: () => string;
+  /** GET / (the fleet overview) for the request's query string; no route when absent. */
+  overview?: (query: string) => PageAnswer;
+  /** GET /clusters/<id> (a cluster's page), given the <id> as sent; no route when absent. */
+  clusterPage?: (rawId: string) => PageAnswer;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -129,6 +131,14 @@ export function queryOf(url: string): string {
   if (q < 0) return "";
   const hash = url.indexOf("#", q);
   return hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
+}
+
+/** The path of a request URL as sent, percent-encoding kept. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.search(/[?#]/);
+  return end < 0 ? url.slice(start) : url.slice(start, end);
 }
 
 export function createReceiverApp(options: ReceiverAppOptions): Hono {
@@ -377,7 +387,7 @@ export function createReceiverApp(options: ReceiverAppOptions): Hono {
         : {}),
     });
   });
-  const { metrics, overview } = options;
+  const { metrics, overview, clusterPage } = options;
   if (metrics) {
     app.all("/metrics", (c) => {
       const req = c.req.raw;
@@ -392,13 +402,17 @@ export function createReceiverApp(options: ReceiverAppOptions): Hono {
     app.all("/", (c) => {
       const req = c.req.raw;
       if (!isRead(req)) return notAllowed();
-      return guarded(req, () =>
-        streamed([overview()], {
-          "content-type": "text/html; charset=utf-8",
-          "content-security-policy": PAGE_CSP,
-          "x-content-type-options": "nosniff",
-          "cache-control": "no-store",
-        }));
+      return guarded(req, () => html(overview(queryOf(req.url))));
+    });
+  }
+  if (clusterPage) {
+    // The id as sent (percent-encoded), from the raw path: Hono's parameter
+    // decoding would make two different ids one.
+    app.all(`${CLUSTERS}*`, (c) => {
+      const req = c.req.raw;
+      if (!isRead(req)) return notAllowed();
+      const path = pathOf(req.url);
+      return guarded(req, () => html(clusterPage(path.slice(CLUSTERS.length))));
     });
   }
   app.notFound(() => text(404, "not found\n"));
@@ -408,7 +422,18 @@ export function createReceiverApp(options: ReceiverAppOptions): Hono {
     return text(500, "internal error\n");
   });
   return app;
+
+  function html(page: PageAnswer): Response {
+    return streamed([page.html], {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": PAGE_CSP,
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-store",
+    }, page.status);
+  }
 }
+
+const CLUSTERS = "/clusters/";
 
 const EMPTY = new Uint8Array(0);
 const SHAPE_PARAMS = ["data", "verbose", "strict"] as const;

@@ -47,10 +47,18 @@ export const formatTime = (ms: number) =>
     ? new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"
     : "an unknown time";
 
-/** Evenly spaced round values (1, 2 or 5 × 10^k apart) covering [min, max]. */
-export function niceTicks(min: number, max: number, count = 4): number[] {
+/**
+ * Evenly spaced round values (1, 2 or 5 × 10^k apart, at least `minStep`)
+ * covering [min, max].
+ */
+export function niceTicks(
+  min: number,
+  max: number,
+  count = 4,
+  minStep = 0,
+): number[] {
   if (max <= min) max = min + (min === 0 ? 1 : Math.abs(min));
-  const raw = (max - min) / count;
+  const raw = Math.max((max - min) / count, minStep);
   if (!Number.isFinite(raw)) return [min, max];
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
@@ -102,6 +110,8 @@ export interface TimeSeriesChart {
   /** What the values count or measure, e.g. "models", "GB". */
   unit: string;
   points: readonly TimePoint[];
+  /** Whole numbers (counts): no ticks between them. */
+  whole?: boolean;
 }
 
 /**
@@ -134,8 +144,45 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
   const [lo, hi] = first[0] === last[0]
     ? [first[0] - HOUR, first[0] + HOUR]
     : [first[0], last[0]];
+  const { x, y, grid } = timeAxes(
+    W,
+    H,
+    [L, R, T, B],
+    lo,
+    hi,
+    pts,
+    c.unit,
+    c.whole ? 1 : 0,
+  );
+  const path = pts.map(([t, v], i) =>
+    i === 0 ? `M${r1(x(t))} ${r1(y(v))}` : `H${r1(x(t))}V${r1(y(v))}`
+  ).join("");
+  return svg(
+    W,
+    H,
+    label,
+    `${grid}<path d="${path}" fill="none" stroke="${BLUE}" stroke-width="1.5"/><circle cx="${
+      r1(x(last[0]))
+    }" cy="${r1(y(last[1]))}" r="2.5" fill="${BLUE}"/>`,
+  );
+}
+
+/**
+ * Time on x over [lo, hi], values on y from 0 (or below) with round ticks:
+ * the scales, and the grid, ticks, axis and unit drawn.
+ */
+function timeAxes(
+  W: number,
+  H: number,
+  [L, R, T, B]: readonly number[],
+  lo: number,
+  hi: number,
+  pts: readonly TimePoint[],
+  unit: string,
+  minStep: number,
+) {
   const values = pts.map((p) => p[1]);
-  const yt = niceTicks(Math.min(0, ...values), Math.max(...values));
+  const yt = niceTicks(Math.min(0, ...values), Math.max(...values), 4, minStep);
   const [y0, y1] = [yt[0], yt.at(-1)!];
   const x = (t: number) => L + ((t - lo) / (hi - lo)) * (W - L - R);
   const y = (v: number) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
@@ -146,7 +193,8 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
       `<line x1="${L}" x2="${W - R}" y1="${r1(y(v))}" y2="${
         r1(y(v))
       }" stroke="#eee"/>${text(L - 4, y(v) + 4, formatNumber(v), "end")}`
-    ).join("") + xt.map((t) =>
+    ).join("") +
+    xt.map((t) =>
       `<line x1="${r1(x(t))}" x2="${r1(x(t))}" y1="${H - B}" y2="${
         H - B + 4
       }" stroke="${INK}"/>${
@@ -158,22 +206,73 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
           x(t) < L + 20 ? "start" : x(t) > W - R - 20 ? "end" : "middle",
         )
       }`
-    ).join("");
-  const path = pts.map(([t, v], i) =>
-    i === 0 ? `M${r1(x(t))} ${r1(y(v))}` : `H${r1(x(t))}V${r1(y(v))}`
-  ).join("");
-  return svg(
-    W,
-    H,
-    label,
-    `${grid}<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${
+    ).join("") +
+    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${
       H - B
     }" stroke="${INK}"/>${text(W - R, H - 3, "time (UTC)", "end")}${
-      text(2, H - 3, c.unit)
-    }<path d="${path}" fill="none" stroke="${BLUE}" stroke-width="1.5"/><circle cx="${
-      r1(x(last[0]))
-    }" cy="${r1(y(last[1]))}" r="2.5" fill="${BLUE}"/>`,
+      text(2, H - 3, unit)
+    }`;
+  return { x, y, grid };
+}
+
+export interface DailyChart {
+  title: string;
+  /** What is counted per day, e.g. "clusters". */
+  unit: string;
+  /** (start of a UTC day, count); days missing are drawn as 0. */
+  days: readonly TimePoint[];
+}
+
+/** Counts per UTC day as columns, each as wide as its day, time on x. */
+export function dailyChart(c: DailyChart): string {
+  const [W, H, L, R, T, B] = [400, 170, 46, 12, 10, 36];
+  const days = c.days.filter(([t, v]) => isTime(t) && Number.isFinite(v))
+    .map(([t, v]): TimePoint => [Math.floor(t / DAY) * DAY, v])
+    .toSorted((a, b) => a[0] - b[0]);
+  const unit = c.unit ? ` (${c.unit})` : "";
+  if (days.length === 0) {
+    return svg(
+      W,
+      H,
+      `${c.title}${unit}: no data`,
+      text(W / 2, H / 2, "no data", "middle"),
+    );
+  }
+  const [lo, hi] = [days[0][0], days.at(-1)![0] + DAY];
+  const byDay = new Map(days);
+  const filled: TimePoint[] = [];
+  for (let t = lo; t < hi; t += DAY) filled.push([t, byDay.get(t) ?? 0]);
+  const last = filled.at(-1)!;
+  const peak = filled.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const day = (t: number) => formatTime(t).slice(0, 10);
+  const label = `${c.title}${unit}: ${formatNumber(last[1])} on ${
+    day(last[0])
+  }, ${filled.length} day(s) from ${day(lo)}, at most ${
+    formatNumber(peak[1])
+  } on ${day(peak[0])}`;
+  const { x, y, grid } = timeAxes(
+    W,
+    H,
+    [L, R, T, B],
+    lo,
+    hi,
+    filled,
+    c.unit,
+    1,
   );
+  const gap = x(lo + DAY) - x(lo) > 3 ? 0.5 : 0;
+  const columns = filled.map(([t, v]) =>
+    v > 0
+      ? `<rect x="${r1(x(t) + gap)}" y="${r1(y(v))}" width="${
+        r1(Math.max(x(t + DAY) - x(t) - 2 * gap, 0.3))
+      }" height="${r1(y(0) - y(v))}" fill="${BLUE}" data-day="${
+        day(t)
+      }" data-count="${v}"><title>${
+        esc(`${day(t)}: ${formatNumber(v)} ${c.unit}`)
+      }</title></rect>`
+      : ""
+  ).join("");
+  return svg(W, H, label, `${grid}${columns}`);
 }
 
 export interface Bar {
@@ -195,9 +294,11 @@ export interface BarChart {
 /** Counts with their share of the whole, largest first. */
 export function barChart(c: BarChart): string {
   const [W, ROW, LABEL, VALUE] = [400, 22, 130, 84];
+  // Largest first; on a tie "not reported" (no label) last.
   const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count >= 0)
     .toSorted((a, b) =>
-      b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)
+      b.count - a.count || Number(a.label === "") - Number(b.label === "") ||
+      (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)
     );
   const max = c.maxBars ?? 8;
   const rest = sorted.slice(max - 1);
@@ -321,9 +422,9 @@ export interface Distribution {
   values: readonly number[];
 }
 
-/** Quartiles, median and max of a size metric across clusters, as a box. */
+/** Quartiles, median and max of a size metric across clusters, as a box on an axis. */
 export function distributionChart(c: Distribution): string {
-  const [W, H, M] = [400, 52, 8];
+  const [W, H, M] = [400, 72, 12];
   const v = c.values.filter(Number.isFinite).toSorted((a, b) => a - b);
   if (v.length === 0) {
     return svg(
@@ -336,35 +437,107 @@ export function distributionChart(c: Distribution): string {
   const [q1, med, q3] = [0.25, 0.5, 0.75].map((p) => quantile(v, p));
   const [min, max] = [v[0], v.at(-1)!];
   const total = v.reduce((s, n) => s + n, 0);
-  const a = Math.min(0, min);
-  const b = max > a ? max : a + 1;
+  const ticks = niceTicks(Math.min(0, min), max);
+  const [a, b] = [ticks[0], ticks.at(-1)!];
   const x = (n: number) => M + ((n - a) / (b - a)) * (W - 2 * M);
   const f = formatNumber;
   const label = `${c.title} (${c.unit}) over ${v.length} cluster(s): median ${
     f(med)
   }, quartiles ${f(q1)}–${f(q3)}, max ${f(max)}, total ${f(total)}`;
+  const axis = `<line x1="${M}" x2="${
+    W - M
+  }" y1="28" y2="28" stroke="${INK}"/>${
+    ticks.map((t) =>
+      `<line x1="${r1(x(t))}" x2="${
+        r1(x(t))
+      }" y1="28" y2="32" stroke="${INK}"/>${
+        text(
+          x(t),
+          43,
+          formatNumber(t),
+          t === a ? "start" : t === b ? "end" : "middle",
+        )
+      }`
+    ).join("")
+  }`;
   return svg(
     W,
     H,
     label,
     `<line x1="${r1(x(min))}" x2="${
       r1(x(max))
-    }" y1="12" y2="12" stroke="${INK}"/><rect x="${r1(x(q1))}" y="4" width="${
+    }" y1="13" y2="13" stroke="${INK}"/><rect x="${r1(x(q1))}" y="5" width="${
       r1(Math.max(x(q3) - x(q1), 1))
     }" height="16" fill="${GREY}" stroke="${INK}"/><line x1="${
       r1(x(med))
     }" x2="${
       r1(x(med))
-    }" y1="4" y2="20" stroke="${BLUE}" stroke-width="2"/><circle cx="${
+    }" y1="5" y2="21" stroke="${BLUE}" stroke-width="2"/><circle cx="${
       r1(x(max))
-    }" cy="12" r="2.5" fill="${INK}"/>${
+    }" cy="13" r="2.5" fill="${INK}"/>${axis}${
       text(
         M,
-        44,
+        64,
         `median ${f(med)} · quartiles ${f(q1)}–${f(q3)} · max ${
           f(max)
         } ${c.unit}`,
       )
     }`,
   );
+}
+
+export interface Share {
+  label: string;
+  /** How many have it. */
+  count: number;
+  /** Of how many: its own whole (e.g. the clusters that reported it). */
+  of: number;
+}
+
+export interface ShareChart {
+  title: string;
+  /** What is counted, e.g. "clusters". */
+  unit: string;
+  rows: readonly Share[];
+}
+
+/** Shares, each of its own whole, on one 0–100 % scale, in the order given. */
+export function shareChart(c: ShareChart): string {
+  const [W, ROW, LABEL, VALUE] = [400, 22, 130, 112];
+  const rows = c.rows.filter((s) =>
+    Number.isFinite(s.count) && Number.isFinite(s.of) && s.count >= 0 &&
+    s.of >= 0
+  );
+  const pct = (s: Share) => s.of > 0 ? (100 * s.count) / s.of : 0;
+  const said = (s: Share) =>
+    s.of > 0
+      ? `${s.count} of ${s.of} (${pct(s).toFixed(pct(s) < 10 ? 1 : 0)}%)`
+      : "not reported";
+  const label = `${c.title}: ${
+    rows.length === 0
+      ? "no data"
+      : rows.map((s) => `${s.label} ${said(s)} ${c.unit}`).join(", ")
+  }`;
+  if (rows.length === 0) return svg(W, ROW, label, text(0, 15, "no data"));
+  const span = W - LABEL - VALUE;
+  const body = rows.map((s, i) => {
+    const shown = s.label.length > 20 ? `${s.label.slice(0, 19)}…` : s.label;
+    const w = s.count > 0
+      ? Math.max((span * Math.min(pct(s), 100)) / 100, 1)
+      : 0;
+    return `<g data-label="${
+      esc(s.label)
+    }" data-count="${s.count}" data-of="${s.of}"><title>${
+      esc(`${s.label}: ${said(s)} ${c.unit}`)
+    }</title>${text(0, i * ROW + 15, shown)}<rect x="${LABEL}" y="${
+      i * ROW + 4
+    }" width="${span}" height="${
+      ROW - 8
+    }" fill="${GREY}"/><rect x="${LABEL}" y="${i * ROW + 4}" width="${
+      r1(w)
+    }" height="${ROW - 8}" fill="${BLUE}"/>${
+      text(LABEL + span + 4, i * ROW + 15, said(s))
+    }</g>`;
+  });
+  return svg(W, rows.length * ROW, label, body.join(""));
 }

@@ -15,10 +15,6 @@ export const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
 /** Longest string value kept (versions, server names, commit). */
 export const MAX_STRING_LENGTH = 128;
 
-/** The catalogue's names of numbers and booleans, in catalogue order. */
-export const NUMERIC_METRICS: readonly string[] = CATALOGUE
-  .filter((m) => m.type !== "string" && m.type !== "uuid").map((m) => m.name);
-
 export type SnapshotValue = number | boolean | string;
 
 export interface ClusterSnapshot {
@@ -44,19 +40,6 @@ export function snapshotValues(
     if (kept !== undefined) values.set(def.name, kept);
   }
   return values;
-}
-
-/** The catalogue's numbers and booleans (as 1/0) of an event, for charts. */
-export function numericValues(properties: unknown): Map<string, number> {
-  const out = new Map<string, number>();
-  if (typeof properties !== "object" || properties === null) return out;
-  const p = properties as Record<string, unknown>;
-  for (const name of NUMERIC_METRICS) {
-    const v = p[name];
-    if (typeof v === "boolean") out.set(name, v ? 1 : 0);
-    else if (typeof v === "number" && Number.isFinite(v)) out.set(name, v);
-  }
-  return out;
 }
 
 function ofType(def: MetricDef, value: unknown): SnapshotValue | undefined {

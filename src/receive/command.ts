@@ -153,11 +153,6 @@ export async function receiveCommand(
     readToken: read.token,
     maxBodyBytes: c.maxBodyBytes,
     bodyTimeoutMs: c.bodyTimeoutMs,
-    historySource: durable
-      ? "the SQLite store"
-      : recordLevel === "all"
-      ? `the newest events held in memory`
-      : undefined,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
     onAccepted,
     onStreamed: pacer.check,

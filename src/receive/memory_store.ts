@@ -5,10 +5,11 @@
 
 import type { RecordLevel } from "../config/settings.ts";
 import { DedupWindow } from "./dedup.ts";
-import { numericValues } from "./clusters.ts";
+import { snapshotValues } from "./clusters.ts";
 import type {
   AcceptedEvent,
   AddResult,
+  DayCount,
   EventStore,
   HistoryPoint,
   PagePlan,
@@ -51,6 +52,7 @@ export const MEMORY_STORE_BYTES = 16 * 1024 * 1024;
 export const DEDUP_BYTES = 4 * 1024 * 1024;
 /** What an entry costs besides its JSON text (two bytes a character, at worst). */
 const ENTRY_OVERHEAD = 96;
+const DAY_MS = 86_400_000;
 
 interface Held extends StoredRow {
   distinctId: string;
@@ -118,6 +120,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   const keepsEvents = recordLevel === "all";
   return {
     keepsEvents,
+    keptIn: keepsEvents ? "memory" : null,
     add(events: readonly AcceptedEvent[]): AddResult {
       if (closed) throw new Error("the event store is closed");
       const receivedAt = now();
@@ -136,6 +139,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       return { added, duplicates: events.length - added, fresh };
     },
     total: () => total,
+    held: () => held.length - start,
     planPage(query: PageQuery): PagePlan {
       let count = 0;
       let lastId = query.after;
@@ -178,10 +182,24 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
         if (h.distinctId !== distinctId) continue;
         out.push({
           receivedAtMs: h.receivedAtMs,
-          values: numericValues(JSON.parse(h.properties)),
+          values: snapshotValues(JSON.parse(h.properties)),
         });
       }
       return out.reverse();
+    },
+    activeByDay(sinceMs: number): DayCount[] | null {
+      if (!keepsEvents) return null;
+      const since = Math.floor(sinceMs / DAY_MS);
+      const days = new Map<number, Set<string>>();
+      for (let i = start; i < held.length; i++) {
+        const day = Math.floor(held[i].receivedAtMs / DAY_MS);
+        if (day < since) continue;
+        let ids = days.get(day);
+        if (!ids) days.set(day, ids = new Set());
+        ids.add(held[i].distinctId);
+      }
+      return [...days].sort((a, b) => a[0] - b[0])
+        .map(([day, ids]) => ({ dayMs: day * DAY_MS, clusters: ids.size }));
     },
     deleteReceivedBefore(cutoffMs: number): Promise<number> {
       let deleted = 0;

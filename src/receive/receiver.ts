@@ -12,7 +12,9 @@ import {
 } from "./app.ts";
 import { BodyBudget } from "./body.ts";
 import { ClusterBook } from "./clusters.ts";
-import { HISTORY_EVENTS, renderOverview } from "./page.ts";
+import type { PageContext } from "./page.ts";
+import { renderOverview } from "./page_overview.ts";
+import { renderClusterPage } from "./page_cluster.ts";
 import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
 import type { EventStore } from "./store.ts";
 
@@ -36,8 +38,6 @@ export interface ReceiverOptions extends
   now?: () => number;
   /** Snapshots to start from (restored from a durable store); empty unless given. */
   clusters?: ClusterBook;
-  /** How the page names where chart history comes from. */
-  historySource?: string;
   /** Bodies being read or handled, together; 16 of the largest unless given. */
   bodies?: BodyBudget;
 }
@@ -57,10 +57,14 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const clusters = options.clusters ?? new ClusterBook();
   const bodies = options.bodies ??
     new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
-  const historySource = options.historySource ??
-    (store.keepsEvents
-      ? "the events held in memory"
-      : `nothing (RECORD_LEVEL=${recordLevel} keeps no events; charts show the latest value)`);
+  const context = (): PageContext => ({
+    clusters,
+    recordLevel,
+    totalEvents: store.total(),
+    heldEvents: store.held(),
+    keptIn: store.keptIn,
+    now: now(),
+  });
 
   const app = createReceiverApp({
     store,
@@ -88,15 +92,17 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     },
     onRejected: (kind) => counters.rejected[kind]++,
     metrics: () => renderMetrics({ counters, clusters, bodies }),
-    overview: () =>
+    overview: (query) =>
       renderOverview({
-        clusters,
-        history: (distinctId) =>
-          store.keepsEvents ? store.history(distinctId, HISTORY_EVENTS) : [],
-        recordLevel,
-        totalEvents: store.total(),
-        historySource,
-        now: now(),
+        ...context(),
+        query,
+        activeByDay: (sinceMs) => store.activeByDay(sinceMs),
+      }),
+    clusterPage: (rawId) =>
+      renderClusterPage({
+        ...context(),
+        rawId,
+        history: (distinctId, max) => store.history(distinctId, max),
       }),
   });
   return { app, bodies, counters, clusters };

@@ -23,11 +23,12 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
 import { CATALOGUE } from "../metrics/catalogue.ts";
-import { NUMERIC_METRICS } from "./clusters.ts";
+import { snapshotValues } from "./clusters.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import type {
   AcceptedEvent,
   AddResult,
+  DayCount,
   EventStore,
   HistoryPoint,
   LatestOfCluster,
@@ -103,10 +104,24 @@ const FIELD_COLUMNS = CATALOGUE.map((m, i) =>
   `CASE WHEN length(properties -> '$.${m.name}') <= ${MAX_FIELD_CHARS}
      THEN properties -> '$.${m.name}' END AS f${i}`
 ).join(",\n");
-const NUMERIC_COLUMNS = NUMERIC_METRICS.map((name, i) =>
-  `CASE WHEN json_type(properties, '$.${name}') IN ('integer', 'real', 'true', 'false')
-     THEN properties -> '$.${name}' END AS n${i}`
-).join(",\n");
+const DAY_MS = 86_400_000;
+/** Days of clusters-per-day read at most, whatever is asked. */
+const MAX_DAYS = 1000;
+
+/** The catalogue values of a row read with FIELD_COLUMNS. */
+function fieldsOf(r: Record<string, unknown>): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  CATALOGUE.forEach((m, i) => {
+    const text = r[`f${i}`];
+    if (typeof text !== "string") return;
+    try {
+      values[m.name] = JSON.parse(text);
+    } catch {
+      // a row damaged outside hodometer: the value is left out
+    }
+  });
+  return values;
+}
 
 /** Opens (creating if needed) and migrates the store; an error says why it cannot. */
 export function openSqliteStore(options: SqliteStoreOptions): Opened {
@@ -190,9 +205,23 @@ function sqliteStore(
      WHERE distinct_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
   );
   const historyOf = db.prepare(
-    `SELECT received_at, ${NUMERIC_COLUMNS} FROM events
+    `SELECT received_at, ${FIELD_COLUMNS} FROM events
      WHERE distinct_id = ? ORDER BY id DESC LIMIT ?`,
   );
+  const markDay = db.prepare(
+    `INSERT INTO cluster_days (day, distinct_id) VALUES (?, ?)
+     ON CONFLICT DO NOTHING`,
+  );
+  const countDay = db.prepare(
+    `INSERT INTO active_days (day, clusters) VALUES (?, 1)
+     ON CONFLICT (day) DO UPDATE SET clusters = clusters + 1`,
+  );
+  const daysSince = db.prepare(
+    `SELECT day, clusters FROM active_days WHERE day >= ? ORDER BY day LIMIT ?`,
+  );
+  const oldestDay = db.prepare(`SELECT min(day) AS day FROM cluster_days`);
+  const forgetDay = db.prepare(`DELETE FROM cluster_days WHERE day = ?`);
+  const forgetDayCount = db.prepare(`DELETE FROM active_days WHERE day = ?`);
   let stored = (db.prepare("SELECT count(*) AS n FROM events").get() as {
     n: number;
   }).n;
@@ -221,6 +250,7 @@ function sqliteStore(
     queuedBytes = 0;
     if (group.length === 0) return;
     const receivedAt = now();
+    const day = Math.floor(receivedAt / DAY_MS);
     try {
       db.exec("BEGIN IMMEDIATE");
     } catch (err) {
@@ -245,7 +275,12 @@ function sqliteStore(
           ];
           const isNew = Number(insert.run(...values).changes) > 0;
           fresh.push(isNew);
-          if (isNew) added++;
+          if (isNew) {
+            added++;
+            if (Number(markDay.run(day, e.distinctId).changes) > 0) {
+              countDay.run(day);
+            }
+          }
         });
         db.exec("RELEASE batch");
         written.push([p, {
@@ -298,6 +333,7 @@ function sqliteStore(
     path,
     migrated,
     keepsEvents: true,
+    keptIn: "sqlite",
     add(events: readonly AcceptedEvent[]): Promise<AddResult> {
       if (closed) return Promise.reject(new Error("the event store is closed"));
       if (queued + events.length > maxPending) {
@@ -322,6 +358,7 @@ function sqliteStore(
       return promise;
     },
     total: () => stored,
+    held: () => stored,
     planPage(query: PageQuery): PagePlan {
       const { after, limit, distinctId } = query;
       const counted =
@@ -375,16 +412,17 @@ function sqliteStore(
       const rows = historyOf.all(distinctId, max) as Array<
         Record<string, unknown>
       >;
-      return rows.reverse().map((r) => {
-        const values = new Map<string, number>();
-        NUMERIC_METRICS.forEach((name, i) => {
-          const text = r[`n${i}`];
-          if (typeof text !== "string") return;
-          const v = JSON.parse(text);
-          values.set(name, typeof v === "boolean" ? (v ? 1 : 0) : v);
-        });
-        return { receivedAtMs: r.received_at as number, values };
-      });
+      return rows.reverse().map((r) => ({
+        receivedAtMs: r.received_at as number,
+        values: snapshotValues(fieldsOf(r)),
+      }));
+    },
+    activeByDay(sinceMs: number): DayCount[] {
+      const since = Math.floor(sinceMs / DAY_MS);
+      const rows = daysSince.all(since, MAX_DAYS) as Array<
+        { day: number; clusters: number }
+      >;
+      return rows.map((r) => ({ dayMs: r.day * DAY_MS, clusters: r.clusters }));
     },
     latestPerCluster(max: number): LatestOfCluster[] {
       const rows = db.prepare(
@@ -394,24 +432,12 @@ function sqliteStore(
          ) latest ON e.id = latest.id
          ORDER BY e.id DESC LIMIT ?`,
       ).all(max) as Array<Record<string, unknown>>;
-      return rows.map((r) => {
-        const values: Record<string, unknown> = {};
-        CATALOGUE.forEach((m, i) => {
-          const text = r[`f${i}`];
-          if (typeof text !== "string") return;
-          try {
-            values[m.name] = JSON.parse(text);
-          } catch {
-            // a row damaged outside hodometer: the value is left out
-          }
-        });
-        return {
-          distinctId: r.distinct_id as string,
-          receivedAtMs: r.received_at as number,
-          time: r.event_time as number | null,
-          values,
-        };
-      });
+      return rows.map((r) => ({
+        distinctId: r.distinct_id as string,
+        receivedAtMs: r.received_at as number,
+        time: r.event_time as number | null,
+        values: fieldsOf(r),
+      }));
     },
     async deleteReceivedBefore(cutoffMs: number): Promise<number> {
       let deleted = 0;
@@ -422,6 +448,15 @@ function sqliteStore(
         expired += changes;
         if (changes < DELETE_CHUNK) break;
         // Let writes in between chunks.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      // Days wholly before the cutoff, one day (one row per cluster) at a time.
+      const cutoffDay = Math.floor(cutoffMs / DAY_MS);
+      while (!closed) {
+        const oldest = (oldestDay.get() as { day: number | null }).day;
+        if (oldest === null || oldest >= cutoffDay) break;
+        forgetDay.run(oldest);
+        forgetDayCount.run(oldest);
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       return deleted;

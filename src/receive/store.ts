@@ -1,5 +1,7 @@
 // The contract between the receiver's HTTP layer and where events are recorded.
 
+import type { SnapshotValue } from "./clusters.ts";
+
 /** An event that passed every check, with the fields the receiver reads. */
 export interface AcceptedEvent {
   event: string;
@@ -46,10 +48,17 @@ export interface PagePlan {
   more: boolean;
 }
 
-/** The numeric catalogue values of one recorded event, for the page's charts. */
+/** The catalogue values of one recorded event (of the catalogue's type, strings clipped), for a cluster's page. */
 export interface HistoryPoint {
   receivedAtMs: number;
-  values: Map<string, number>;
+  values: Map<string, SnapshotValue>;
+}
+
+/** How many clusters sent at least one event in a UTC day. */
+export interface DayCount {
+  /** The day's start, ms since the epoch. */
+  dayMs: number;
+  clusters: number;
 }
 
 /** A cluster's last received event, as read back from a store at start. */
@@ -73,6 +82,10 @@ export interface EventStore {
   total(): number;
   /** Whether events themselves are kept (RECORD_LEVEL=all). */
   readonly keepsEvents: boolean;
+  /** Where events are kept: null when they are not (RECORD_LEVEL none or summary). */
+  readonly keptIn: "memory" | "sqlite" | null;
+  /** Events held now (0 when events are not kept). */
+  held(): number;
   /** Plans a page of recorded events in arrival order. */
   planPage(query: PageQuery): PagePlan;
   /**
@@ -88,6 +101,12 @@ export interface EventStore {
   ): StoredRow[];
   /** The cluster's most recent events (at most `max`), oldest first. */
   history(distinctId: string, max: number): HistoryPoint[];
+  /**
+   * Clusters heard from per UTC day, for days from the one holding `sinceMs`,
+   * oldest first (days without events left out); null when events are not
+   * kept. Bounded by the days asked for, whatever the store holds.
+   */
+  activeByDay(sinceMs: number): DayCount[] | null;
   /** Deletes events received before `cutoffMs`; resolves to how many. */
   deleteReceivedBefore(cutoffMs: number): Promise<number>;
   close(): void;
