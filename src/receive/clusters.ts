@@ -8,14 +8,14 @@
 // hostile input: nothing of it is trusted beyond its JSON type.
 
 import { CATALOGUE, type MetricDef } from "../metrics/catalogue.ts";
-import type { AcceptedEvent, LatestOfCluster } from "./store.ts";
+import type { AcceptedEvent, LatestOfCluster, SnapshotValue } from "./store.ts";
+
+export type { SnapshotValue };
 
 export const MAX_CLUSTERS = 10_000;
 export const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
 /** Longest string value kept (versions, server names, commit). */
 export const MAX_STRING_LENGTH = 128;
-
-export type SnapshotValue = number | boolean | string;
 
 export interface ClusterSnapshot {
   distinctId: string;

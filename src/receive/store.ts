@@ -1,8 +1,9 @@
 // The contract between the receiver's HTTP layer and where events are recorded.
 
-import type { SnapshotValue } from "./clusters.ts";
-
 /** An event that passed every check, with the fields the receiver reads. */
+/** A catalogue metric's value as a cluster's snapshot keeps it. */
+export type SnapshotValue = number | boolean | string;
+
 export interface AcceptedEvent {
   event: string;
   /** As the client sent them (a missing token filled in from /import's credentials). */
