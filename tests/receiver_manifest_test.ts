@@ -1,7 +1,8 @@
 // deploy/kubernetes/receiver.yaml, read as Kubernetes reads it: every field is
 // one the API knows, the container runs `hodometer receive` with options and
 // values hodometer accepts, the SQLite store sits on the persistent volume
-// with one writer, the probes answer, and the pod is locked down.
+// with one writer, the probes answer, and the pod is locked down. Both
+// manifests (this and hodometer.yaml) size memory for the binary's V8 heap cap.
 
 import { loadAllYaml } from "@kubernetes/client-node";
 import { assert, assertEquals } from "./assert.ts";
@@ -10,6 +11,8 @@ import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { resolveSettings } from "../src/config/resolve.ts";
 import { type SettingDef, SETTINGS } from "../src/config/settings.ts";
 import { IN_MEMORY } from "../src/receive/command.ts";
+import { parseQuantity, toNumber } from "../src/metrics/quantity.ts";
+import { V8_FLAGS } from "../scripts/permissions.ts";
 
 const DEPLOY = new URL("../deploy/kubernetes/", import.meta.url);
 const receiverText = await Deno.readTextFile(new URL("receiver.yaml", DEPLOY));
@@ -203,17 +206,56 @@ Deno.test("receiver.yaml: a restricted securityContext and no service-account to
   assertEquals(sc.capabilities.add, undefined);
 });
 
-Deno.test("receiver.yaml: resources are the benchmark's figures or a marked placeholder", () => {
-  const memory = container.resources?.limits?.memory;
-  const placeholder = /PLACEHOLDER[^\n]*\n(?:\s*#[^\n]*\n)*\s*resources:/.exec(
+/** Bytes of a Kubernetes memory quantity such as "128Mi". */
+function memoryBytes(quantity: unknown): number {
+  const parsed = parseQuantity(quantity);
+  assert(parsed.ok, `memory ${String(quantity)}: not a quantity`);
+  return toNumber(parsed.value);
+}
+
+/** The old generation cap the binary is built with, in bytes. */
+function v8HeapCapBytes(): number {
+  const flag = V8_FLAGS.find((f) => f.startsWith("--max-old-space-size="));
+  assert(flag, "the binary's V8 flags cap the old generation");
+  return Number(flag.split("=")[1]) * 1024 * 1024;
+}
+
+// What a Deno process holds outside V8's old generation: the runtime's own
+// RssAnon (about 10 MiB idle) and the code pages it touches.
+const OUTSIDE_HEAP_BYTES = 32 * 1024 * 1024;
+
+for (
+  const [name, text] of [["hodometer.yaml", agentText], [
+    "receiver.yaml",
     receiverText,
-  );
-  assert(
-    memory !== undefined && container.resources.requests?.memory ||
-      (placeholder !== null && placeholder[0].includes("deno task bench")),
-    "resources: set memory requests and limits from `deno task bench`, or keep the placeholder comment",
-  );
-});
+  ]] as const
+) {
+  Deno.test(`${name}: memory limit above the binary's V8 heap cap, request within it`, () => {
+    const workload = rawDocuments(text).find((d) =>
+      d.kind === "Deployment" || d.kind === "StatefulSet"
+    );
+    const resources = workload?.spec.template.spec.containers[0].resources;
+    const limit = memoryBytes(resources?.limits?.memory);
+    const request = memoryBytes(resources?.requests?.memory);
+    // The kernel must not kill the process before V8 could say what ran out.
+    assert(
+      limit >= v8HeapCapBytes() + OUTSIDE_HEAP_BYTES,
+      `${name}: limit ${resources.limits.memory} is below the V8 heap cap plus the runtime`,
+    );
+    assert(request <= limit, `${name}: request above limit`);
+    // The Go agent's 32Mi is below what a Deno process touches in one cycle.
+    assert(
+      request > 32 * 1024 * 1024,
+      `${name}: request ${resources.requests.memory}`,
+    );
+    assert(resources.requests.cpu, `${name}: a CPU request`);
+    assertEquals(
+      resources.limits.cpu,
+      undefined,
+      `${name}: no CPU limit (throttling)`,
+    );
+  });
+}
 
 Deno.test("receiver.yaml: labelled like hodometer.yaml, in another namespace than the agent it would be selected by", () => {
   const agent = agentDocs.find((d) => d.kind === "Deployment")!;
