@@ -1,7 +1,7 @@
 // The README cannot rot silently: its generated lists equal what the code
 // generates and hold every setting, metric, variable and exit status; every
 // hodometer command line it shows names a real subcommand with options that
-// subcommand has.
+// subcommand has; and it reads in a terminal (no line over 100 characters).
 
 import { assert, assertEquals } from "./assert.ts";
 import { normalizeTables, renderReadme } from "../scripts/generate.ts";
@@ -34,7 +34,7 @@ function commandLines(text: string): string[][] {
   const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   const lines: string[][] = [];
   for (const block of blocks) {
-    for (const raw of block.split("\n")) {
+    for (const raw of block.replace(/\\\n\s*/g, " ").split("\n")) {
       const line = raw.replace(/\s+#.*$/, "").trim();
       const m =
         /(?:^|\s|\.\/)(?:hodometer|task hodometer|dist\/hodometer-\S+)\s+(.*)$/
@@ -57,6 +57,15 @@ Deno.test("every hodometer command in the README names a real subcommand and rea
       assert(known.has(arg), `README: hodometer ${name} has no option ${arg}`);
     }
   }
+});
+
+Deno.test("the README has no line over 100 characters", () => {
+  const long = readme.split("\n").flatMap((line, i) =>
+    line.length > 100
+      ? [`line ${i + 1} (${line.length}): ${line.slice(0, 60)}…`]
+      : []
+  );
+  assertEquals(long, []);
 });
 
 /** The list as deno fmt may lay it out: every run of white space folded. */
