@@ -138,3 +138,19 @@ Deno.test("the generated lists stay narrow and hold every setting, metric, varia
     );
   }
 });
+
+/** A heading's anchor as GitHub makes it. */
+function anchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+}
+
+Deno.test("every in-README link leads to one of its headings", () => {
+  const text = readme.replace(/```[\s\S]*?```/g, "");
+  const anchors = new Set(
+    [...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1])),
+  );
+  const links = [...text.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+  assert(links.length >= 4, `only ${links.length} in-README links found`);
+  assertEquals(links.filter((l) => !anchors.has(l)), []);
+});
