@@ -1,11 +1,11 @@
-// Rewrites what is generated from the code that owns it: the tables of
+// Rewrites what is generated from the code that owns it: the lists of
 // README.md (configuration, metrics, exit statuses, permissions) and
 // deno.json's `hodometer` task (main.ts with the binary's permissions and V8
 // flags). `deno task generate`; tests/readme_test.ts and tests/shipped_test.ts
 // fail when they differ.
 
-import { metricsTableMarkdown } from "../src/metrics/catalogue.ts";
-import { settingsTableMarkdown } from "../src/config/table.ts";
+import { metricsListMarkdown } from "../src/metrics/catalogue.ts";
+import { settingsListMarkdown } from "../src/config/table.ts";
 import { exitStatusMarkdown } from "../src/exit_codes.ts";
 import {
   permissions,
@@ -14,8 +14,8 @@ import {
 } from "./permissions.ts";
 
 export const README_TABLES: Record<string, () => string> = {
-  config: settingsTableMarkdown,
-  metrics: metricsTableMarkdown,
+  config: settingsListMarkdown,
+  metrics: metricsListMarkdown,
   exit: exitStatusMarkdown,
   permissions: () => {
     const perms = permissions({});

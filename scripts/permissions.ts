@@ -206,14 +206,28 @@ export function shippedTask(): string {
   return ["deno", "run", ...shippedFlags(), "main.ts"].join(" ");
 }
 
+/**
+ * One item of the README's list. A flag with a value (`--allow-env=A,B,…`) is
+ * named, then its values are listed one code span each, so that the line
+ * wraps like prose.
+ */
+function permissionItem(flag: string, why: string): string {
+  const eq = flag.indexOf("=");
+  if (eq < 0) return `- \`${flag}\`: ${why}.`;
+  const values = flag.slice(eq + 1).split(",").map((v) => `\`${v}\``);
+  return `- \`${flag.slice(0, eq)}\`: ${why}; its value, comma-separated: ${
+    values.join(", ")
+  }.`;
+}
+
 /** The README's list: what the binary may do, and that nothing else is granted. */
 export function permissionsMarkdown(perms: Permission[]): string {
-  const lines = perms.map((p) => `- \`${p.flag}\`: ${p.why}.`);
-  lines.push(
-    `- \`--v8-flags=${
-      V8_FLAGS.join(",")
-    }\`: memory over speed (small young generation, no V8 worker threads, a 96 MB old generation paced to its live size while the agent collects; \`gc()\` for that pacing and after each \`run\` cycle).`,
+  return [
+    ...perms.map((p) => permissionItem(p.flag, p.why)),
+    permissionItem(
+      `--v8-flags=${V8_FLAGS.join(",")}`,
+      "memory over speed (small young generation, no V8 worker threads, a 96 MB old generation paced to its live size while the agent collects; `gc()` for that pacing and after each `run` cycle)",
+    ),
     "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`.",
-  );
-  return lines.join("\n");
+  ].join("\n");
 }

@@ -63,20 +63,17 @@ export const EXIT_SUMMARY: readonly [ExitCode, string][] = [
   [EXIT.sourceFailed, "collect: a source could not be read"],
 ];
 
-/** The README's table: status, command, meaning. */
+/** The README's list: each status, then what it means for each command. */
 export function exitStatusMarkdown(): string {
-  const rows: string[] = [];
+  const lines: string[] = [];
   for (const code of Object.values(EXIT)) {
-    for (const [command, meanings] of Object.entries(EXIT_STATUSES)) {
-      const meaning = meanings[code];
-      if (meaning !== undefined) {
-        rows.push(`| ${code} | \`${command}\` | ${meaning} |`);
-      }
-    }
+    const meanings = Object.entries(EXIT_STATUSES)
+      .filter(([, m]) => m[code] !== undefined)
+      .map(([command, m]) => `  - \`${command}\`: ${m[code]}`);
     if (code === EXIT.usage) {
-      rows.push(`| ${code} | every command | ${COMMON[code]} |`);
+      meanings.push(`  - every command: ${COMMON[code]}`);
     }
+    if (meanings.length > 0) lines.push(`- **${code}**`, ...meanings);
   }
-  return ["| status | command | meaning |", "| --- | --- | --- |", ...rows]
-    .join("\n");
+  return lines.join("\n");
 }

@@ -251,8 +251,14 @@ Deno.test("compile: --print-permissions lists every flag with its reason", async
   assertEquals(r.code, 0, r.stderr);
   const flags = compileFlags();
   assert(!(flags instanceof Error));
+  // A flag with a value is named, then its values are listed one by one.
+  const stdout = r.stdout.replace(/\s+/g, " ");
   for (const flag of flags) {
-    assert(r.stdout.includes(`- \`${flag}\`: `), `${flag} not listed`);
+    const [name, value] = flag.split(/=(.*)/s);
+    assert(stdout.includes(`- \`${name}\`: `), `${name} not listed`);
+    for (const v of value?.split(",") ?? []) {
+      assert(stdout.includes(`\`${v}\``), `${name}: ${v} not listed`);
+    }
   }
   assertMatch(r.stdout, /Not granted: `--allow-run`.*`--allow-ffi`/);
   const printed = await compileScript(["--print-flags"], {});

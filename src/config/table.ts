@@ -1,4 +1,4 @@
-// The configuration table of the README, generated from the settings table.
+// The configuration list of the README, generated from the settings table.
 
 import { type SettingDef, SETTINGS } from "./settings.ts";
 
@@ -9,20 +9,21 @@ export function helpDefault(def: SettingDef<unknown>): string {
     : String(def.default);
 }
 
-export function settingsTableMarkdown(): string {
-  const rows = Object.values(SETTINGS).map((s) => {
+/**
+ * The README's configuration: one list item per setting (variable and
+ * aliases, flag, meaning, default), prose that wraps to any width where a
+ * table of four long columns could not.
+ */
+export function settingsListMarkdown(): string {
+  return Object.values(SETTINGS).map((s) => {
     const def = s as SettingDef<unknown>;
-    const env = [def.env, ...(def.envAliases ?? [])].map((n) => `\`${n}\``)
-      .join(", ");
+    const aliases = (def.envAliases ?? []).map((n) => `\`${n}\``);
+    const env = `\`${def.env}\`${
+      aliases.length > 0 ? ` (or ${aliases.join(", ")})` : ""
+    }`;
     const flag = `\`--${def.flag}${def.arg ? ` ${def.arg}` : ""}\``;
-    return `| ${env} | ${flag} | ${
-      helpDefault(def).replaceAll("|", "\\|")
-    } | ${def.description} |`;
-  });
-  return [
-    "| variable | flag | default | meaning |",
-    "| --- | --- | --- | --- |",
-    ...rows,
-  ]
-    .join("\n");
+    return `- ${env}, ${flag}: ${def.description}. Default: ${
+      helpDefault(def)
+    }.`;
+  }).join("\n");
 }

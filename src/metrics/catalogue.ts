@@ -222,13 +222,12 @@ export function typeProblem(
   }
 }
 
-export function metricsTableMarkdown(): string {
-  const rows = CATALOGUE.map((m) =>
-    `| \`${m.name}\` | ${m.level} | ${m.type} | ${m.source} | ${m.description} |`
-  );
-  return [
-    "| metric | level | type | source | meaning |",
-    "| --- | --- | --- | --- | --- |",
-    ...rows,
-  ].join("\n");
+/**
+ * The README's metrics: one list item per metric (name; level, type and
+ * source; meaning), narrow enough for a terminal.
+ */
+export function metricsListMarkdown(): string {
+  return CATALOGUE.map((m) =>
+    `- \`${m.name}\` (${m.level}, ${m.type}, from ${m.source}): ${m.description}.`
+  ).join("\n");
 }
