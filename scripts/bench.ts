@@ -68,12 +68,14 @@ interface Options {
   batched: boolean;
   /** Run-loop cycles; 60 (5 with --quick) unless given. */
   cycles?: number;
+  /** A built Go reference receiver to measure in the same rounds. */
+  goReceiver?: string;
 }
 
 const SECTIONS = ["collector", "run", "receiver", "page"] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver,page] [--scheduler batched|double]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver,page] [--scheduler batched|double] [--go-receiver PATH]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -135,6 +137,10 @@ export function parseOptions(args: string[]): Options | number {
         "what serves the scheduler API in the collector section",
       ).choices(["batched", "double"]).default("batched"),
     )
+    .option(
+      "--go-receiver <path>",
+      "a built Go reference receiver (Seldon's hodometer/cmd/receiver) to measure in the receiver section's rounds",
+    )
     .exitOverride();
   try {
     cli.parse(args, { from: "user" });
@@ -149,6 +155,7 @@ export function parseOptions(args: string[]): Options | number {
     v8Flags: string;
     only?: Set<string>;
     scheduler: "batched" | "double";
+    goReceiver?: string;
   }>();
   return {
     quick: o.quick === true,
@@ -157,6 +164,7 @@ export function parseOptions(args: string[]): Options | number {
     sections: o.only ?? new Set(SECTIONS),
     batched: o.scheduler === "batched",
     cycles: o.cycles,
+    goReceiver: o.goReceiver,
   };
 }
 
@@ -516,6 +524,52 @@ async function startBare(): Promise<
   };
 }
 
+/**
+ * The Go reference receiver at `bin` with a record level of its own (it reads
+ * LISTEN_PORT, RECORD_LEVEL and LOG_LEVEL; it listens on every interface).
+ */
+async function startGoReceiver(bin: string, level: "SUMMARY" | "ALL"): Promise<
+  { url: string; pid: number; stop(): Promise<void> }
+> {
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const child = new Deno.Command(bin, {
+    env: {
+      LISTEN_PORT: String(port),
+      RECORD_LEVEL: level,
+      LOG_LEVEL: "warning",
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0;; attempt++) {
+    try {
+      await (await fetch(`${url}/events`)).body?.cancel();
+      return { url, pid: child.pid, stop };
+    } catch (e) {
+      if (attempt >= 100) {
+        await stop();
+        throw new Error(
+          `the Go receiver ${bin} did not answer within 5 s: ${
+            errorMessage(e)
+          }`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 const REFERENCE_PATH = `/track?data=${REFERENCE_DATA}&verbose=1`;
 
 async function counter(url: string, name: string): Promise<number> {
@@ -564,12 +618,19 @@ async function receiverSection(o: Options) {
     } req/s (median of ${rounds}), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
 
   const storeDir = await Deno.makeTempDir({ prefix: "hodometer-bench-" });
+  // goal: against the Go receiver at the same record level, in the same rounds.
   const modes = [
-    { name: "summary", args: ["--record-level", "summary"], budget: 0.7 },
+    {
+      name: "summary",
+      args: ["--record-level", "summary"],
+      budget: 0.7,
+      go: { level: "SUMMARY" as const, goal: 2.0 },
+    },
     {
       name: "all",
       args: ["--record-level", "all", "--store", `${storeDir}/events.db`],
       budget: 0.3,
+      go: { level: "ALL" as const, goal: 1.0 },
     },
   ];
   progress(
@@ -579,12 +640,20 @@ async function receiverSection(o: Options) {
   const receivers = await Promise.all(
     modes.map((m) => startReceiverProcess({ args: m.args })),
   );
+  const goReceivers = o.goReceiver === undefined ? [] : await Promise.all(
+    modes.map((m) => startGoReceiver(o.goReceiver!, m.go.level)),
+  );
   const targets = [
     { name: "bare", url: bare.url, pid: bare.pid },
     ...modes.map((m, i) => ({
       name: m.name,
       url: receivers[i].url,
       pid: receivers[i].pid,
+    })),
+    ...goReceivers.map((g, i) => ({
+      name: `go ${modes[i].name}`,
+      url: g.url,
+      pid: g.pid,
     })),
   ];
   const runs: Record<string, Round[]> = {};
@@ -684,12 +753,43 @@ async function receiverSection(o: Options) {
         `${received} received (${duplicates} re-deliveries), wrk ${ok} 2xx, ${errors} errors`,
       );
     }
+    for (const mode of goReceivers.length > 0 ? modes : []) {
+      const go = `go ${mode.name}`;
+      const ratios = runs[mode.name].map((x, k) =>
+        x.load.requestsPerSecond / runs[go][k].load.requestsPerSecond
+      );
+      const ratio = round(median(ratios), 2);
+      const goErrors = runs[go].reduce((n, x) => n + x.load.errors, 0);
+      out[`go_${mode.name}`] = {
+        requestsPerSecond: round(median(rps(go))),
+        cpuUsPerRequest: round(median(cpu(go)), 1),
+        errors: goErrors,
+        receiveRatio: ratio,
+        receiveRatioMin: round(Math.min(...ratios), 2),
+        receiveRatioMax: round(Math.max(...ratios), 2),
+      };
+      rows.push([
+        `Go receiver (${mode.go.level})`,
+        describe(median(rps(go)), runs[go][middle].load),
+        `CPU ${round(median(cpu(go)), 1)} µs per request (all its threads)`,
+      ]);
+      verdict(
+        `receiver ${mode.name} ≥ ${mode.go.goal} × the Go receiver's ${mode.go.level}`,
+        ratio >= mode.go.goal && goErrors === 0,
+        `${ratio} × (rounds ${round(Math.min(...ratios), 2)}–${
+          round(Math.max(...ratios), 2)
+        })`,
+      );
+    }
     notes.push(RECEIVER_PROFILE_NOTE);
-    notes.push(
-      "receiver: the Go receiver's figures are not measured here: no Go toolchain (and no Go module downloads) on this machine",
-    );
+    if (goReceivers.length === 0) {
+      notes.push(
+        "receiver: the Go receiver not measured: pass --go-receiver PATH (a build of Seldon's hodometer/cmd/receiver)",
+      );
+    }
     figures.receiver = out;
   } finally {
+    await Promise.all(goReceivers.map((g) => g.stop()));
     await bare.stop();
     await Promise.all(receivers.map((r) => r.stop()));
     await Deno.remove(storeDir, { recursive: true }).catch(() => {});
