@@ -130,7 +130,7 @@ async function gzipBomb(): Promise<Uint8Array> {
   return bomb;
 }
 
-/** Every class of abuse of the issue, each checked for its answer. */
+/** Every class of abuse a receiver must answer, each checked for its answer. */
 async function everyClass(run: Run): Promise<void> {
   const text = { "content-type": "text/plain" }; // a no-cors POST from a web page
   const json = { "content-type": "application/json" };

@@ -5,7 +5,11 @@
 import parsePrometheus from "parse-prometheus-text-format";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { ClusterBook } from "../src/receive/clusters.ts";
+import {
+  ClusterBook,
+  MAX_STRING_LENGTH,
+  snapshotValues,
+} from "../src/receive/clusters.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import {
   escapeLabel,
@@ -399,4 +403,26 @@ Deno.test({
       assert(m && catalogue.has(m[1]), `promtool: ${line}`);
     }
   },
+});
+
+Deno.test("a snapshot keeps a catalogue metric only of the catalogue's type, as the agent checks it", () => {
+  const kept = snapshotValues({
+    model_count: 3,
+    pipeline_count: 1.5,
+    server_count: -1,
+    server_replica_count: Infinity,
+    server_cpu_cores_sum: 2.5,
+    server_memory_gb_sum: -0.5,
+    seldon_core_version: "v".repeat(MAX_STRING_LENGTH + 10),
+    kubernetes_version: 1,
+    is_kubernetes: "true",
+  });
+  assertEquals([...kept.keys()].sort(), [
+    "model_count",
+    "seldon_core_version",
+    "server_cpu_cores_sum",
+  ]);
+  assertEquals(kept.get("model_count"), 3);
+  assertEquals(kept.get("server_cpu_cores_sum"), 2.5);
+  assertEquals(kept.get("seldon_core_version"), "v".repeat(MAX_STRING_LENGTH));
 });

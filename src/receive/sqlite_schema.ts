@@ -5,6 +5,7 @@
 // released migration: append a new one.
 
 import type { DatabaseSync } from "node:sqlite";
+import { errorMessage } from "../runtime/error_message.ts";
 
 export const MIGRATIONS: readonly string[] = [
   // 1: events in arrival order (id), with the receive time in ms since the
@@ -87,7 +88,7 @@ export function migrate(
       if (db.isTransaction) db.exec("ROLLBACK");
       throw new Error(
         `migration to schema version ${version + 1} failed: ${
-          err instanceof Error ? err.message : String(err)
+          errorMessage(err)
         }`,
       );
     }
