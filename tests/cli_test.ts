@@ -10,6 +10,7 @@ import { COMMANDS } from "../src/commands.ts";
 import { SETTINGS } from "../src/config/settings.ts";
 import { HELP_WIDTH } from "../src/help_layout.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
+import { REFUSING_PORT } from "./fixtures/refused.ts";
 
 Deno.test("version prints version, git commit and runtime", async () => {
   const r = await hodometer(["version"]);
@@ -130,7 +131,7 @@ Deno.test("--help of every command: no line over 100 columns, exit statuses list
 Deno.test("JSON logs: one object a line, the message without extra quotes", async () => {
   const r = await hodometer(["collect", "--log-format", "json"], {
     SCHEDULER_HOST: "127.0.0.1",
-    SCHEDULER_PORT: String(closedPort()),
+    SCHEDULER_PORT: String(REFUSING_PORT),
     SCHEDULER_TIMEOUT: "2s",
   });
   const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
@@ -139,10 +140,3 @@ Deno.test("JSON logs: one object a line, the message without extra quotes", asyn
   assertEquals(failure.message, failure.properties.failure);
   assertMatch(failure.message, /^scheduler status, servers/);
 });
-
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}

@@ -17,6 +17,7 @@ import {
   sampleScenario,
   startSchedulerDouble,
 } from "./fixtures/scheduler_double.ts";
+import { REFUSING_PORT } from "./fixtures/refused.ts";
 
 const CLUSTER_ID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const ENVELOPE = ["token", "distinct_id", "time", "$insert_id", "ip"];
@@ -73,9 +74,7 @@ Deno.test("privacy: no name or address of the cluster appears in the event", asy
 });
 
 Deno.test("a scheduler that is down: exit 3, the event printed without its metrics, the logs say why", async () => {
-  const double = await startSchedulerDouble(sampleScenario());
-  const port = double.port;
-  await double.close();
+  const port = REFUSING_PORT;
   const r = await hodometer(["collect"], {
     SCHEDULER_HOST: "127.0.0.1",
     SCHEDULER_PORT: String(port),

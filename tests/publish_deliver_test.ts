@@ -18,6 +18,7 @@ import {
 } from "../src/publish/deliver.ts";
 import { buildEvent, encodeEventData } from "../src/publish/event.ts";
 import { delay } from "../src/runtime/delay.ts";
+import { REFUSING_PORT } from "./fixtures/refused.ts";
 
 type Handler = (req: Request, hit: number) => Response | Promise<Response>;
 
@@ -295,9 +296,7 @@ Deno.test("deliver: a huge 200 body is read only up to the limit and refused", a
 });
 
 Deno.test("deliver: a refused connection is retried, then fails with the network reason", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = REFUSING_PORT;
   const { log, outcomes } = recordingLog();
   const { waits, sleep } = recordingSleep();
   const base = `http://127.0.0.1:${port}`;
