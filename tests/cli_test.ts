@@ -5,6 +5,7 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
+  nth,
 } from "./assert.ts";
 import { COMMANDS } from "../src/commands.ts";
 import { SETTINGS } from "../src/config/settings.ts";
@@ -68,10 +69,10 @@ Deno.test("--version and -V print what version prints", async () => {
 });
 
 Deno.test("help and help <command> exit 0 with the text of --help", async () => {
-  const pairs = [[["help"], ["--help"]], [["help", "collect"], [
-    "collect",
-    "--help",
-  ]]];
+  const pairs: Array<[string[], string[]]> = [
+    [["help"], ["--help"]],
+    [["help", "collect"], ["collect", "--help"]],
+  ];
   for (const [asHelp, asFlag] of pairs) {
     const a = await hodometer(asHelp);
     const b = await hodometer(asFlag);
@@ -111,7 +112,7 @@ Deno.test("an unknown flag or command: the error and a one-line hint, exit statu
     const lines = r.stderr.trimEnd().split("\n");
     // the error, at most one suggestion ("Did you mean --level?"), the hint
     assert(lines.length <= 3, r.stderr);
-    assert(lines[0].startsWith(error), r.stderr);
+    assert(nth(lines, 0).startsWith(error), r.stderr);
     assertEquals(lines.at(-1), hint);
   }
 });

@@ -6,6 +6,7 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
+  nth,
 } from "./assert.ts";
 import { CATALOGUE, includedAt } from "../src/metrics/catalogue.ts";
 import { METRICS_LEVELS } from "../src/config/settings.ts";
@@ -90,10 +91,10 @@ Deno.test("a scheduler that is down: exit 3, the event printed without its metri
   const lines = r.stderr.split("\n").filter((l) => l.includes("UNAVAILABLE"));
   assertEquals(lines.length, 1, r.stderr);
   assertStringIncludes(
-    lines[0],
+    nth(lines, 0),
     "scheduler status, servers, models, pipelines, experiments: UNAVAILABLE",
   );
-  assertStringIncludes(lines[0], "model_count");
+  assertStringIncludes(nth(lines, 0), "model_count");
 });
 
 Deno.test("collect is a dry run: no state file is created, a temporary id is shown and said so", async () => {

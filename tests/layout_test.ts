@@ -3,7 +3,7 @@
 // the imports are Deno's own module graph (`deno info --json`): static,
 // dynamic and type-only imports alike.
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -109,7 +109,7 @@ export function importCycles(edges: readonly Edge[]): string[][] {
     if (scc.length > 1 || selfLoop) cycles.push(scc.sort());
   };
   for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
-  return cycles.sort((a, b) => a[0].localeCompare(b[0]));
+  return cycles.sort((a, b) => nth(a, 0).localeCompare(nth(b, 0)));
 }
 
 interface InfoModule {

@@ -3,7 +3,7 @@
 // is installed; the latest snapshot per cluster at every record level.
 
 import parsePrometheus from "parse-prometheus-text-format";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, nth } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import {
   ClusterBook,
@@ -98,10 +98,10 @@ function checkGrammar(text: string): void {
   for (const line of text.slice(0, -1).split("\n")) {
     const help = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line);
     if (help) {
-      assert(!seen.has(help[1]), `${help[1]} described once`);
-      assert(!/\\[^\\n]/.test(help[2].replaceAll("\\\\", "")), line);
-      seen.add(help[1]);
-      current = help[1];
+      assert(!seen.has(nth(help, 1)), `${help[1]} described once`);
+      assert(!/\\[^\\n]/.test(nth(help, 2).replaceAll("\\\\", "")), line);
+      seen.add(nth(help, 1));
+      current = nth(help, 1);
       typed = false;
       continue;
     }
@@ -289,7 +289,7 @@ Deno.test("hostile values: label values escaped and kept distinct; only the cata
     "c\ufffd",
   ]);
   assertEquals(
-    info[0].labels!.seldon_core_version,
+    nth(info, 0).labels!.seldon_core_version,
     'v2"} evil_metric 1%0A# TYPE x counter\\%0D%00end',
   );
   // Only the catalogue's metrics: a client cannot choose metric names.
@@ -344,7 +344,7 @@ Deno.test("snapshots are bounded: clusters evicted least recently seen first, by
   }
   assert(small.bytes <= 20_000, `${small.bytes} bytes`);
   assert(small.size > 10 && small.size < 100, `${small.size} clusters`);
-  assertEquals(small.recent(1)[0].distinctId, "cluster-99");
+  assertEquals(nth(small.recent(1), 0).distinctId, "cluster-99");
   assertEquals(
     (small.get("cluster-99")!.values.get("seldon_core_version") as string)
       .length,
@@ -400,7 +400,7 @@ Deno.test({
       /^seldon_usage_(\w+) (non-histogram and non-summary metrics should not have "_(count|sum)" suffix|metric names should not contain abbreviated units)$/;
     for (const line of report.split("\n").filter((l) => l.trim() !== "")) {
       const m = lint.exec(line);
-      assert(m && catalogue.has(m[1]), `promtool: ${line}`);
+      assert(m && catalogue.has(nth(m, 1)), `promtool: ${line}`);
     }
   },
 });

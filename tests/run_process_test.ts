@@ -6,6 +6,7 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
+  nth,
 } from "./assert.ts";
 import { hodometer, spawnHodometer } from "./fixtures/hodometer_process.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
@@ -343,7 +344,7 @@ Deno.test("collect --publish prints the event, sends that same event once and ke
       assertEquals(r.code, 0, r.stderr);
       assertEquals(sink.requests.length, 1);
       const event = JSON.parse(r.stdout);
-      assertEquals(sink.requests[0].event, event);
+      assertEquals(nth(sink.requests, 0).event, event);
       const kept = await Deno.readTextFile(`${env.STATE_DIR}/cluster_id`);
       assertEquals(kept.trim(), event.properties.distinct_id);
     }));

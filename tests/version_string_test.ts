@@ -2,7 +2,7 @@
 // worked examples, then seeded property tests of the parser
 // (HODOMETER_PROPERTY_SEED=<n> replays a run; a failure names seed and input).
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 import {
   sanitizeVersion,
   VERSION_WORDS,
@@ -63,7 +63,7 @@ class Gen {
     return min + Math.floor(this.next() * (max - min + 1));
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
+    return nth(items, this.int(0, items.length - 1));
   }
   chars(alphabet: string, length: number): string {
     let s = "";

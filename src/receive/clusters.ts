@@ -172,7 +172,7 @@ export class ClusterBook {
     const all = [...this.#clusters.values()];
     const out: ClusterSnapshot[] = [];
     for (let i = all.length - 1; i >= 0 && out.length < max; i--) {
-      out.push(all[i]);
+      out.push(all[i]!);
     }
     return out;
   }

@@ -84,7 +84,7 @@ export function decodeEvents(input: TrackInput): Decoded {
   const text = utf8(input.body);
   if (text === null) return invalid("the body is not valid UTF-8 text");
   if (text.trim() === "") return noEvent();
-  const mime = (input.contentType ?? "").split(";")[0].trim().toLowerCase();
+  const mime = mediaType(input.contentType);
   if (isFormBody(mime, text)) {
     const data = queryParam(text, "data");
     if (data === null) return noEvent();
@@ -94,6 +94,13 @@ export function decodeEvents(input: TrackInput): Decoded {
     return parseNdjson(text, limits, fallback);
   }
   return parseEvents(text, "the body", limits, fallback);
+}
+
+/** The media type of a Content-Type header (`text/plain; charset=x` → `text/plain`). */
+export function mediaType(contentType: string | null): string {
+  const header = contentType ?? "";
+  const end = header.indexOf(";");
+  return (end < 0 ? header : header.slice(0, end)).trim().toLowerCase();
 }
 
 function isFormBody(mime: string, text: string): boolean {
@@ -328,12 +335,13 @@ export function validateEvent(
       }
     }
   }
-  if (missing.length > 0) {
+  const [firstMissing] = missing;
+  if (firstMissing !== undefined) {
     problems.unshift({
-      field: missing.length === 1 && missing[0] !== "event" &&
-          missing[0] !== "properties"
-        ? `properties.${missing[0]}`
-        : missing[0],
+      field: missing.length === 1 && firstMissing !== "event" &&
+          firstMissing !== "properties"
+        ? `properties.${firstMissing}`
+        : firstMissing,
       message: `required fields not provided: ${missing.join(", ")}`,
     });
   }

@@ -80,7 +80,7 @@ export function migrate(
     try {
       // Another process may have migrated meanwhile; re-read under the lock.
       if (schemaVersion(db) === version) {
-        db.exec(migrations[version]);
+        db.exec(migrations[version]!);
         db.exec(`PRAGMA user_version = ${version + 1}`);
       }
       db.exec("COMMIT");
