@@ -133,7 +133,9 @@ Deno.test("JSON logs: one object a line, the message without extra quotes", asyn
   const r = await hodometer(["collect", "--log-format", "json"], {
     SCHEDULER_HOST: "127.0.0.1",
     SCHEDULER_PORT: String(REFUSING_PORT),
-    SCHEDULER_TIMEOUT: "2s",
+    // Long enough for every source to make all its attempts (3.1 s of
+    // backoff), so each fails with the same cause, however busy the machine.
+    SCHEDULER_TIMEOUT: "10s",
   });
   const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
   const failure = lines.find((l) => l.properties.failure !== undefined);

@@ -79,7 +79,9 @@ Deno.test("a scheduler that is down: exit 3, the event printed without its metri
   const r = await hodometer(["collect"], {
     SCHEDULER_HOST: "127.0.0.1",
     SCHEDULER_PORT: String(port),
-    SCHEDULER_TIMEOUT: "2s",
+    // Long enough for every source to make all its attempts (3.1 s of
+    // backoff), so each fails with the same cause, however busy the machine.
+    SCHEDULER_TIMEOUT: "10s",
   });
   assertEquals(r.code, EXIT.sourceFailed, r.stderr);
   assertEquals(EXIT.sourceFailed, 3);
