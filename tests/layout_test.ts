@@ -233,3 +233,39 @@ Deno.test("the program's imports have no cycle and never reach a folder above", 
     violations: layerViolations(edges, LAYERS),
   }, { cycles: [], violations: [] });
 });
+
+Deno.test("test-only packages (fast-check, the Prometheus text parser) never reach the binary's module graph", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: Array<InfoModule & { npmPackage?: string }>;
+    // Every package the lock resolves, reached or not: only their
+    // dependencies are read from here.
+    npmPackages: Record<string, { dependencies: string[] }>;
+  };
+  // The packages main.ts imports (lazily loaded commands included), and
+  // theirs.
+  const reached = new Set<string>();
+  const visit = (pkg: string) => {
+    if (reached.has(pkg)) return;
+    reached.add(pkg);
+    for (const dep of graph.npmPackages[pkg]?.dependencies ?? []) visit(dep);
+  };
+  for (const m of graph.modules) if (m.npmPackage) visit(m.npmPackage);
+  const names = [...reached];
+  for (const used of ["commander@", "hono@", "@grpc/proto-loader@"]) {
+    assert(names.some((p) => p.startsWith(used)), `${used} not reached`);
+  }
+  for (const testOnly of ["fast-check@", "parse-prometheus-text-format@"]) {
+    assertEquals(
+      names.filter((p) => p.startsWith(testOnly)),
+      [],
+      `${testOnly} is in the binary's module graph`,
+    );
+  }
+});
