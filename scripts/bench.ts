@@ -182,9 +182,11 @@ let schedulerKind = "";
 const mib = (kb: number) => Math.round(kb / MIB * 10) / 10;
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? s[(s.length - 1) / 2]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  const mid = Math.floor(s.length / 2);
+  const upper = s[mid];
+  if (upper === undefined) return NaN; // no values
+  // An even count has a value below the middle one (mid ≥ 1).
+  return s.length % 2 ? upper : (s[mid - 1]! + upper) / 2;
 };
 const round = (x: number, digits = 0) =>
   Math.round(x * 10 ** digits) / 10 ** digits;
@@ -411,8 +413,9 @@ async function runSection(o: Options) {
 
 /** One run-loop measurement as figures, a table row and its verdicts. */
 function runFigures(scale: ScaleOptions, r: RunLoopResult): Figures {
-  const first = r.rssAnonKb[0];
-  const last = r.rssAnonKb[r.rssAnonKb.length - 1];
+  // NaN when nothing was measured: the figures say so, the verdict fails.
+  const first = r.rssAnonKb[0] ?? NaN;
+  const last = r.rssAnonKb.at(-1) ?? NaN;
   // Cycle 1 includes start-up (module loading): the steady cycles follow.
   const steady = (xs: number[]) => xs.slice(1).filter((x) => !Number.isNaN(x));
   const working = steady(r.workingSetKb);
@@ -510,7 +513,7 @@ async function startBare(): Promise<
     text += value;
   }
   reader.releaseLock();
-  const port = JSON.parse(text.split("\n")[0]).port;
+  const port = JSON.parse(text.slice(0, text.indexOf("\n"))).port;
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
@@ -612,10 +615,10 @@ async function receiverSection(o: Options) {
   const seconds = o.quick ? 2 : 3;
   const rounds = o.quick ? 3 : Math.max(5, o.reps * 2 + 1);
   const load = { seconds, connections: 16, threads: 1 };
-  const describe = (rps: number, r: LoadResult) =>
-    `${
-      round(rps).toLocaleString("en")
-    } req/s (median of ${rounds}), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
+  const describe = (rps: number, r: LoadResult | undefined) =>
+    `${round(rps).toLocaleString("en")} req/s (median of ${rounds}), p50 ${
+      r?.p50Ms ?? "?"
+    } ms, p99 ${r?.p99Ms ?? "?"} ms`;
 
   const storeDir = await Deno.makeTempDir({ prefix: "hodometer-bench-" });
   // goal: against the Go receiver at the same record level, in the same rounds.
@@ -637,69 +640,81 @@ async function receiverSection(o: Options) {
     `receiver: bare Deno.serve, summary, all on SQLite; ${rounds} rounds of ${seconds} s each`,
   );
   const bare = await startBare();
-  const receivers = await Promise.all(
-    modes.map((m) => startReceiverProcess({ args: m.args })),
+  const started = await Promise.all(
+    modes.map(async (mode) => ({
+      mode,
+      receiver: await startReceiverProcess({ args: mode.args }),
+    })),
   );
+  const receivers = started.map((s) => s.receiver);
   const goReceivers = o.goReceiver === undefined ? [] : await Promise.all(
     modes.map((m) => startGoReceiver(o.goReceiver!, m.go.level)),
   );
   const targets = [
     { name: "bare", url: bare.url, pid: bare.pid },
-    ...modes.map((m, i) => ({
-      name: m.name,
-      url: receivers[i].url,
-      pid: receivers[i].pid,
+    ...started.map(({ mode, receiver }) => ({
+      name: mode.name,
+      url: receiver.url,
+      pid: receiver.pid,
     })),
     ...goReceivers.map((g, i) => ({
-      name: `go ${modes[i].name}`,
+      name: `go ${modes[i]?.name}`,
       url: g.url,
       pid: g.pid,
     })),
   ];
-  const runs: Record<string, Round[]> = {};
+  const runs = new Map<string, Round[]>();
+  const roundsOf = (name: string): Round[] => {
+    let rounds = runs.get(name);
+    if (rounds === undefined) runs.set(name, rounds = []);
+    return rounds;
+  };
   try {
     for (const t of targets) {
       // The first delivery records the event; every later one is a re-delivery.
       const first = await fetch(t.url + REFERENCE_PATH);
       if (first.status !== 200) throw new Error(`${t.name}: ${first.status}`);
       await first.body?.cancel();
-      runs[t.name] = [];
+      roundsOf(t.name);
     }
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
-        runs[t.name].push(
+        roundsOf(t.name).push(
           await measuredRound(t.url + REFERENCE_PATH, t.pid, load),
         );
       }
     }
     const out: Figures = { seconds, rounds, connections: 16, threads: 1 };
     const rps = (name: string) =>
-      runs[name].map((x) => x.load.requestsPerSecond);
-    const cpu = (name: string) => runs[name].map((x) => x.cpuUsPerRequest);
+      roundsOf(name).map((x) => x.load.requestsPerSecond);
+    const cpu = (name: string) => roundsOf(name).map((x) => x.cpuUsPerRequest);
     const middle = Math.floor(rounds / 2);
+    const bareRounds = roundsOf("bare");
     const bareRps = median(rps("bare"));
     const bareCpu = median(cpu("bare"));
     rows.push([
       "bare Deno.serve",
-      describe(bareRps, runs.bare[middle].load),
+      describe(bareRps, bareRounds[middle]?.load),
       `CPU ${round(bareCpu, 1)} µs per request`,
     ]);
     out.bare = {
       requestsPerSecond: round(bareRps),
       cpuUsPerRequest: round(bareCpu, 1),
     };
-    for (const [i, mode] of modes.entries()) {
-      const url = receivers[i].url;
-      const ratios = runs[mode.name].map((x, k) =>
-        x.load.requestsPerSecond / runs.bare[k].load.requestsPerSecond
+    for (const { mode, receiver: { url } } of started) {
+      const modeRounds = roundsOf(mode.name);
+      // Round k of a mode against round k of bare (NaN where bare has none).
+      const ratios = modeRounds.map((x, k) =>
+        x.load.requestsPerSecond /
+        (bareRounds[k]?.load.requestsPerSecond ?? NaN)
       );
       const ratio = round(median(ratios), 2);
-      const cpuRatios = runs[mode.name].map((x, k) =>
-        runs.bare[k].cpuUsPerRequest / x.cpuUsPerRequest
+      const cpuRatios = modeRounds.map((x, k) =>
+        (bareRounds[k]?.cpuUsPerRequest ?? NaN) / x.cpuUsPerRequest
       );
       const cpuRatio = round(median(cpuRatios), 2);
-      const ok = runs[mode.name].reduce((n, x) => n + x.load.ok, 0);
-      const errors = runs[mode.name].reduce((n, x) => n + x.load.errors, 0);
+      const ok = modeRounds.reduce((n, x) => n + x.load.ok, 0);
+      const errors = modeRounds.reduce((n, x) => n + x.load.errors, 0);
       const received = await counter(
         url,
         "hodometer_receiver_events_received_total",
@@ -729,7 +744,7 @@ async function receiverSection(o: Options) {
         `hodometer receive (${mode.name})`,
         describe(
           median(rps(mode.name)),
-          runs[mode.name][middle].load,
+          modeRounds[middle]?.load,
         ),
         `${ratio} × bare (rounds ${round(Math.min(...ratios), 2)}–${
           round(Math.max(...ratios), 2)
@@ -755,11 +770,14 @@ async function receiverSection(o: Options) {
     }
     for (const mode of goReceivers.length > 0 ? modes : []) {
       const go = `go ${mode.name}`;
-      const ratios = runs[mode.name].map((x, k) =>
-        x.load.requestsPerSecond / runs[go][k].load.requestsPerSecond
+      const goRounds = roundsOf(go);
+      // Round k of a mode against round k of the Go receiver at its level.
+      const ratios = roundsOf(mode.name).map((x, k) =>
+        x.load.requestsPerSecond /
+        (goRounds[k]?.load.requestsPerSecond ?? NaN)
       );
       const ratio = round(median(ratios), 2);
-      const goErrors = runs[go].reduce((n, x) => n + x.load.errors, 0);
+      const goErrors = goRounds.reduce((n, x) => n + x.load.errors, 0);
       out[`go_${mode.name}`] = {
         requestsPerSecond: round(median(rps(go))),
         cpuUsPerRequest: round(median(cpu(go)), 1),
@@ -770,7 +788,7 @@ async function receiverSection(o: Options) {
       };
       rows.push([
         `Go receiver (${mode.go.level})`,
-        describe(median(rps(go)), runs[go][middle].load),
+        describe(median(rps(go)), goRounds[middle]?.load),
         `CPU ${round(median(cpu(go)), 1)} µs per request (all its threads)`,
       ]);
       verdict(
@@ -836,7 +854,7 @@ async function pageSection(o: Options) {
         }`,
       ]);
     }
-    const overview = m.pages[0];
+    const overview = m.pages[0] ?? { ms: [], bytes: NaN };
     verdict(
       `fleet page of ${
         clusters.toLocaleString("en")
@@ -854,9 +872,9 @@ async function pageSection(o: Options) {
 // ------------------------------------------------------------ main
 
 function print(o: Options) {
-  const width = [0, 0, 0];
+  const width: number[] = [];
   for (const r of rows) {
-    r.forEach((c, i) => width[i] = Math.max(width[i], c.length));
+    r.forEach((c, i) => width[i] = Math.max(width[i] ?? 0, c.length));
   }
   console.log(
     `\nhodometer bench (${
@@ -864,7 +882,7 @@ function print(o: Options) {
     }; V8 flags for collect/run: ${o.v8Flags || "none"})\n`,
   );
   for (const r of rows) {
-    console.log(r.map((c, i) => c.padEnd(width[i])).join("  ").trimEnd());
+    console.log(r.map((c, i) => c.padEnd(width[i] ?? 0)).join("  ").trimEnd());
   }
   console.log("");
   for (const v of verdicts) {

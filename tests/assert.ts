@@ -62,3 +62,41 @@ export function assertThrows(fn: () => unknown, expected?: RegExp): void {
   if (expected) nodeAssert.throws(fn, expected);
   else nodeAssert.throws(fn);
 }
+
+/**
+ * Element `index` of `items` (negative counts from the end), asserted to be
+ * there: the test fails, naming the index and the length, when it is not.
+ */
+export function nth<T>(items: ArrayLike<T>, index: number, what?: string): T {
+  const i = index < 0 ? items.length + index : index;
+  const item = items[i];
+  if (i < 0 || i >= items.length || item === undefined) {
+    throw new nodeAssert.AssertionError({
+      message: `${what ?? "item"} ${index} of ${items.length} is missing`,
+    });
+  }
+  return item;
+}
+
+/** The first `n` items of `items`, each asserted to be there (see nth). */
+export function leading<T>(items: ArrayLike<T>, n: 1): [T];
+export function leading<T>(items: ArrayLike<T>, n: 2): [T, T];
+export function leading<T>(items: ArrayLike<T>, n: 3): [T, T, T];
+export function leading<T>(items: ArrayLike<T>, n: 4): [T, T, T, T];
+export function leading<T>(items: ArrayLike<T>, n: 5): [T, T, T, T, T];
+export function leading<T>(items: ArrayLike<T>, n: number): T[] {
+  return Array.from({ length: n }, (_, i) => nth(items, i));
+}
+
+/** Group `group` of the first match of `pattern` in `text`, asserted to be there. */
+export function captured(pattern: RegExp, text: string, group = 1): string {
+  const value = pattern.exec(text)?.[group];
+  if (value === undefined) {
+    throw new nodeAssert.AssertionError({
+      message: `no group ${group} of ${pattern} in ${
+        JSON.stringify(text.slice(0, 200))
+      }`,
+    });
+  }
+  return value;
+}

@@ -9,6 +9,7 @@ import {
   type SettingKey,
   SETTINGS,
 } from "../src/config/settings.ts";
+import { nth } from "./assert.ts";
 
 /** Every option `hodometer <name>` accepts, with its dashes. */
 export function knownOptions(name: string): Set<string> | undefined {
@@ -17,7 +18,7 @@ export function knownOptions(name: string): Set<string> | undefined {
   return new Set([
     "--help",
     ...[...COMMON_KEYS, ...command.keys].map((k) => `--${SETTINGS[k].flag}`),
-    ...(command.switches ?? []).map((s) => s.flags.split(/[ ,]/)[0]),
+    ...(command.switches ?? []).map((s) => nth(s.flags.split(/[ ,]/), 0)),
   ]);
 }
 
@@ -49,7 +50,7 @@ export function splitCommandLine(args: readonly string[]): SplitCommandLine {
   const flags: Partial<Record<SettingKey, string>> = {};
   const errors: string[] = [];
   for (let i = 0; i < rest.length; i++) {
-    const [option, inline] = rest[i].split(/=(.*)/s, 2);
+    const [option = "", inline] = nth(rest, i).split(/=(.*)/s, 2);
     const key = byFlag.get(option);
     if (key === undefined) {
       if (!option.startsWith("-")) {

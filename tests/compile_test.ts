@@ -3,7 +3,13 @@
 // `deno compile` output; and, where a denort is available (DENORT_BIN, or one
 // in Deno's download cache), a binary that runs alone in an empty directory.
 
-import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertThrows,
+  nth,
+} from "./assert.ts";
 import {
   compileFlags,
   envVariables,
@@ -339,7 +345,7 @@ Deno.test({
       const lines = version.stdout.trimEnd().split("\n");
       assertEquals(lines[0], `hodometer ${VERSION}`);
       assertEquals(lines[1], `git commit: ${COMMIT}`);
-      assertMatch(lines[2], /^runtime: deno \d+\.\d+\.\d+/);
+      assertMatch(nth(lines, 2), /^runtime: deno \d+\.\d+\.\d+/);
 
       const help = await run(`${alone}/hodometer`, ["--help"], alone);
       assertEquals(help.code, 0, help.stderr);

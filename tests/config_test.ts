@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, nth } from "./assert.ts";
 import { resolveSettings } from "../src/config/resolve.ts";
 import {
   parseDuration,
@@ -95,24 +95,24 @@ Deno.test("every bad setting is reported at once, each naming variable, value an
   assert(!r.ok);
   assertEquals(r.errors.length, 5);
   assertMatch(
-    r.errors[0],
+    nth(r.errors, 0),
     /^METRICS_LEVEL="verbose" is not valid: expected one of cluster, resource, feature/,
   );
   assertMatch(
-    r.errors[1],
+    nth(r.errors, 1),
     /^SCHEDULER_PLAINTXT_PORT="90a4" is not valid: expected a whole number from 1 to 65535/,
   );
   assertMatch(
-    r.errors[2],
+    nth(r.errors, 2),
     /^PUBLISH_URL="ftp:\/\/x" is not valid: expected an http:\/\/ or https:\/\/ URL/,
   );
   assertMatch(
-    r.errors[3],
+    nth(r.errors, 3),
     /^LOG_LEVEL="loud" \(given as --log-level\) is not valid/,
   );
   // Files last: whether one is needed depends on the other settings.
   assertMatch(
-    r.errors[4],
+    nth(r.errors, 4),
     /^CONTROL_PLANE_SERVER_TLS_CA_LOCATION="\/tls\/missing.crt" is not valid: expected a readable file, since CONTROL_PLANE_SECURITY_PROTOCOL=SSL/,
   );
 });
@@ -240,7 +240,7 @@ Deno.test("LOG_LEVEL takes the reference's logrus levels, any case; panic is fat
   }
   const bad = resolve(["logLevel"], { LOG_LEVEL: "loud" });
   assert(!bad.ok);
-  assertMatch(bad.errors[0], /\(or warn, panic\)/);
+  assertMatch(nth(bad.errors, 0), /\(or warn, panic\)/);
 });
 
 Deno.test("CLUSTER_ID in every form Go's uuid.Parse accepts, normalised", () => {
@@ -334,7 +334,7 @@ Deno.test("CLUSTER_ID that is not a UUID is ignored with a warning, not an error
   assertEquals(r.config.clusterId, undefined);
   assertEquals(r.warnings.length, 1);
   assertMatch(
-    r.warnings[0],
+    nth(r.warnings, 0),
     /CLUSTER_ID="my-laptop" is not valid: expected a UUID/,
   );
   const good = resolve(["clusterId"], {
@@ -426,10 +426,10 @@ Deno.test("receiver settings: ranges, token lists, and a secret never shown in a
   );
   assert(!r.ok);
   assertEquals(r.errors.length, 5, r.errors.join("\n"));
-  assertMatch(r.errors[0], /^BODY_TIMEOUT="50ms" .*from 100ms to 10m/);
-  assertMatch(r.errors[1], /^GRACE_PERIOD="11m" .*at most 10m/);
-  assertMatch(r.errors[2], /^MAX_BODY_BYTES="100" /);
-  assertMatch(r.errors[3], /^ACCEPTED_TOKENS=.*visible ASCII/);
+  assertMatch(nth(r.errors, 0), /^BODY_TIMEOUT="50ms" .*from 100ms to 10m/);
+  assertMatch(nth(r.errors, 1), /^GRACE_PERIOD="11m" .*at most 10m/);
+  assertMatch(nth(r.errors, 2), /^MAX_BODY_BYTES="100" /);
+  assertMatch(nth(r.errors, 3), /^ACCEPTED_TOKENS=.*visible ASCII/);
   assertEquals(
     r.errors[4],
     "READ_TOKEN=(hidden) (given as --read-token) is not valid: expected a non-empty string",

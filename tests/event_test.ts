@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, captured } from "./assert.ts";
 import {
   buildEvent,
   encodeEventData,
@@ -64,7 +64,7 @@ Deno.test({
     "the reference capture decodes to an event with the same envelope as ours",
   ignore: fixture === undefined,
   fn() {
-    const data = /data=([^&\s]+)/.exec(fixture!)![1];
+    const data = captured(/data=([^&\s]+)/, fixture!);
     const reference = decodeData(data) as {
       event: string;
       properties: Record<string, unknown>;

@@ -14,7 +14,7 @@
 // failure names the seed and the index of each failing request.
 
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, captured } from "./assert.ts";
 import { rawRequest } from "./fixtures/raw_http.ts";
 import {
   type ReceiverProcess,
@@ -130,7 +130,7 @@ async function gzipBomb(): Promise<Uint8Array> {
   return bomb;
 }
 
-/** Every class of abuse of the issue, each checked for its answer. */
+/** Every class of abuse a receiver must answer, each checked for its answer. */
 async function everyClass(run: Run): Promise<void> {
   const text = { "content-type": "text/plain" }; // a no-cors POST from a web page
   const json = { "content-type": "application/json" };
@@ -224,7 +224,7 @@ async function everyClass(run: Run): Promise<void> {
   }
   let metrics = await scrape(run);
   const held = Number(
-    /\nhodometer_receiver_clusters (\d+)\n/.exec(metrics)![1],
+    captured(/\nhodometer_receiver_clusters (\d+)\n/, metrics),
   );
   assertEquals(held, 10_000, "at most --max-clusters, the most recent");
   assertEquals(

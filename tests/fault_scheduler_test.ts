@@ -5,7 +5,7 @@
 // complete. (Down, mid-stream errors, deadlines, garbage and oversized
 // messages, and a wrong CA are in scheduler_client_test.ts.)
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, nth } from "./assert.ts";
 import { collect, type Collection } from "../src/collect/collector.ts";
 import {
   openScheduler,
@@ -97,8 +97,8 @@ function assertNamedFailures(c: Collection): string[] {
   for (const failure of c.failures) {
     const m = /^(scheduler \w+): ([A-Z_]+): /.exec(failure);
     assert(m !== null, `failure without source and status: ${failure}`);
-    assert(SOURCE_NAMES.includes(m[1]), `unknown source in: ${failure}`);
-    failed.push(m[1]);
+    assert(SOURCE_NAMES.includes(nth(m, 1)), `unknown source in: ${failure}`);
+    failed.push(nth(m, 1));
   }
   return failed;
 }
@@ -203,7 +203,9 @@ Deno.test("TLS handshake failures: a plaintext client to a TLS scheduler and a T
         for (const failure of c.failures) {
           assertMatch(failure, /^scheduler \w+: UNAVAILABLE: \S/, what);
         }
-        if (clientTls) assertMatch(c.failures[0], /SSL|TLS|version/i, what);
+        if (clientTls) {
+          assertMatch(nth(c.failures, 0), /SSL|TLS|version/i, what);
+        }
         assertOnlyFailedAbsent(c, failed);
         // Nothing was answered: the double never saw a call.
         assertEquals(double.calls, [], what);

@@ -7,6 +7,7 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
+  nth,
 } from "./assert.ts";
 import { denoDir, hodometer } from "./fixtures/hodometer_process.ts";
 import { startTrackSink } from "./fixtures/track_sink.ts";
@@ -193,7 +194,7 @@ Deno.test("host: insecure-skip-tls-verify works as shipped, with a warning that 
     const warnings = r.stderr.split("\n").filter((l) => l.includes("[WRN]"));
     assertEquals(warnings.length, 1, r.stderr);
     assertStringIncludes(
-      warnings[0],
+      nth(warnings, 0),
       "the API server's certificate is not verified",
     );
   });

@@ -3,6 +3,7 @@
 import { assertEquals, assertMatch } from "./assert.ts";
 import { withKubeDouble } from "./fixtures/kube_double.ts";
 import { httpKubeClient, type KubeClient } from "../src/kube/client.ts";
+import { REFUSING_PORT } from "./fixtures/refused.ts";
 
 function clientFor(
   server: string,
@@ -46,10 +47,7 @@ Deno.test("client: a response over the cap is refused without being kept", async
 
 Deno.test("client: an unreachable server and failing credentials are values", async () => {
   await withKubeDouble(async (h) => {
-    // a port that was just free: nothing listens there
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = listener.addr.port;
-    listener.close();
+    const port = REFUSING_PORT;
     const unreachable = clientFor(`https://127.0.0.1:${port}`, h.double.caPem);
     try {
       const res = await unreachable.request({ path: "/version" });

@@ -1,7 +1,7 @@
 // The kubeconfig path (outside a pod) against the same double: the file is
 // read by @kubernetes/client-node, requests go through our fetch client.
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, nth } from "./assert.ts";
 import {
   container,
   type KubeHarness,
@@ -59,7 +59,7 @@ Deno.test("kubeconfig: every metric through a kubeconfig with a CA and a bearer 
 
       // a token the server does not accept: a 401 naming what was refused
       d.token = "rotated-elsewhere";
-      const r = await kubernetesSources(access)[1].read(
+      const r = await nth(kubernetesSources(access), 1).read(
         new AbortController().signal,
       );
       assertMatch(r.error ?? "", /unauthorized to get \/version/);
@@ -307,7 +307,7 @@ Deno.test("kubeconfig: insecure-skip-tls-verify (kind, minikube) works, with a w
     assertEquals(check.fatal, undefined);
     assertEquals(check.warnings.length, 1);
     assertMatch(
-      check.warnings[0],
+      nth(check.warnings, 0),
       /sets insecure-skip-tls-verify: the API server's certificate is not verified/,
     );
     const access = await openKubernetes({ env: {}, kubeconfig: file });

@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertThrows,
+  nth,
+} from "./assert.ts";
 import {
   effectivePodSpec,
   inferenceServerOf,
@@ -59,9 +65,9 @@ Deno.test("effective pod spec: merge by container name, Server wins key by key, 
     ],
   });
   // the base is not mutated
-  assertEquals(base.containers[1].limits, { cpu: "1", memory: "2Gi" });
+  assertEquals(nth(base.containers, 1).limits, { cpu: "1", memory: "2Gi" });
   const image = effectivePodSpec(base, pod(["server", "my/triton:1"]));
-  assertEquals(image.containers[1].image, "my/triton:1");
+  assertEquals(nth(image.containers, 1).image, "my/triton:1");
 });
 
 Deno.test("GPU: a resource ending in /gpu with a positive quantity, in limits or requests", () => {
@@ -85,7 +91,10 @@ Deno.test("GPU: a resource ending in /gpu with a positive quantity, in limits or
   const bad = usesGpu(pod(["s", "x", { "nvidia.com/gpu": "one" }]), "t");
   assertEquals(bad.value, false);
   assertEquals(bad.warnings.length, 1);
-  assertMatch(bad.warnings[0], /nvidia\.com\/gpu limit "one" .*counted as 0/);
+  assertMatch(
+    nth(bad.warnings, 0),
+    /nvidia\.com\/gpu limit "one" .*counted as 0/,
+  );
 });
 
 Deno.test("CPU of a pod: limit, else request, else 0; mixed units; bad quantities count 0 with a warning", () => {
@@ -111,8 +120,11 @@ Deno.test("CPU of a pod: limit, else request, else 0; mixed units; bad quantitie
   );
   assertEquals(toText(bad.value), "0.25");
   assertEquals(bad.warnings.length, 2);
-  assertMatch(bad.warnings[0], /Server ns\/s: container "a" cpu limit "lots"/);
-  assertMatch(bad.warnings[1], /negative/);
+  assertMatch(
+    nth(bad.warnings, 0),
+    /Server ns\/s: container "a" cpu limit "lots"/,
+  );
+  assertMatch(nth(bad.warnings, 1), /negative/);
 });
 
 Deno.test("inference server from the image's last repository segment, case-insensitive", () => {
@@ -192,7 +204,7 @@ Deno.test("KubeServerTally folds Servers with their ServerConfigs", () => {
     server_cpu_cores_sum: 9.55,
   });
   assertEquals(tally.warnings.length, 1);
-  assertMatch(tally.warnings[0], /ServerConfig "missing" not found/);
+  assertMatch(nth(tally.warnings, 0), /ServerConfig "missing" not found/);
   assertEquals(new KubeServerTally(new Map()).result(), {
     gpu_enabled_count: 0,
     inference_server_name: "",

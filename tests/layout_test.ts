@@ -3,7 +3,7 @@
 // the imports are Deno's own module graph (`deno info --json`): static,
 // dynamic and type-only imports alike.
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -109,7 +109,7 @@ export function importCycles(edges: readonly Edge[]): string[][] {
     if (scc.length > 1 || selfLoop) cycles.push(scc.sort());
   };
   for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
-  return cycles.sort((a, b) => a[0].localeCompare(b[0]));
+  return cycles.sort((a, b) => nth(a, 0).localeCompare(nth(b, 0)));
 }
 
 interface InfoModule {
@@ -232,4 +232,40 @@ Deno.test("the program's imports have no cycle and never reach a folder above", 
     cycles: importCycles(edges),
     violations: layerViolations(edges, LAYERS),
   }, { cycles: [], violations: [] });
+});
+
+Deno.test("test-only packages (fast-check, the Prometheus text parser) never reach the binary's module graph", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: Array<InfoModule & { npmPackage?: string }>;
+    // Every package the lock resolves, reached or not: only their
+    // dependencies are read from here.
+    npmPackages: Record<string, { dependencies: string[] }>;
+  };
+  // The packages main.ts imports (lazily loaded commands included), and
+  // theirs.
+  const reached = new Set<string>();
+  const visit = (pkg: string) => {
+    if (reached.has(pkg)) return;
+    reached.add(pkg);
+    for (const dep of graph.npmPackages[pkg]?.dependencies ?? []) visit(dep);
+  };
+  for (const m of graph.modules) if (m.npmPackage) visit(m.npmPackage);
+  const names = [...reached];
+  for (const used of ["commander@", "hono@", "@grpc/proto-loader@"]) {
+    assert(names.some((p) => p.startsWith(used)), `${used} not reached`);
+  }
+  for (const testOnly of ["fast-check@", "parse-prometheus-text-format@"]) {
+    assertEquals(
+      names.filter((p) => p.startsWith(testOnly)),
+      [],
+      `${testOnly} is in the binary's module graph`,
+    );
+  }
 });

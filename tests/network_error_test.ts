@@ -9,6 +9,7 @@ import { describeNetworkError } from "../src/net/network_error.ts";
 import { deliver } from "../src/publish/deliver.ts";
 import { httpKubeClient } from "../src/kube/client.ts";
 import { generateCerts, signServerCert } from "./fixtures/certs.ts";
+import { assertRefusing, REFUSING_URL } from "./fixtures/refused.ts";
 
 /** What fetch threw, described. */
 async function fetchFailure(
@@ -25,13 +26,6 @@ async function fetchFailure(
   } catch (e) {
     return describeNetworkError(e);
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
 }
 
 interface TlsWorld {
@@ -69,8 +63,9 @@ async function withTls(fn: (w: TlsWorld) => Promise<void>): Promise<void> {
 }
 
 Deno.test("cause: connection refused", async () => {
+  await assertRefusing();
   assertEquals(
-    await fetchFailure(`http://127.0.0.1:${freePort()}/`),
+    await fetchFailure(`${REFUSING_URL}/`),
     "connection refused (nothing listens on that port)",
   );
 });
@@ -148,7 +143,7 @@ Deno.test("cause: TLS, and which certificate problem", async () => {
 });
 
 Deno.test("the publisher says the cause: refused, and an untrusted certificate", async () => {
-  const refused = await deliver(`http://127.0.0.1:${freePort()}`, "eA==", {
+  const refused = await deliver(REFUSING_URL, "eA==", {
     maxAttempts: 1,
     logger: { debug() {}, info() {}, warn() {} },
   });
@@ -195,7 +190,7 @@ Deno.test("the Kubernetes client says the cause: an expired API server certifica
       );
       const refused = httpKubeClient({
         mode: "kubeconfig",
-        server: `http://127.0.0.1:${freePort()}`,
+        server: REFUSING_URL,
         timeoutMs: 10_000,
         credentials: () => Promise.resolve({ headers: {} }),
       });

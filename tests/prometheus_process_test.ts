@@ -3,7 +3,7 @@
 // its API must hold the clusters' series, the rules' results, and the alert
 // for a refused request. Skipped, saying so, where Prometheus is missing.
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import {
   type InstantSample,
@@ -50,7 +50,7 @@ const byCluster = (result: InstantSample[]) =>
     result.map((s) => [s.metric.cluster_id, Number(s.value[1])]),
   );
 const single = (result: InstantSample[]) =>
-  result.length === 1 ? Number(result[0].value[1]) : NaN;
+  result.length === 1 ? Number(nth(nth(result, 0).value, 1)) : NaN;
 
 Deno.test({
   name:
@@ -86,7 +86,7 @@ Deno.test({
         'up{job="hodometer-receiver"}',
         (r) => single(r) === 1,
       );
-      assertEquals(up[0].metric.instance, target);
+      assertEquals(nth(up, 0).metric.instance, target);
 
       // A refused request after the first scrape: the counter rises from 0.
       const refused = await fetch(`${receiver.url}/track`);

@@ -2,7 +2,7 @@
 // checks and the rules' own unit tests) when promtool is installed, and every
 // series and label the rules read is one the receiver's /metrics exports.
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { logger } from "../src/log/setup.ts";
@@ -71,7 +71,7 @@ Deno.test({
       assert(late !== rulesText);
       await Deno.writeTextFile(`${dir}/hodometer-rules.yaml`, late);
       const fleetTests = `${dir}/hodometer-rules.fleet.test.yaml`;
-      await Deno.copyFile(RULES_TESTS[0], fleetTests);
+      await Deno.copyFile(nth(RULES_TESTS, 0), fleetTests);
       const { code, text } = await promtool("test", "rules", fleetTests);
       assertEquals(code, 1, text);
       assert(text.includes("HodometerClusterSilent"), text);
@@ -84,14 +84,14 @@ Deno.test({
 /** Metric names in the rules' expressions (not the recorded ones). */
 function seriesRead(text: string): Set<string> {
   const exprs = text.split(/\n\s*expr: \|\n/).slice(1).map((block) =>
-    block.split(/\n\s+(?:labels|annotations|for|- record|- alert):/)[0]
+    nth(block.split(/\n\s+(?:labels|annotations|for|- record|- alert):/), 0)
   );
   assert(exprs.length === 13, `found ${exprs.length} expressions`);
   return new Set(
     exprs.flatMap((e) =>
       [
         ...e.matchAll(/\b(seldon_usage_[a-z0-9_]+|hodometer_[a-z0-9_]+)\b/g),
-      ].map((m) => m[1])
+      ].map((m) => nth(m, 1))
     ),
   );
 }

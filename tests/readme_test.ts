@@ -3,7 +3,7 @@
 // hodometer command line it shows names a real subcommand with options that
 // subcommand has; and it reads in a terminal (no line over 100 characters).
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 import { normalizeTables, renderReadme } from "../scripts/generate.ts";
 import { knownOptions } from "./command_options.ts";
 import { helpDefault, settingsListMarkdown } from "../src/config/table.ts";
@@ -31,7 +31,9 @@ Deno.test("the README's generated parts match the code (run `deno task generate`
 });
 
 function commandLines(text: string): string[][] {
-  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) =>
+    nth(m, 1)
+  );
   const lines: string[][] = [];
   for (const block of blocks) {
     for (const raw of block.replace(/\\\n\s*/g, " ").split("\n")) {
@@ -40,7 +42,7 @@ function commandLines(text: string): string[][] {
         /(?:^|\s|\.\/)(?:hodometer|task hodometer|dist\/hodometer-\S+)\s+(.*)$/
           .exec(line);
       if (m && !line.startsWith("docker build")) {
-        lines.push(m[1].split(/\s+/));
+        lines.push(nth(m, 1).split(/\s+/));
       }
     }
   }
@@ -50,7 +52,7 @@ function commandLines(text: string): string[][] {
 Deno.test("every hodometer command in the README names a real subcommand and real options", () => {
   const lines = commandLines(readme);
   assert(lines.length >= 6, `only ${lines.length} command lines found`);
-  for (const [name, ...args] of lines) {
+  for (const [name = "", ...args] of lines) {
     const known = knownOptions(name);
     assert(known !== undefined, `README runs unknown command ${name}`);
     for (const arg of args.filter((a) => a.startsWith("--"))) {

@@ -3,7 +3,14 @@
 // and last value in time order), hostile text kept as text, and empty or
 // single-point input.
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  captured,
+  leading,
+  nth,
+} from "./assert.ts";
 import {
   barChart,
   dailyChart,
@@ -23,17 +30,18 @@ const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 1); // Nov 1 2026, 00:00 UTC
 const HOSTILE = `<script>alert(1)</script><img src=x onerror="alert(2)">'&`;
 
-type Attrs = Record<string, string>;
+type Attrs = Record<string, string | undefined>;
 /** The attributes of every `<tag ...>` in the markup. */
 function elements(svg: string, tag: string): Attrs[] {
   return [...svg.matchAll(new RegExp(`<${tag}\\b([^>]*)>`, "g"))].map((m) =>
     Object.fromEntries(
-      [...m[1].matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]]),
+      [...nth(m, 1).matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]]),
     )
   );
 }
 const num = (a: Attrs, k: string) => Number(a[k]);
-const title = (svg: string) => /<title>([^<]*)<\/title>/.exec(svg)![1];
+const pathData = (a: Attrs) => a.d ?? "";
+const title = (svg: string) => captured(/<title>([^<]*)<\/title>/, svg);
 const near = (a: number, b: number, what: string) =>
   assert(Math.abs(a - b) < 0.2, `${what}: ${a} is not ${b}`);
 
@@ -42,15 +50,15 @@ function assertOnlyChartMarkup(svg: string) {
   for (const m of svg.matchAll(/<\/?([^\s>/]*)/g)) {
     assert(
       ["svg", "title", "text", "line", "path", "circle", "rect", "g"]
-        .includes(m[1]),
+        .includes(nth(m, 1)),
       `unexpected <${m[1]}> in ${svg}`,
     );
   }
 }
 
 function assertScales(svg: string) {
-  const root = elements(svg, "svg")[0];
-  assertMatch(root.viewBox, /^0 0 \d+ \d+$/);
+  const root = nth(elements(svg, "svg"), 0);
+  assertMatch(root.viewBox ?? "", /^0 0 \d+ \d+$/);
   assertEquals(root.width, "100%");
   assertEquals(root.height, undefined);
 }
@@ -86,16 +94,24 @@ Deno.test("niceTicks: round, evenly spaced, covering the values", () => {
   assertEquals(niceTicks(0, 0), [0, 0.5, 1]);
   assertEquals(niceTicks(0, 0.3), [0, 0.1, 0.2, 0.3]);
   assertEquals(niceTicks(-3, 12), [-5, 0, 5, 10, 15]);
-  for (const [lo, hi] of [[0, 42], [0, 1e6 + 1], [5, 5.01], [-0.4, 0.9]]) {
+  const ranges: Array<[number, number]> = [
+    [0, 42],
+    [0, 1e6 + 1],
+    [5, 5.01],
+    [-0.4, 0.9],
+  ];
+  for (const [lo, hi] of ranges) {
     const t = niceTicks(lo, hi);
     assert(t[0] <= lo && t.at(-1)! >= hi, `${t} covers ${lo}..${hi}`);
     assert(t.length <= 6, `${t}: at most 6 ticks`);
-    const step = t[1] - t[0];
+    const step = nth(t, 1) - t[0];
     const mantissa = Number(
       (step / 10 ** Math.floor(Math.log10(step))).toPrecision(6),
     );
     assert([1, 2, 5].includes(mantissa), `step ${step}`);
-    for (let i = 1; i < t.length; i++) near(t[i] - t[i - 1], step, "spacing");
+    for (let i = 1; i < t.length; i++) {
+      near(nth(t, i) - nth(t, i - 1), step, "spacing");
+    }
   }
 });
 
@@ -113,7 +129,7 @@ Deno.test("timeTicks: whole hours or days, inside the range, at most five", () =
   );
   const month = timeTicks(T0, T0 + 30 * DAY);
   assert(month.length >= 2 && month.length <= 5, `${month.length} ticks`);
-  assertEquals(month[1] - month[0], 7 * DAY);
+  assertEquals(nth(month, 1) - nth(month, 0), 7 * DAY);
   for (const t of month) {
     assert(t >= T0 && t <= T0 + 30 * DAY && t % DAY === 0, formatTime(t));
   }
@@ -127,10 +143,15 @@ Deno.test("time series: x is placed by time, not evenly; y from 0 with round tic
     points: [[T0, 3], [T0 + HOUR, 7], [T0 + 10 * HOUR, 42]],
   });
   assertScales(svg);
-  const [path] = elements(svg, "path");
-  const v = vertices(path.d);
+  const path = nth(elements(svg, "path"), 0);
+  const v = vertices(pathData(path));
   assertEquals(v.length, 3);
-  near((v[1][0] - v[0][0]) / (v[2][0] - v[0][0]), 0.1, "x of the second point");
+  near(
+    (nth(nth(v, 1), 0) - nth(nth(v, 0), 0)) /
+      (nth(nth(v, 2), 0) - nth(nth(v, 0), 0)),
+    0.1,
+    "x of the second point",
+  );
   // y: 0..60 in steps of 20, a grid line at each, values placed on that scale.
   for (const tick of ["0", "20", "40", "60"]) {
     assert(svg.includes(`>${tick}</text>`), `y tick ${tick}`);
@@ -139,9 +160,9 @@ Deno.test("time series: x is placed by time, not evenly; y from 0 with round tic
     l.y1 === l.y2 && l.stroke === "#eee"
   ).map((l) => num(l, "y1"));
   assertEquals(grid.length, 4);
-  const [y0, y60] = [grid[0], grid[3]];
-  near(v[0][1], y0 + (y60 - y0) * 3 / 60, "y of 3");
-  near(v[2][1], y0 + (y60 - y0) * 42 / 60, "y of 42");
+  const [y0, y60] = [nth(grid, 0), nth(grid, 3)];
+  near(nth(nth(v, 0), 1), y0 + (y60 - y0) * 3 / 60, "y of 3");
+  near(nth(nth(v, 2), 1), y0 + (y60 - y0) * 42 / 60, "y of 42");
   assert(svg.includes(">models</text>"), "the unit is on the chart");
   assert(svg.includes(">time (UTC)</text>"));
   // x ticks every 3 hours, midnight as a date, placed by time too.
@@ -152,7 +173,11 @@ Deno.test("time series: x is placed by time, not evenly; y from 0 with round tic
     l.x1 === l.x2 && l.stroke !== "#eee"
   ).map((l) => num(l, "x1"));
   assertEquals(ticks.length, 4);
-  near(ticks[1], v[0][0] + (v[2][0] - v[0][0]) * 0.3, "x of 03:00");
+  near(
+    nth(ticks, 1),
+    nth(nth(v, 0), 0) + (nth(nth(v, 2), 0) - nth(nth(v, 0), 0)) * 0.3,
+    "x of 03:00",
+  );
 });
 
 Deno.test("time series: the tooltip gives first and last value in time order, not min–max", () => {
@@ -166,9 +191,12 @@ Deno.test("time series: the tooltip gives first and last value in time order, no
     title(svg),
     "model_count (models): 100 on 2026-11-01 00:00 UTC → 1 on 2026-11-03 00:00 UTC, 3 points",
   );
-  const v = vertices(elements(svg, "path")[0].d);
-  assert(v[0][1] < v[2][1], "drawn in time order: starts high, ends low");
-  const [dot] = elements(svg, "circle");
+  const v = vertices(pathData(nth(elements(svg, "path"), 0)));
+  assert(
+    nth(nth(v, 0), 1) < nth(nth(v, 2), 1),
+    "drawn in time order: starts high, ends low",
+  );
+  const dot = nth(elements(svg, "circle"), 0);
   assertEquals([num(dot, "cx"), num(dot, "cy")], v[2], "the latest is marked");
 });
 
@@ -186,11 +214,11 @@ Deno.test("time series: empty, single-point and non-finite input", () => {
   });
   assertScales(one);
   assertEquals(title(one), "x (GB): 5 on 2026-11-01 00:00 UTC, 1 point");
-  const [root] = elements(one, "svg");
-  const width = Number(root.viewBox.split(" ")[2]);
-  const [dot] = elements(one, "circle");
-  const [path] = elements(one, "path");
-  assertEquals(vertices(path.d).length, 1);
+  const root = nth(elements(one, "svg"), 0);
+  const width = Number(nth(root.viewBox?.split(" ") ?? [], 2));
+  const dot = nth(elements(one, "circle"), 0);
+  const path = nth(elements(one, "path"), 0);
+  assertEquals(vertices(pathData(path)).length, 1);
   // Centred between the y axis labels and the right edge.
   assert(num(dot, "cx") > width / 3 && num(dot, "cx") < width * 0.75);
 });
@@ -213,7 +241,7 @@ Deno.test("bar chart: largest first, lengths proportional to counts, count and s
     "not reported",
   ]);
   const widths = elements(svg, "rect").map((r) => num(r, "width"));
-  near(widths[1] / widths[0], 0.5, "3 is half of 6");
+  near(nth(widths, 1) / nth(widths, 0), 0.5, "3 is half of 6");
   for (const s of ["6 (60%)", "3 (30%)", "1 (10%)"]) {
     assert(svg.includes(`>${s}</text>`), s);
   }
@@ -249,7 +277,7 @@ Deno.test("bar chart: shares of a given whole, the tail added up as other, nothi
     bars: [{ label: "GPU", count: 0 }],
   });
   assertEquals(title(none), "GPU: GPU 0 clusters (0.0%)");
-  assertEquals(elements(none, "rect")[0].width, "0");
+  assertEquals(nth(elements(none, "rect"), 0).width, "0");
   const empty = barChart({ title: "t", unit: "clusters", bars: [] });
   assertScales(empty);
   assertEquals(title(empty), "t: no data");
@@ -268,7 +296,9 @@ Deno.test("state strip: spans of true and false over time, ending at `until`", (
     until: T0 + 10 * HOUR,
   });
   assertScales(svg);
-  const width = Number(elements(svg, "svg")[0].viewBox.split(" ")[2]);
+  const width = Number(
+    nth(nth(elements(svg, "svg"), 0).viewBox?.split(" ") ?? [], 2),
+  );
   const spans = elements(svg, "rect").filter((r) => r["data-state"]).map((
     r,
   ) => [
@@ -300,13 +330,14 @@ Deno.test("state strip: spans of true and false over time, ending at `until`", (
 
 Deno.test("state strip: one point fills the strip; none says no data", () => {
   const one = stateStrip({ title: "t", points: [[T0, true]] });
-  const [rect, ...legend] = elements(one, "rect");
+  const rects = elements(one, "rect");
+  const [rect, legend] = [nth(rects, 0), rects.slice(1)];
   assertEquals(legend.map((r) => r["data-state"]), [undefined, undefined]);
   assertEquals(rect["data-state"], "true");
   assertEquals(rect.x, "0");
   assertEquals(
     num(rect, "width"),
-    Number(elements(one, "svg")[0].viewBox.split(" ")[2]),
+    Number(nth(nth(elements(one, "svg"), 0).viewBox?.split(" ") ?? [], 2)),
   );
   const none = stateStrip({ title: "t", points: [] });
   assertEquals(title(none), "t: no data");
@@ -333,9 +364,9 @@ Deno.test("distribution: median, quartiles and max of a size metric, drawn to sc
     title(svg),
     "models per cluster (models) over 10 cluster(s): median 45, quartiles 22.5–67.5, max 1000, total 1360",
   );
-  const [box] = elements(svg, "rect");
-  const [whisker, median] = elements(svg, "line");
-  const [max] = elements(svg, "circle");
+  const box = nth(elements(svg, "rect"), 0);
+  const [whisker, median] = leading(elements(svg, "line"), 2);
+  const max = nth(elements(svg, "circle"), 0);
   const x0 = num(whisker, "x1");
   const scale = (num(max, "cx") - x0) / 1000;
   near(num(box, "x"), x0 + 22.5 * scale, "q1");
@@ -418,7 +449,7 @@ Deno.test("daily chart: one column a day, as wide as the day, days without event
     columns.map((c) => [c["data-day"], c["data-count"]]),
     [["2026-11-01", "10"], ["2026-11-02", "20"], ["2026-11-04", "30"]],
   );
-  const [a, b, c] = columns;
+  const [a, b, c] = leading(columns, 3);
   // Four days across: each column a quarter of the plot, placed by its day.
   const dayWidth = num(b, "x") - num(a, "x");
   near(
@@ -459,10 +490,10 @@ Deno.test("share chart: each share of its own whole, on one scale, in the order 
   );
   // Per row: the whole (grey) then the share (blue).
   const rects = elements(svg, "rect");
-  const whole = num(rects[0], "width");
-  near(num(rects[1], "width") / whole, 0.5, "5 of 10");
-  near(num(rects[3], "width") / whole, 0.1, "3 of 30");
-  assertEquals(num(rects[5], "width"), 0);
+  const whole = num(nth(rects, 0), "width");
+  near(num(nth(rects, 1), "width") / whole, 0.5, "5 of 10");
+  near(num(nth(rects, 3), "width") / whole, 0.1, "3 of 30");
+  assertEquals(num(nth(rects, 5), "width"), 0);
   for (const s of ["5 of 10 (50%)", "3 of 30 (10%)", "not reported"]) {
     assert(svg.includes(`>${s}</text>`), s);
   }
@@ -486,10 +517,10 @@ Deno.test("distribution: an axis with round ticks from 0 under the box", () => {
   )
     .map((l) => num(l, "x1"));
   assertEquals(ticks.length, 5);
-  const [max] = elements(svg, "circle");
+  const max = nth(elements(svg, "circle"), 0);
   near(
     num(max, "cx"),
-    ticks[0] + (ticks[4] - ticks[0]) * 170 / 200,
+    nth(ticks, 0) + (nth(ticks, 4) - nth(ticks, 0)) * 170 / 200,
     "170 on the axis",
   );
 });

@@ -4,7 +4,7 @@
 // retention forgetting whole days), a cluster's history with each value of its
 // catalogue type, and what each store says it keeps.
 
-import { assertEquals } from "./assert.ts";
+import { assertEquals, nth } from "./assert.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { openSqliteStore } from "../src/receive/sqlite_store.ts";
 import { MAX_STRING_LENGTH } from "../src/receive/clusters.ts";
@@ -107,18 +107,18 @@ Deno.test("a cluster's history: each value of its catalogue type, strings clippe
     await store.add([event("b", 3)]);
     const history = store.history("a", 10);
     assertEquals(history.map((h) => h.receivedAtMs), [D, D + HOUR], name);
-    assertEquals(Object.fromEntries(history[0].values), {
+    assertEquals(Object.fromEntries(nth(history, 0).values), {
       seldon_core_version: "2.8.0",
       is_kubernetes: true,
       server_memory_gb_sum: 12.5,
       model_count: 3,
     }, name);
     assertEquals(
-      history[1].values.get("seldon_core_version"),
+      nth(history, 1).values.get("seldon_core_version"),
       long.slice(0, MAX_STRING_LENGTH),
       name,
     );
-    assertEquals(history[1].values.get("is_kubernetes"), false, name);
+    assertEquals(nth(history, 1).values.get("is_kubernetes"), false, name);
     assertEquals(store.history("a", 1).map((h) => h.receivedAtMs), [D + HOUR]);
     assertEquals(store.history("nobody", 10), []);
   });

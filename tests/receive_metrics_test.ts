@@ -3,9 +3,13 @@
 // is installed; the latest snapshot per cluster at every record level.
 
 import parsePrometheus from "parse-prometheus-text-format";
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, nth } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { ClusterBook } from "../src/receive/clusters.ts";
+import {
+  ClusterBook,
+  MAX_STRING_LENGTH,
+  snapshotValues,
+} from "../src/receive/clusters.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import {
   escapeLabel,
@@ -94,10 +98,10 @@ function checkGrammar(text: string): void {
   for (const line of text.slice(0, -1).split("\n")) {
     const help = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line);
     if (help) {
-      assert(!seen.has(help[1]), `${help[1]} described once`);
-      assert(!/\\[^\\n]/.test(help[2].replaceAll("\\\\", "")), line);
-      seen.add(help[1]);
-      current = help[1];
+      assert(!seen.has(nth(help, 1)), `${help[1]} described once`);
+      assert(!/\\[^\\n]/.test(nth(help, 2).replaceAll("\\\\", "")), line);
+      seen.add(nth(help, 1));
+      current = nth(help, 1);
       typed = false;
       continue;
     }
@@ -285,7 +289,7 @@ Deno.test("hostile values: label values escaped and kept distinct; only the cata
     "c\ufffd",
   ]);
   assertEquals(
-    info[0].labels!.seldon_core_version,
+    nth(info, 0).labels!.seldon_core_version,
     'v2"} evil_metric 1%0A# TYPE x counter\\%0D%00end',
   );
   // Only the catalogue's metrics: a client cannot choose metric names.
@@ -340,7 +344,7 @@ Deno.test("snapshots are bounded: clusters evicted least recently seen first, by
   }
   assert(small.bytes <= 20_000, `${small.bytes} bytes`);
   assert(small.size > 10 && small.size < 100, `${small.size} clusters`);
-  assertEquals(small.recent(1)[0].distinctId, "cluster-99");
+  assertEquals(nth(small.recent(1), 0).distinctId, "cluster-99");
   assertEquals(
     (small.get("cluster-99")!.values.get("seldon_core_version") as string)
       .length,
@@ -396,7 +400,29 @@ Deno.test({
       /^seldon_usage_(\w+) (non-histogram and non-summary metrics should not have "_(count|sum)" suffix|metric names should not contain abbreviated units)$/;
     for (const line of report.split("\n").filter((l) => l.trim() !== "")) {
       const m = lint.exec(line);
-      assert(m && catalogue.has(m[1]), `promtool: ${line}`);
+      assert(m && catalogue.has(nth(m, 1)), `promtool: ${line}`);
     }
   },
+});
+
+Deno.test("a snapshot keeps a catalogue metric only of the catalogue's type, as the agent checks it", () => {
+  const kept = snapshotValues({
+    model_count: 3,
+    pipeline_count: 1.5,
+    server_count: -1,
+    server_replica_count: Infinity,
+    server_cpu_cores_sum: 2.5,
+    server_memory_gb_sum: -0.5,
+    seldon_core_version: "v".repeat(MAX_STRING_LENGTH + 10),
+    kubernetes_version: 1,
+    is_kubernetes: "true",
+  });
+  assertEquals([...kept.keys()].sort(), [
+    "model_count",
+    "seldon_core_version",
+    "server_cpu_cores_sum",
+  ]);
+  assertEquals(kept.get("model_count"), 3);
+  assertEquals(kept.get("server_cpu_cores_sum"), 2.5);
+  assertEquals(kept.get("seldon_core_version"), "v".repeat(MAX_STRING_LENGTH));
 });

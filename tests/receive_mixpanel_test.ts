@@ -4,7 +4,7 @@
 // own rule of success, stored as sent, and profile updates get a clear answer
 // that they are not recorded.
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, captured, nth } from "./assert.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { MIXPANEL_NODE_0_24_0 } from "./fixtures/mixpanel_node_requests.ts";
 import { fetchAllEvents } from "./receive_sample.ts";
@@ -34,7 +34,7 @@ async function sendOnOneConnection(
           const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
           if (pending.length >= end + 4 + length) {
             answers.push({
-              status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)![1]),
+              status: Number(captured(/^HTTP\/1\.1 (\d{3})/, head)),
               body: pending.slice(end + 4, end + 4 + length),
             });
             assert(!/connection: close/i.test(head), "kept alive");
@@ -78,17 +78,17 @@ Deno.test("the official Mixpanel Node.js library's requests are accepted as it e
       const verbose = /[?&]verbose=1/.test(r.raw);
       const profile = /^GET \/(engage|groups)/.test(r.raw);
       if (profile) {
-        assertEquals(answers[i].status, 400, r.call);
+        assertEquals(nth(answers, i).status, 400, r.call);
         assertMatch(
-          JSON.parse(answers[i].body).error,
+          JSON.parse(nth(answers, i).body).error,
           /profiles are not recorded by this receiver/,
         );
-        assertEquals(libraryAccepts(verbose, answers[i].body), false);
+        assertEquals(libraryAccepts(verbose, nth(answers, i).body), false);
       } else {
-        assertEquals(answers[i].status, 200, r.call);
+        assertEquals(nth(answers, i).status, 200, r.call);
         assert(
-          libraryAccepts(verbose, answers[i].body),
-          `${r.call}: ${answers[i].body}`,
+          libraryAccepts(verbose, nth(answers, i).body),
+          `${r.call}: ${nth(answers, i).body}`,
         );
       }
     });
@@ -128,9 +128,9 @@ Deno.test("the official Mixpanel Node.js library's requests are accepted as it e
         ["c", "d4", 1795544503, undefined],
       ],
     );
-    assertEquals(stored[0].properties.mp_lib, "node");
-    assertEquals(stored[0].properties.$lib_version, "0.24.0");
-    assertEquals(stored[0].properties.model_count, 3);
+    assertEquals(nth(stored, 0).properties.mp_lib, "node");
+    assertEquals(nth(stored, 0).properties.$lib_version, "0.24.0");
+    assertEquals(nth(stored, 0).properties.model_count, 3);
 
     // The same requests again: the events with an $insert_id are re-deliveries.
     const again = await sendOnOneConnection(receiver.port, requests);

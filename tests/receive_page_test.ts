@@ -5,7 +5,7 @@
 // so, when Chromium is not installed) with hostile event content that must
 // stay text.
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, captured, nth } from "./assert.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { chromiumMissing, launchChromium } from "./fixtures/chromium.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
@@ -94,7 +94,7 @@ function versionBars(html: string, metric: string): Array<[string, number]> {
   const card = new RegExp(`data-versions="${metric}">([\\s\\S]*?)</div>`)
     .exec(html)?.[1] ?? "";
   return [...card.matchAll(/<g data-label="([^"]*)" data-count="(\d+)">/g)]
-    .map((m) => [m[1], Number(m[2])]);
+    .map((m) => [nth(m, 1), Number(m[2])]);
 }
 
 const assertInert = (html: string) => {
@@ -124,7 +124,7 @@ Deno.test("the overview before any event: says what it keeps, and that it has no
 
 Deno.test("each record level says truthfully what it keeps; no daily history without events", async () => {
   const kept = (html: string) =>
-    /<p class="lead" id="kept">(.*?) Rendered/.exec(html)![1];
+    captured(/<p class="lead" id="kept">(.*?) Rendered/, html);
   const summary = await (await receiverWith("summary")).get("/");
   assertEquals(
     kept(summary.html),
@@ -343,10 +343,10 @@ Deno.test({
         "no element loads anything",
       );
       assert(!/<link/i.test(html), "no link element");
-      const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1];
+      const style = captured(/<style>([\s\S]*?)<\/style>/, html);
       assert(!/url\(|@import/i.test(style), "the style loads nothing");
-      for (const [, href] of html.matchAll(/href="([^"]*)"/g)) {
-        assertMatch(href, /^\/(\?|clusters\/|$)/);
+      for (const m of html.matchAll(/href="([^"]*)"/g)) {
+        assertMatch(nth(m, 1), /^\/(\?|clusters\/|$)/);
       }
 
       const tab = await browser.open(1280, 900);

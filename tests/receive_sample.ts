@@ -3,6 +3,7 @@
 import type { TrackEvent } from "../src/publish/event.ts";
 import { validateEvent } from "../src/receive/decode.ts";
 import type { AcceptedEvent, EventStore } from "../src/receive/store.ts";
+import { captured } from "./assert.ts";
 
 export function sampleEvent(
   n: number,
@@ -91,7 +92,7 @@ export async function fetchAllEvents(
     }
     out.push(...await res.json());
     const link = res.headers.get("link");
-    next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1];
+    next = link === null ? null : captured(/^<([^>]+)>; rel="next"$/, link);
   }
   return out;
 }

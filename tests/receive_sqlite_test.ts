@@ -2,7 +2,13 @@
 // migration, retention, disk full, the bounded write queue, open errors.
 
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  nth,
+} from "./assert.ts";
 import {
   openSqliteStore,
   type SqliteStore,
@@ -180,9 +186,9 @@ Deno.test("sqlite: the last received event per cluster (the sender's clock decid
         latest.map((l) => [l.distinctId, l.values.model_count, l.receivedAtMs]),
         [["a", 2, 7000], ["b", 1, 6000]],
       );
-      assertEquals(latest[0].values.kubernetes_version, "v1.30.0");
+      assertEquals(nth(latest, 0).values.kubernetes_version, "v1.30.0");
       assertEquals(
-        latest[0].values.seldon_core_version,
+        nth(latest, 0).values.seldon_core_version,
         undefined,
         "a value too long to be a version is not read back",
       );

@@ -5,7 +5,7 @@
 // manifests (this and hodometer.yaml) size memory for the binary's V8 heap cap.
 
 import { loadAllYaml } from "@kubernetes/client-node";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, nth } from "./assert.ts";
 import { splitCommandLine } from "./command_options.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { resolveSettings } from "../src/config/resolve.ts";
@@ -155,19 +155,22 @@ Deno.test("receiver.yaml: the SQLite store is on the persistent volume, ReadWrit
       ).map((d) => d.spec)
     );
   assertEquals(claims.length, 1, `${mount.name} is not a persistent volume`);
-  for (const mode of claims[0].accessModes) {
+  for (const mode of nth(claims, 0).accessModes) {
     assert(
       ["ReadWriteOnce", "ReadWriteOncePod"].includes(mode),
       `access mode ${mode} would let pods on several nodes write the store`,
     );
   }
-  assert(claims[0].resources.requests.storage, "no storage size requested");
+  assert(
+    nth(claims, 0).resources.requests.storage,
+    "no storage size requested",
+  );
 });
 
 Deno.test("receiver.yaml: the Service reaches the container's listening port; probes use /healthz", () => {
   const services = docs.filter((d) => d.kind === "Service");
   assertEquals(services.length, 1);
-  const [service] = services;
+  const service = nth(services, 0);
   const podLabels = workload.spec.template.metadata.labels;
   for (const [k, v] of Object.entries(service.spec.selector)) {
     assertEquals(podLabels[k], v, `Service selector ${k}`);

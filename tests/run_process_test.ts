@@ -6,6 +6,7 @@ import {
   assertEquals,
   assertMatch,
   assertStringIncludes,
+  nth,
 } from "./assert.ts";
 import { hodometer, spawnHodometer } from "./fixtures/hodometer_process.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
@@ -16,6 +17,7 @@ import {
   startSchedulerDouble,
 } from "./fixtures/scheduler_double.ts";
 import { startTrackSink, type TrackSink } from "./fixtures/track_sink.ts";
+import { REFUSING_PORT } from "./fixtures/refused.ts";
 
 async function withScheduler<T>(
   fn: (env: Record<string, string>, double: SchedulerDouble) => Promise<T>,
@@ -189,9 +191,7 @@ Deno.test("run --once stopped while still collecting exits 1: no URL got the eve
 });
 
 Deno.test("run --once with nothing listening: the first failure is a warning within seconds, with its cause", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = REFUSING_PORT;
   await withScheduler(async (env) => {
     // the default log level: the warning must not need debug
     const run = spawnRun(["--once"], {
@@ -344,7 +344,7 @@ Deno.test("collect --publish prints the event, sends that same event once and ke
       assertEquals(r.code, 0, r.stderr);
       assertEquals(sink.requests.length, 1);
       const event = JSON.parse(r.stdout);
-      assertEquals(sink.requests[0].event, event);
+      assertEquals(nth(sink.requests, 0).event, event);
       const kept = await Deno.readTextFile(`${env.STATE_DIR}/cluster_id`);
       assertEquals(kept.trim(), event.properties.distinct_id);
     }));
@@ -353,9 +353,7 @@ Deno.test("collect --publish prints the event, sends that same event once and ke
 Deno.test("collect --publish: delivered but a source failed is exit 3; not delivered is exit 1", async () => {
   const sink = startTrackSink();
   const refusing = startTrackSink(() => new Response("no", { status: 400 }));
-  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = closed.addr.port;
-  closed.close();
+  const port = REFUSING_PORT;
   await withSinks([sink, refusing], async () => {
     const env = {
       SCHEDULER_HOST: "127.0.0.1",

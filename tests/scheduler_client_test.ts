@@ -25,6 +25,7 @@ import {
   type Scenario,
   startSchedulerDouble,
 } from "./fixtures/scheduler_double.ts";
+import { REFUSING_PORT } from "./fixtures/refused.ts";
 
 const FAST_RETRY = { baseDelayMs: 10, maxAttempts: 3 };
 
@@ -97,9 +98,7 @@ Deno.test("at the cluster level only the scheduler status is asked", async () =>
 });
 
 Deno.test("a scheduler that is down: every scheduler metric absent, each source named", async () => {
-  const double = await startSchedulerDouble(sampleScenario());
-  const port = double.port;
-  await double.close();
+  const port = REFUSING_PORT;
   const c = await collectFrom(port);
   assertEquals(c.failures.length, 5);
   for (

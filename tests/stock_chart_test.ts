@@ -2,7 +2,7 @@
 // unchanged (four TLS files it never mounts, both secret names, PLAINTEXT),
 // with the binary's permissions and flags, publishing to a loopback receiver.
 
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes, nth } from "./assert.ts";
 import { hodometer, spawnHodometer } from "./fixtures/hodometer_process.ts";
 import {
   container,
@@ -133,7 +133,7 @@ Deno.test("stock chart in a pod under its Role (secrets only): publishes every c
         "deploy/kubernetes/cluster-access.yaml",
       ]
     ) {
-      assertStringIncludes(summary[0], part);
+      assertStringIncludes(nth(summary, 0), part);
     }
     const warnings = stderr.split("\n").filter((l) =>
       l.includes("[WRN]") && /kubernetes|forbidden/.test(l)

@@ -1,16 +1,15 @@
 // Version strings leave the cluster only in shapes that cannot carry a name:
-// worked examples, then seeded property tests of the parser
-// (HODOMETER_PROPERTY_SEED=<n> replays a run; a failure names seed and input).
+// worked examples, then property tests of the parser on fast-check (a failure
+// prints the shrunk input, and the seed and path that replay it).
 
-import { assert, assertEquals } from "./assert.ts";
+import fc from "fast-check";
+import { assert, assertEquals, nth } from "./assert.ts";
 import {
   sanitizeVersion,
   VERSION_WORDS,
 } from "../src/metrics/version_string.ts";
-import { mulberry32 } from "./fixtures/seeded_random.ts";
 
-const SEED = Number(Deno.env.get("HODOMETER_PROPERTY_SEED") ?? 0x7e2514) >>> 0;
-const RUNS = 4_000;
+const RUNS = 1_000;
 
 Deno.test("version: numbers and known suffixes kept, name-like suffixes dropped", () => {
   const cases: [string, string | undefined][] = [
@@ -54,16 +53,14 @@ Deno.test("version: numbers and known suffixes kept, name-like suffixes dropped"
 
 // --------------------------------------------------------------- generators
 
+/** fast-check's draws (fc.gen()) in the shapes the generators below use. */
 class Gen {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
+  constructor(readonly draw: fc.GeneratorValue) {}
   int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
+    return this.draw(fc.integer, { min, max });
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
+    return nth(items, this.int(0, items.length - 1));
   }
   chars(alphabet: string, length: number): string {
     let s = "";
@@ -178,44 +175,53 @@ function assertSafeOutput(input: string, out: string | undefined) {
 
 // ----------------------------------------------------------------- properties
 
-Deno.test(`version property (seed ${SEED}): a suffix of allowed parts is kept as given`, () => {
-  const g = new Gen(SEED);
-  for (let i = 0; i < RUNS; i++) {
-    const version = core(g) + safeSuffix(g);
-    const out = sanitizeVersion(version);
-    assertEquals(out, version, `run ${i}`);
-    assertSafeOutput(version, out);
-  }
+Deno.test("version property: a suffix of allowed parts is kept as given", () => {
+  fc.assert(
+    fc.property(fc.gen(), (draw) => {
+      const g = new Gen(draw);
+      const version = core(g) + safeSuffix(g);
+      const out = sanitizeVersion(version);
+      assertEquals(out, version);
+      assertSafeOutput(version, out);
+    }),
+    { numRuns: RUNS },
+  );
 });
 
-Deno.test(`version property (seed ${SEED}): one name anywhere in the suffix drops all of it`, () => {
-  const g = new Gen(SEED + 1);
-  for (let i = 0; i < RUNS; i++) {
-    const c = core(g);
-    const parts = safeSuffix(g).slice(1).split(/[-.+]/);
-    const planted = g.pick([
-      () => name(g),
-      () => `${name(g)}.${name(g)}.${g.pick(["corp", "com", "local"])}`,
-      () =>
-        `${g.int(1, 254)}.${g.int(0, 255)}.${g.int(0, 255)}.${g.int(1, 254)}`,
-      () => `${name(g)}-${name(g)}-${g.pick(["prod", "eu1", "team"])}`,
-    ])();
-    parts.splice(g.int(0, parts.length), 0, planted);
-    const version = `${c}${g.pick(["-", "+"])}${
-      parts.join(g.pick(["-", ".", "+"]))
-    }`;
-    const out = sanitizeVersion(version);
-    assertEquals(out, c, `run ${i}: ${version}`);
-    assertSafeOutput(version, out);
-  }
+Deno.test("version property: one name anywhere in the suffix drops all of it", () => {
+  fc.assert(
+    fc.property(fc.gen(), (draw) => {
+      const g = new Gen(draw);
+      const c = core(g);
+      const parts = safeSuffix(g).slice(1).split(/[-.+]/);
+      const planted = g.pick([
+        () => name(g),
+        () => `${name(g)}.${name(g)}.${g.pick(["corp", "com", "local"])}`,
+        () =>
+          `${g.int(1, 254)}.${g.int(0, 255)}.${g.int(0, 255)}.${g.int(1, 254)}`,
+        () => `${name(g)}-${name(g)}-${g.pick(["prod", "eu1", "team"])}`,
+      ])();
+      parts.splice(g.int(0, parts.length), 0, planted);
+      const version = `${c}${g.pick(["-", "+"])}${
+        parts.join(g.pick(["-", ".", "+"]))
+      }`;
+      const out = sanitizeVersion(version);
+      assertEquals(out, c, version);
+      assertSafeOutput(version, out);
+    }),
+    { numRuns: RUNS },
+  );
 });
 
-Deno.test(`version property (seed ${SEED}): any string gives nothing or a safe version`, () => {
-  const g = new Gen(SEED + 2);
+Deno.test("version property: any string gives nothing or a safe version", () => {
   const alphabet = `${LETTERS}ABCXYZ0123456789.-+_:/@ äö✓\t`;
-  for (let i = 0; i < RUNS; i++) {
-    const tail = g.chars(alphabet, g.int(0, 70));
-    const input = g.int(0, 3) === 0 ? tail : core(g) + tail;
-    assertSafeOutput(input, sanitizeVersion(input));
-  }
+  fc.assert(
+    fc.property(fc.gen(), (draw) => {
+      const g = new Gen(draw);
+      const tail = g.chars(alphabet, g.int(0, 70));
+      const input = g.int(0, 3) === 0 ? tail : core(g) + tail;
+      assertSafeOutput(input, sanitizeVersion(input));
+    }),
+    { numRuns: RUNS },
+  );
 });

@@ -12,7 +12,7 @@
 import process from "node:process";
 import { startBatchedScheduler } from "./batched_scheduler.ts";
 
-const NAMES: Record<string, string> = {
+const NAMES: Readonly<Record<string, keyof typeof scale | undefined>> = {
   "--models": "models",
   "--servers": "servers",
   "--replicas": "replicas",
@@ -22,7 +22,7 @@ const NAMES: Record<string, string> = {
 };
 
 const args = process.argv.slice(2);
-const scale: Record<string, number> = {
+const scale = {
   models: 1_000,
   servers: 100,
   replicas: 3,
@@ -31,7 +31,7 @@ const scale: Record<string, number> = {
   modelPadding: 0,
 };
 for (let i = 0; i < args.length; i += 2) {
-  const key = NAMES[args[i]];
+  const key = NAMES[args[i] ?? ""];
   const value = Number(args[i + 1]);
   if (key === undefined || !Number.isInteger(value) || value < 0) {
     console.error(`batched scheduler: bad option ${args[i]} ${args[i + 1]}`);
@@ -39,14 +39,7 @@ for (let i = 0; i < args.length; i += 2) {
   }
   scale[key] = value;
 }
-const server = await startBatchedScheduler({
-  models: scale.models,
-  servers: scale.servers,
-  replicas: scale.replicas,
-  pipelines: scale.pipelines,
-  experiments: scale.experiments,
-  modelPadding: scale.modelPadding,
-});
+const server = await startBatchedScheduler(scale);
 console.log(JSON.stringify({ port: server.port }));
 const stop = async () => {
   await server.close();

@@ -134,7 +134,7 @@ export async function startDoubleProcess(
       if (done) throw new Error("the scheduler exited before listening");
       text += value;
     }
-    const port = JSON.parse(text.split("\n")[0]).port;
+    const port = JSON.parse(text.slice(0, text.indexOf("\n"))).port;
     if (!Number.isInteger(port)) throw new Error(`bad port line: ${text}`);
     // Keep reading so the pipe never fills.
     (async () => {

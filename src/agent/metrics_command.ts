@@ -14,10 +14,10 @@ export function metricsText(json: boolean): string {
     m.description,
   ]);
   const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i].length))
+    Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0))
   );
   const line = (cells: string[]) =>
-    cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i]))
+    cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))
       .join("  ");
   return [
     line(header),

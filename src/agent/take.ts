@@ -79,15 +79,15 @@ export function groupFailures(failures: readonly string[]): string[] {
   const byCause = new Map<string, { names: string[]; lost: string[] }>();
   const out: string[] = [];
   for (const failure of failures) {
-    const m = SCHEDULER_FAILURE.exec(failure);
-    if (!m) {
+    const [, name, cause, lost] = SCHEDULER_FAILURE.exec(failure) ?? [];
+    if (name === undefined || cause === undefined || lost === undefined) {
       out.push(failure);
       continue;
     }
-    const group = byCause.get(m[2]) ?? { names: [], lost: [] };
-    group.names.push(m[1]);
-    group.lost.push(m[3]);
-    byCause.set(m[2], group);
+    const group = byCause.get(cause) ?? { names: [], lost: [] };
+    group.names.push(name);
+    group.lost.push(lost);
+    byCause.set(cause, group);
   }
   for (const [cause, { names, lost }] of byCause) {
     out.push(

@@ -106,7 +106,7 @@ export function normalizeUuid(raw: string): string | undefined {
   return UUID_RE.test(v) ? v.toLowerCase() : undefined;
 }
 
-const DURATION_UNITS: Record<string, number> = {
+const DURATION_UNITS: Readonly<Record<string, number | undefined>> = {
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -132,10 +132,12 @@ function durationMs(raw: string): number | undefined {
   let total = 0;
   let rest = v;
   while (rest !== "") {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest);
-    if (!m) return undefined;
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
-    rest = rest.slice(m[0].length);
+    const [match, count, unit = ""] =
+      /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest) ?? [];
+    const unitMs = DURATION_UNITS[unit];
+    if (match === undefined || unitMs === undefined) return undefined;
+    total += Number(count) * unitMs;
+    rest = rest.slice(match.length);
   }
   return Number.isFinite(total) ? Math.round(total) : undefined;
 }

@@ -68,13 +68,14 @@ export async function loadKubeconfig(
       kc.loadFromFile(path);
     } catch (e) {
       // YAML errors carry a multi-line excerpt; the first line says it.
-      const why = errorMessage(e).split("\n")[0].trim();
+      const why = (errorMessage(e).split("\n")[0] ?? "").trim();
       return fail(`${path} is not a valid kubeconfig: ${why}`);
     }
     files.push(kc);
   }
-  const config = files.length === 1
-    ? files[0]
+  const [only] = files;
+  const config = files.length === 1 && only !== undefined
+    ? only
     : merged(new KubeConfig(), files);
 
   const contextName = config.getCurrentContext();

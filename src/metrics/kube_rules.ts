@@ -58,11 +58,11 @@ export function effectivePodSpec(
   const containers = base.containers.map((c) => ({ ...c }));
   for (const o of override.containers) {
     const i = containers.findIndex((c) => c.name === o.name);
-    if (i < 0) {
+    const b = containers[i];
+    if (b === undefined) {
       containers.push({ ...o });
       continue;
     }
-    const b = containers[i];
     containers[i] = {
       name: o.name,
       image: o.image ?? b.image,

@@ -14,7 +14,7 @@ export type ParsedQuantity =
 
 export const ZERO: Decimal = { units: 0n, scale: 0 };
 
-const DECIMAL_SI: Record<string, number> = {
+const DECIMAL_SI: Readonly<Record<string, number | undefined>> = {
   n: -9,
   u: -6,
   m: -3,
@@ -26,7 +26,7 @@ const DECIMAL_SI: Record<string, number> = {
   P: 15,
   E: 18,
 };
-const BINARY_SI: Record<string, number> = {
+const BINARY_SI: Readonly<Record<string, number | undefined>> = {
   Ki: 1,
   Mi: 2,
   Gi: 3,
@@ -61,11 +61,13 @@ export function parseQuantity(raw: unknown): ParsedQuantity {
   let units = BigInt((intDigits ?? "") + fraction || "0");
   let exponent = -fraction.length;
   if (e !== undefined) exponent += Number(expDigits);
-  else if (bin === undefined) exponent += DECIMAL_SI[dec ?? ""];
+  const power = bin === undefined ? DECIMAL_SI[dec ?? ""] : BINARY_SI[bin];
+  if (power === undefined) return bad("is not a Kubernetes quantity");
+  if (e === undefined && bin === undefined) exponent += power;
   if (Math.abs(exponent + (intDigits?.length ?? 0)) > MAX_EXPONENT + 20) {
     return bad("is out of range");
   }
-  if (bin !== undefined) units *= 1024n ** BigInt(BINARY_SI[bin]);
+  if (bin !== undefined) units *= 1024n ** BigInt(power);
   if (sign === "-") units = -units;
   const value = normalize(
     exponent >= 0

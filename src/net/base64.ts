@@ -1,5 +1,5 @@
-// Base64, as events travel (`data=` of /track) and as Kubernetes holds
-// secret data.
+// Base64, as events travel (`data=` of /track, where a query or a form may
+// carry it) and as Kubernetes holds secret data.
 
 /** Standard base64 (with padding) of `bytes`. */
 export function encodeBase64(bytes: Uint8Array): string {
@@ -13,21 +13,51 @@ export function encodeBase64(bytes: Uint8Array): string {
 
 /**
  * Base64 in the standard or URL-safe alphabet (or a mix), padded or not; null
- * when it is not base64. White space is not skipped: strip it first where a
- * format allows it.
+ * when it is not base64. Nothing else is allowed, white space included: strip
+ * it first where a format allows it.
  */
 export function decodeBase64(value: string): Uint8Array | null {
-  let s = value.replaceAll("-", "+").replaceAll("_", "/");
-  s = s.replace(/={1,2}$/, "");
-  if (!/^[A-Za-z0-9+/]*$/.test(s) || s.length % 4 === 1) return null;
-  s += "=".repeat((4 - (s.length % 4)) % 4);
-  let binary: string;
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) return null;
   try {
-    binary = atob(s);
+    return Uint8Array.fromBase64(standardUnpadded(value));
   } catch {
     return null;
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+}
+
+/**
+ * Base64 as a query or form value brings it: either alphabet (or a mix), any
+ * padding forgiven, a `+` that form decoding turned into a space restored, and
+ * other ASCII white space skipped, as base64 decoders do. Null if invalid.
+ * The bytes may be a shared buffer's: read them before the next call.
+ */
+export function decodeFormBase64(value: string): Uint8Array | null {
+  const s = standardUnpadded(
+    value.includes(" ") ? value.replaceAll(" ", "+") : value,
+  );
+  try {
+    // Validates as it decodes: any other character, or a length that cannot
+    // be base64, throws. Most values fit the scratch buffer (no allocation);
+    // the bytes are only borrowed until the next call.
+    scratch ??= new Uint8Array(SCRATCH_BYTES);
+    const { read, written } = scratch.setFromBase64(s);
+    if (read === s.length) return scratch.subarray(0, written);
+    return Uint8Array.fromBase64(s);
+  } catch {
+    return null;
+  }
+}
+
+const SCRATCH_BYTES = 48 * 1024;
+let scratch: Uint8Array | undefined;
+
+/** The standard alphabet, without the trailing `=`s (padding is optional). */
+function standardUnpadded(value: string): string {
+  let s = value;
+  if (s.includes("-") || s.includes("_")) {
+    s = s.replaceAll("-", "+").replaceAll("_", "/");
+  }
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  return end < s.length ? s.slice(0, end) : s;
 }

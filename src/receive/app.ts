@@ -19,6 +19,7 @@ import {
   describeProblems,
   excerpt,
   invalid,
+  mediaType,
   type Rejection,
   type RejectKind,
 } from "./decode.ts";
@@ -452,8 +453,8 @@ function shapeOf(req: Request, route: Route) {
   // used the old way (a data parameter, as the official Node.js library does).
   const strict = strictParam === "1" ||
     (route === "/import" && strictParam !== "0" && data === null &&
-      (req.headers.get("content-type") ?? "").split(";")[0].trim()
-          .toLowerCase() !== "application/x-www-form-urlencoded");
+      mediaType(req.headers.get("content-type")) !==
+        "application/x-www-form-urlencoded");
   return { verbose, strict, data };
 }
 
@@ -654,6 +655,6 @@ function sameText(given: string, expected: string): boolean {
   const a = new TextEncoder().encode(given);
   const b = new TextEncoder().encode(expected);
   let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!;
   return diff === 0;
 }

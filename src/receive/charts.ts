@@ -56,16 +56,19 @@ export function niceTicks(
   max: number,
   count = 4,
   minStep = 0,
-): number[] {
+): [number, ...number[]] {
   if (max <= min) max = min + (min === 0 ? 1 : Math.abs(min));
   const raw = Math.max((max - min) / count, minStep);
   if (!Number.isFinite(raw)) return [min, max];
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-  const ticks: number[] = [];
-  for (let v = Math.floor(min / step) * step; v < max + step; v += step) {
+  // The first tick is at or below min, so there is always one.
+  let v = Math.floor(min / step) * step;
+  const ticks: [number, ...number[]] = [Number(v.toPrecision(12))];
+  while (v < max) {
+    v += step;
+    if (!(v < max + step)) break;
     ticks.push(Number(v.toPrecision(12)));
-    if (v >= max) break;
   }
   return ticks;
 }
@@ -123,7 +126,8 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
   const pts = c.points.filter(([t, v]) => isTime(t) && Number.isFinite(v))
     .toSorted((a, b) => a[0] - b[0]);
   const unit = c.unit ? ` (${c.unit})` : "";
-  if (pts.length === 0) {
+  const [first, last] = [pts[0], pts.at(-1)];
+  if (first === undefined || last === undefined) {
     return svg(
       W,
       H,
@@ -131,7 +135,6 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
       text(W / 2, H / 2, "no data", "middle"),
     );
   }
-  const [first, last] = [pts[0], pts.at(-1)!];
   const label = `${c.title}${unit}: ${formatNumber(first[1])} on ${
     formatTime(first[0])
   }${
@@ -174,7 +177,7 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
 function timeAxes(
   W: number,
   H: number,
-  [L, R, T, B]: readonly number[],
+  [L, R, T, B]: readonly [number, number, number, number],
   lo: number,
   hi: number,
   pts: readonly TimePoint[],
@@ -183,11 +186,12 @@ function timeAxes(
 ) {
   const values = pts.map((p) => p[1]);
   const yt = niceTicks(Math.min(0, ...values), Math.max(...values), 4, minStep);
-  const [y0, y1] = [yt[0], yt.at(-1)!];
+  const [y0, y1] = [yt[0], yt.at(-1) ?? yt[0]];
   const x = (t: number) => L + ((t - lo) / (hi - lo)) * (W - L - R);
   const y = (v: number) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
   const xt = timeTicks(lo, hi);
-  const step = xt.length > 1 ? xt[1] - xt[0] : hi - lo;
+  const [t0, t1] = xt;
+  const step = t0 !== undefined && t1 !== undefined ? t1 - t0 : hi - lo;
   const grid =
     yt.map((v) =>
       `<line x1="${L}" x2="${W - R}" y1="${r1(y(v))}" y2="${
@@ -230,7 +234,8 @@ export function dailyChart(c: DailyChart): string {
     .map(([t, v]): TimePoint => [Math.floor(t / DAY) * DAY, v])
     .toSorted((a, b) => a[0] - b[0]);
   const unit = c.unit ? ` (${c.unit})` : "";
-  if (days.length === 0) {
+  const [firstDay, lastDay] = [days[0], days.at(-1)];
+  if (firstDay === undefined || lastDay === undefined) {
     return svg(
       W,
       H,
@@ -238,7 +243,7 @@ export function dailyChart(c: DailyChart): string {
       text(W / 2, H / 2, "no data", "middle"),
     );
   }
-  const [lo, hi] = [days[0][0], days.at(-1)![0] + DAY];
+  const [lo, hi] = [firstDay[0], lastDay[0] + DAY];
   const byDay = new Map(days);
   const filled: TimePoint[] = [];
   for (let t = lo; t < hi; t += DAY) filled.push([t, byDay.get(t) ?? 0]);
@@ -319,7 +324,7 @@ export function barChart(c: BarChart): string {
         `${b.label || "not reported"} ${b.count} ${c.unit} (${share(b.count)})`
       ).join(", ")
   }`;
-  if (bars.length === 0) return svg(W, ROW, label, text(0, 15, "no data"));
+  if (bars[0] === undefined) return svg(W, ROW, label, text(0, 15, "no data"));
   const widest = bars[0].count;
   const rows = bars.map((b, i) => {
     const name = b.label || "not reported";
@@ -351,7 +356,8 @@ export function stateStrip(c: StateStrip): string {
   const [W, H, BAR] = [400, 34, 14];
   const pts = c.points.filter(([t]) => isTime(t))
     .toSorted((a, b) => a[0] - b[0]);
-  if (pts.length === 0) {
+  const [first, lastPoint] = [pts[0], pts.at(-1)];
+  if (first === undefined || lastPoint === undefined) {
     return svg(
       W,
       H,
@@ -366,18 +372,16 @@ export function stateStrip(c: StateStrip): string {
     if (open) open.to = t;
     spans.push({ from: t, to: t, state });
   }
-  const last = pts.at(-1)![0];
+  const last = lastPoint[0];
   const end = c.until !== undefined && isTime(c.until)
     ? Math.max(c.until, last)
     : last;
-  const [lo, hi] = [pts[0][0], end > pts[0][0] ? end : pts[0][0] + 1];
+  const [lo, hi] = [first[0], end > first[0] ? end : first[0] + 1];
   spans.at(-1)!.to = hi;
   const x = (t: number) => ((t - lo) / (hi - lo)) * W;
   const states = spans.length <= 4
     ? spans.map((s) => s.state).join(" → ")
-    : `${spans[0].state} → … → ${spans.at(-1)!.state} (${
-      spans.length - 1
-    } changes)`;
+    : `${first[1]} → … → ${spans.at(-1)!.state} (${spans.length - 1} changes)`;
   const label = `${c.title}: ${states}, ${formatTime(lo)} to ${
     formatTime(end)
   }`;
@@ -412,6 +416,7 @@ export function stateStrip(c: StateStrip): string {
 export function quantile(sorted: readonly number[], p: number): number {
   const i = (sorted.length - 1) * p;
   const [a, b] = [sorted[Math.floor(i)], sorted[Math.ceil(i)]];
+  if (a === undefined || b === undefined) return NaN; // no values
   return a + (b - a) * (i - Math.floor(i));
 }
 
@@ -426,7 +431,8 @@ export interface Distribution {
 export function distributionChart(c: Distribution): string {
   const [W, H, M] = [400, 72, 12];
   const v = c.values.filter(Number.isFinite).toSorted((a, b) => a - b);
-  if (v.length === 0) {
+  const [min, max] = [v[0], v.at(-1)];
+  if (min === undefined || max === undefined) {
     return svg(
       W,
       H,
@@ -434,11 +440,14 @@ export function distributionChart(c: Distribution): string {
       text(W / 2, 20, "no data", "middle"),
     );
   }
-  const [q1, med, q3] = [0.25, 0.5, 0.75].map((p) => quantile(v, p));
-  const [min, max] = [v[0], v.at(-1)!];
+  const [q1, med, q3] = [
+    quantile(v, 0.25),
+    quantile(v, 0.5),
+    quantile(v, 0.75),
+  ];
   const total = v.reduce((s, n) => s + n, 0);
   const ticks = niceTicks(Math.min(0, min), max);
-  const [a, b] = [ticks[0], ticks.at(-1)!];
+  const [a, b] = [ticks[0], ticks.at(-1) ?? ticks[0]];
   const x = (n: number) => M + ((n - a) / (b - a)) * (W - 2 * M);
   const f = formatNumber;
   const label = `${c.title} (${c.unit}) over ${v.length} cluster(s): median ${

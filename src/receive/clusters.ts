@@ -7,7 +7,11 @@
 // received last: the sender's clock decides nothing here. Event content is
 // hostile input: nothing of it is trusted beyond its JSON type.
 
-import { CATALOGUE, type MetricDef } from "../metrics/catalogue.ts";
+import {
+  CATALOGUE,
+  type MetricDef,
+  typeProblem,
+} from "../metrics/catalogue.ts";
 import type { AcceptedEvent, LatestOfCluster, SnapshotValue } from "./store.ts";
 
 export type { SnapshotValue };
@@ -42,21 +46,11 @@ export function snapshotValues(
   return values;
 }
 
+/** The value kept of a catalogue metric: of the catalogue's type, strings clipped. */
 function ofType(def: MetricDef, value: unknown): SnapshotValue | undefined {
-  switch (def.type) {
-    case "integer":
-    case "float":
-      return typeof value === "number" && Number.isFinite(value)
-        ? value
-        : undefined;
-    case "boolean":
-      return typeof value === "boolean" ? value : undefined;
-    case "string":
-    case "uuid":
-      return typeof value === "string"
-        ? value.slice(0, MAX_STRING_LENGTH)
-        : undefined;
-  }
+  if (typeProblem(def, value) !== undefined) return undefined;
+  const kept = value as SnapshotValue;
+  return typeof kept === "string" ? kept.slice(0, MAX_STRING_LENGTH) : kept;
 }
 
 /** The book's count of a snapshot's bytes: strings at two bytes a character, the rest by entry. */
@@ -178,7 +172,7 @@ export class ClusterBook {
     const all = [...this.#clusters.values()];
     const out: ClusterSnapshot[] = [];
     for (let i = all.length - 1; i >= 0 && out.length < max; i--) {
-      out.push(all[i]);
+      out.push(all[i]!);
     }
     return out;
   }

@@ -11,31 +11,17 @@ import { logger } from "../log/setup.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import { getHeapStatistics } from "node:v8";
 import { paceHeap } from "../runtime/heap_pacer.ts";
+import { stopOnSignals } from "../runtime/stop_signals.ts";
 import { ClusterBook } from "./clusters.ts";
+import type { RECEIVE_KEYS } from "./keys.ts";
 import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
 import { type Retention, startRetention } from "./retention.ts";
 import { type ReceiverServer, startReceiverServer } from "./server.ts";
 import type { EventStore } from "./store.ts";
 
-type ReceiveKey =
-  | "listenHost"
-  | "listenPort"
-  | "recordLevel"
-  | "maxEvents"
-  | "maxEventsBytes"
-  | "stateDir"
-  | "store"
-  | "retentionMs"
-  | "acceptedTokens"
-  | "readToken"
-  | "readTokenFile"
-  | "bodyTimeoutMs"
-  | "gracePeriodMs"
-  | "maxBodyBytes"
-  | "maxClusters";
+type ReceiveKey = typeof RECEIVE_KEYS[number];
 
-const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 export const IN_MEMORY = ":memory:";
 
 type StatsStore = EventStore & { stats(): object };
@@ -174,11 +160,7 @@ export async function receiveCommand(
   }
 
   const stop = Promise.withResolvers<string>();
-  const handlers = STOP_SIGNALS.map((signal) => {
-    const handler = () => stop.resolve(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
+  const signals = stopOnSignals((signal) => stop.resolve(signal));
   try {
     let server: ReceiverServer;
     try {
@@ -229,9 +211,7 @@ export async function receiveCommand(
     });
     return EXIT.ok;
   } finally {
-    for (const [signal, handler] of handlers) {
-      Deno.removeSignalListener(signal, handler);
-    }
+    signals.dispose();
     await retention?.stop();
     pacer.stop();
     store.close();

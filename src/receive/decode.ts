@@ -5,6 +5,7 @@
 // JSON's shape before it is parsed, its fields after. Pure: no I/O, errors as
 // values, and no value of the input is ever echoed in a message.
 
+import { decodeFormBase64 } from "../net/base64.ts";
 import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
 import { MILLISECONDS_ABOVE } from "./limits.ts";
 import { checkParsedEvent, scanEvents } from "./json_scan.ts";
@@ -83,7 +84,7 @@ export function decodeEvents(input: TrackInput): Decoded {
   const text = utf8(input.body);
   if (text === null) return invalid("the body is not valid UTF-8 text");
   if (text.trim() === "") return noEvent();
-  const mime = (input.contentType ?? "").split(";")[0].trim().toLowerCase();
+  const mime = mediaType(input.contentType);
   if (isFormBody(mime, text)) {
     const data = queryParam(text, "data");
     if (data === null) return noEvent();
@@ -93,6 +94,13 @@ export function decodeEvents(input: TrackInput): Decoded {
     return parseNdjson(text, limits, fallback);
   }
   return parseEvents(text, "the body", limits, fallback);
+}
+
+/** The media type of a Content-Type header (`text/plain; charset=x` → `text/plain`). */
+export function mediaType(contentType: string | null): string {
+  const header = contentType ?? "";
+  const end = header.indexOf(";");
+  return (end < 0 ? header : header.slice(0, end)).trim().toLowerCase();
 }
 
 function isFormBody(mime: string, text: string): boolean {
@@ -119,7 +127,7 @@ function decodeDataValue(
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     return parseEvents(trimmed, `the ${what}`, limits, fallback);
   }
-  const bytes = decodeBase64(trimmed);
+  const bytes = decodeFormBase64(trimmed);
   if (bytes === null) {
     return invalid(
       `the ${what} is not valid base64 (standard or URL-safe alphabet)`,
@@ -129,35 +137,6 @@ function decodeDataValue(
   if (text === null) return invalid(`the ${what} is not valid UTF-8 text`);
   return parseEvents(text, `the ${what}`, limits, fallback);
 }
-
-/**
- * Base64 in the standard or URL-safe alphabet (or a mix), padded or not, with
- * any `+` that query decoding turned into a space restored. Null if invalid.
- * The bytes may be a shared buffer's: read them before the next call.
- */
-export function decodeBase64(value: string): Uint8Array | null {
-  let s = value;
-  if (s.includes(" ")) s = s.replaceAll(" ", "+");
-  if (s.includes("-") || s.includes("_")) {
-    s = s.replaceAll("-", "+").replaceAll("_", "/");
-  }
-  // Padding is optional, and partial padding is forgiven.
-  let end = s.length;
-  while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
-  if (end < s.length) s = s.slice(0, end);
-  try {
-    // Validates as it decodes: any other character, or a length that cannot
-    // be base64, throws. Most values fit the scratch buffer (no allocation);
-    // the bytes are only borrowed until the next call.
-    const { read, written } = scratch.setFromBase64(s);
-    if (read === s.length) return scratch.subarray(0, written);
-    return Uint8Array.fromBase64(s);
-  } catch {
-    return null;
-  }
-}
-
-const scratch = new Uint8Array(48 * 1024);
 
 const looseUtf8 = new TextDecoder("utf-8");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -356,12 +335,13 @@ export function validateEvent(
       }
     }
   }
-  if (missing.length > 0) {
+  const [firstMissing] = missing;
+  if (firstMissing !== undefined) {
     problems.unshift({
-      field: missing.length === 1 && missing[0] !== "event" &&
-          missing[0] !== "properties"
-        ? `properties.${missing[0]}`
-        : missing[0],
+      field: missing.length === 1 && firstMissing !== "event" &&
+          firstMissing !== "properties"
+        ? `properties.${firstMissing}`
+        : firstMissing,
       message: `required fields not provided: ${missing.join(", ")}`,
     });
   }

@@ -14,11 +14,13 @@ export class DedupWindow {
   #keys = new Set<string>();
   #ring: string[] = [];
   #head = 0;
-  #seeds: Uint32Array;
+  #seeds: readonly [number, number, number, number];
 
   constructor(maxBytes: number, seeds?: Uint32Array) {
     this.capacity = Math.max(1, Math.floor(maxBytes / BYTES_PER_KEY));
-    this.#seeds = seeds ?? crypto.getRandomValues(new Uint32Array(4));
+    const s = seeds ?? crypto.getRandomValues(new Uint32Array(4));
+    // Seeds not given count as 0, as they always have in the mixing below.
+    this.#seeds = [s[0] ?? 0, s[1] ?? 0, s[2] ?? 0, s[3] ?? 0];
   }
 
   /** Remembers the pair; true when it was already in the window (a re-delivery). */
@@ -28,7 +30,8 @@ export class DedupWindow {
     if (this.#ring.length < this.capacity) {
       this.#ring.push(key);
     } else {
-      this.#keys.delete(this.#ring[this.#head]);
+      const oldest = this.#ring[this.#head];
+      if (oldest !== undefined) this.#keys.delete(oldest);
       this.#ring[this.#head] = key;
       this.#head = (this.#head + 1) % this.capacity;
     }

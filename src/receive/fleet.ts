@@ -307,11 +307,12 @@ function sortCounts(counts: Map<string, number>): Count[] {
 
 /** Median, quartiles and the largest of ascending values; null when there are none. */
 export function spread(values: readonly number[]) {
-  if (values.length === 0) return null;
+  const max = values.at(-1);
+  if (max === undefined) return null;
   return {
     q1: quantile(values, 0.25),
     median: quantile(values, 0.5),
     q3: quantile(values, 0.75),
-    max: values[values.length - 1],
+    max,
   };
 }

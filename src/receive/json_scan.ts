@@ -93,7 +93,9 @@ export function scanEvents(text: string, limits: EventLimits): string | null {
       if (depth === 0) return null; // not JSON: JSON.parse will say so
       depth--;
     } else if (c === COMMA && depth > 0) {
-      const count = ++commas[depth] + 1;
+      const commasHere = (commas[depth] ?? 0) + 1;
+      commas[depth] = commasHere;
+      const count = commasHere + 1;
       if (batch && depth === 1) {
         if (count > limits.maxBatch) {
           return `a batch holds at most ${limits.maxBatch} events; this one has more`;

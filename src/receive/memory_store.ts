@@ -78,7 +78,9 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   let closed = false;
 
   const dropOldest = () => {
-    const gone = held[start++];
+    const gone = held[start];
+    if (gone === undefined) return;
+    start++;
     heldBytes -= gone.bytes;
     if (start > 1024 && start * 2 > held.length) {
       held = held.slice(start);
@@ -111,7 +113,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
     let lo = start, hi = held.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (held[mid].id <= id) lo = mid + 1;
+      if (held[mid]!.id <= id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -144,7 +146,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       let count = 0;
       let lastId = query.after;
       for (let i = after(query.after); i < held.length; i++) {
-        const h = held[i];
+        const h = held[i]!;
         if (
           query.distinctId !== undefined && h.distinctId !== query.distinctId
         ) {
@@ -166,7 +168,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       const out: StoredRow[] = [];
       let chars = 0;
       for (let i = after(from); i < held.length && out.length < max; i++) {
-        const h = held[i];
+        const h = held[i]!;
         if (h.id > upTo) break;
         if (distinctId !== undefined && h.distinctId !== distinctId) continue;
         chars += h.properties.length;
@@ -178,7 +180,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
     history(distinctId: string, max: number): HistoryPoint[] {
       const out: HistoryPoint[] = [];
       for (let i = held.length - 1; i >= start && out.length < max; i--) {
-        const h = held[i];
+        const h = held[i]!;
         if (h.distinctId !== distinctId) continue;
         out.push({
           receivedAtMs: h.receivedAtMs,
@@ -192,18 +194,19 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       const since = Math.floor(sinceMs / DAY_MS);
       const days = new Map<number, Set<string>>();
       for (let i = start; i < held.length; i++) {
-        const day = Math.floor(held[i].receivedAtMs / DAY_MS);
+        const h = held[i]!;
+        const day = Math.floor(h.receivedAtMs / DAY_MS);
         if (day < since) continue;
         let ids = days.get(day);
         if (!ids) days.set(day, ids = new Set());
-        ids.add(held[i].distinctId);
+        ids.add(h.distinctId);
       }
       return [...days].sort((a, b) => a[0] - b[0])
         .map(([day, ids]) => ({ dayMs: day * DAY_MS, clusters: ids.size }));
     },
     deleteReceivedBefore(cutoffMs: number): Promise<number> {
       let deleted = 0;
-      while (start < held.length && held[start].receivedAtMs < cutoffMs) {
+      while ((held[start]?.receivedAtMs ?? Infinity) < cutoffMs) {
         dropOldest();
         deleted++;
       }

@@ -70,16 +70,16 @@ export function renderClusterPage(input: ClusterPageInput): PageAnswer {
   const history = input.keptIn === null
     ? []
     : input.history(id, CLUSTER_HISTORY);
-  if (!snapshot && history.length === 0) {
+  const latest: HistoryPoint | undefined = snapshot
+    ? { receivedAtMs: snapshot.lastSeenMs, values: snapshot.values }
+    : history.at(-1);
+  if (latest === undefined) {
     return problemPage(404, "hodometer receiver: no such cluster", [
       `no cluster with distinct_id ${
         JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id)
       } is known to this receiver: it never reported, or it was forgotten (retention, or MAX_CLUSTERS)`,
     ]);
   }
-  const latest: HistoryPoint = snapshot
-    ? { receivedAtMs: snapshot.lastSeenMs, values: snapshot.values }
-    : history[history.length - 1];
   // Without kept events, the latest event is the whole history.
   const points = history.length > 0 ? history : [latest];
 
@@ -102,10 +102,11 @@ export function renderClusterPage(input: ClusterPageInput): PageAnswer {
     }),
   ].join("");
 
-  const about = history.length > 0
+  const [oldest, newest] = [history[0], history.at(-1)];
+  const about = oldest !== undefined && newest !== undefined
     ? `<p id="history-source">${history.length} event(s) received from ${
-      formatTime(history[0].receivedAtMs)
-    } to ${formatTime(history[history.length - 1].receivedAtMs)}${
+      formatTime(oldest.receivedAtMs)
+    } to ${formatTime(newest.receivedAtMs)}${
       history.length === CLUSTER_HISTORY
         ? ` (the last ${CLUSTER_HISTORY}; older ones are in /events)`
         : ""

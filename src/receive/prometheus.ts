@@ -208,7 +208,7 @@ function* family(
 ): Generator<string> {
   let out = header(name, "gauge", help);
   for (let i = 0; i < snapshots.length; i++) {
-    out += line(snapshots[i]);
+    out += line(snapshots[i]!);
     if ((i + 1) % CHUNK_CLUSTERS === 0) {
       yield out;
       out = "";

@@ -5,7 +5,7 @@
 
 /** The value of the first parameter `name`, or null when there is none. */
 export function queryParam(query: string, name: string): string | null {
-  return queryParams(query, [name])[name];
+  return queryParams(query, [name])[name] ?? null;
 }
 
 /** The first value of each of `names` (null when absent), in one pass. */

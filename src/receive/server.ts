@@ -13,6 +13,8 @@
 // receiver: how long a client may take to send a request's head, how long a
 // kept-alive connection may sit idle, and how many connections are open.
 
+import { hostForAddress } from "../net/host.ts";
+import { sleep } from "../runtime/delay.ts";
 import type { BodyBudget } from "./body.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
@@ -95,17 +97,14 @@ export function startReceiverServer(
     })();
 
   const { hostname, port } = server.addr;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return {
     hostname,
     port,
-    url: `http://${host}:${port}`,
+    url: `http://${hostForAddress(hostname)}:${port}`,
     shutdown,
     finished: server.finished,
   };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether `promise` settled within `ms`. */
 async function within(promise: Promise<void>, ms: number): Promise<boolean> {

@@ -5,6 +5,7 @@
 // released migration: append a new one.
 
 import type { DatabaseSync } from "node:sqlite";
+import { errorMessage } from "../runtime/error_message.ts";
 
 export const MIGRATIONS: readonly string[] = [
   // 1: events in arrival order (id), with the receive time in ms since the
@@ -79,7 +80,7 @@ export function migrate(
     try {
       // Another process may have migrated meanwhile; re-read under the lock.
       if (schemaVersion(db) === version) {
-        db.exec(migrations[version]);
+        db.exec(migrations[version]!);
         db.exec(`PRAGMA user_version = ${version + 1}`);
       }
       db.exec("COMMIT");
@@ -87,7 +88,7 @@ export function migrate(
       if (db.isTransaction) db.exec("ROLLBACK");
       throw new Error(
         `migration to schema version ${version + 1} failed: ${
-          err instanceof Error ? err.message : String(err)
+          errorMessage(err)
         }`,
       );
     }

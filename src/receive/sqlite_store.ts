@@ -271,7 +271,7 @@ function sqliteStore(
             e.insertId ?? "",
             Number.isSafeInteger(time) ? time : null,
             e.event,
-            p.texts[i],
+            p.texts[i] ?? JSON.stringify(e.properties),
           ];
           const isNew = Number(insert.run(...values).changes) > 0;
           fresh.push(isNew);

@@ -2,6 +2,7 @@
 // then say what was left undone.
 
 export const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
+export type StopSignal = typeof STOP_SIGNALS[number];
 
 export interface StopOnSignals {
   signal: AbortSignal;
@@ -9,18 +10,28 @@ export interface StopOnSignals {
   dispose(): void;
 }
 
-/** Aborts `signal` on the first SIGTERM or SIGINT, calling `onStop` once. */
-export function stopOnSignals(onStop?: () => void): StopOnSignals {
+/**
+ * Aborts `signal` on the first SIGTERM or SIGINT, calling `onStop` once with
+ * the signal's name.
+ */
+export function stopOnSignals(
+  onStop?: (signal: StopSignal) => void,
+): StopOnSignals {
   const stop = new AbortController();
-  const handler = () => {
-    if (!stop.signal.aborted) onStop?.();
-    stop.abort();
-  };
-  for (const s of STOP_SIGNALS) Deno.addSignalListener(s, handler);
+  const handlers = STOP_SIGNALS.map((s) => {
+    const handler = () => {
+      if (!stop.signal.aborted) onStop?.(s);
+      stop.abort();
+    };
+    Deno.addSignalListener(s, handler);
+    return [s, handler] as const;
+  });
   return {
     signal: stop.signal,
     dispose: () => {
-      for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, handler);
+      for (const [s, handler] of handlers) {
+        Deno.removeSignalListener(s, handler);
+      }
     },
   };
 }
