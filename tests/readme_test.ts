@@ -150,9 +150,9 @@ function anchor(heading: string): string {
 Deno.test("every in-README link leads to one of its headings", () => {
   const text = readme.replace(/```[\s\S]*?```/g, "");
   const anchors = new Set(
-    [...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1])),
+    [...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(nth(m, 1))),
   );
-  const links = [...text.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+  const links = [...text.matchAll(/\]\(#([^)]+)\)/g)].map((m) => nth(m, 1));
   assert(links.length >= 4, `only ${links.length} in-README links found`);
   assertEquals(links.filter((l) => !anchors.has(l)), []);
 });
