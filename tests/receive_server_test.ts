@@ -43,6 +43,14 @@ async function readFor(conn: Deno.Conn, ms: number): Promise<string> {
   return text;
 }
 
+/** The receiver's server for `app` on a free loopback port. */
+function serveOnLoopback(
+  app: Parameters<typeof startReceiverServer>[0]["app"],
+  bodies: BodyBudget,
+) {
+  return startReceiverServer({ hostname: "127.0.0.1", port: 0, app, bodies });
+}
+
 function receiver(bodyTimeoutMs = 10_000) {
   const store = createMemoryStore({ recordLevel: "summary", maxEvents: 10 });
   return createReceiver({
@@ -55,12 +63,7 @@ function receiver(bodyTimeoutMs = 10_000) {
 
 Deno.test("port 0 binds a free port; an idle server shuts down at once", async () => {
   const { app, bodies } = receiver();
-  const server = startReceiverServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    app,
-    bodies,
-  });
+  const server = serveOnLoopback(app, bodies);
   assertEquals(server.url, `http://127.0.0.1:${server.port}`);
   const res = await fetch(`${server.url}/healthz`);
   assertEquals((await res.json()).status, "ok");
@@ -70,12 +73,7 @@ Deno.test("port 0 binds a free port; an idle server shuts down at once", async (
 
 Deno.test("shutdown: the body on its way is awaited and answered, new requests get 503 meanwhile, then nobody listens", async () => {
   const { app, bodies } = receiver();
-  const server = startReceiverServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    app,
-    bodies,
-  });
+  const server = serveOnLoopback(app, bodies);
   const body = utf8(JSON.stringify(sampleEvent(1)));
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   await conn.write(utf8(
@@ -103,12 +101,7 @@ Deno.test("shutdown: the body on its way is awaited and answered, new requests g
 
 Deno.test("bodies that come after their head, of known length or chunked, are read to their end and answered at once", async () => {
   const { app, bodies } = receiver();
-  const server = startReceiverServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    app,
-    bodies,
-  });
+  const server = serveOnLoopback(app, bodies);
   const event = utf8(JSON.stringify(sampleEvent(1)));
   const chunk = (
     bytes: Uint8Array,
@@ -162,12 +155,7 @@ Deno.test("shutdown gives up at the grace period when a body never arrives", asy
       return new Response(read.ok ? "read" : "cut");
     },
   };
-  const server = startReceiverServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    app,
-    bodies,
-  });
+  const server = serveOnLoopback(app, bodies);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   await conn.write(
     utf8("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"),
@@ -185,12 +173,7 @@ Deno.test("shutdown gives up at the grace period when a body never arrives", asy
 
 Deno.test("a body that drips is answered 408 with Connection: close at BODY_TIMEOUT", async () => {
   const { app, bodies, counters } = receiver(300);
-  const server = startReceiverServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    app,
-    bodies,
-  });
+  const server = serveOnLoopback(app, bodies);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   const started = Date.now();
   await conn.write(utf8(

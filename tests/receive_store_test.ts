@@ -4,10 +4,13 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { BYTES_PER_KEY, DedupWindow } from "../src/receive/dedup.ts";
-import { sampleAccepted, storedEvents } from "./receive_sample.ts";
-
-const ids = (events: { properties: Record<string, unknown> }[]) =>
-  events.map((e) => e.properties.$insert_id);
+import {
+  addAlternating,
+  assertAlternatingPages,
+  ids,
+  sampleAccepted,
+  storedEvents,
+} from "./receive_sample.ts";
 
 Deno.test("all: a ring bounded by count that drops the oldest first and counts the drops", async () => {
   const store = createMemoryStore({ recordLevel: "all", maxEvents: 3 });
@@ -49,36 +52,12 @@ Deno.test("all: pages in arrival order after a cursor; distinct_id filters; hist
     maxEvents: 10,
     now: () => clock,
   });
-  for (let i = 0; i < 6; i++) {
-    clock += 10;
-    await store.add([
-      sampleAccepted(i, { distinct_id: i % 2 === 0 ? "even" : "odd" }),
-    ]);
-  }
-  assertEquals(store.planPage({ after: 0, limit: 4 }), {
-    lastId: 4,
-    count: 4,
-    more: true,
-  });
-  assertEquals(store.planPage({ after: 4, limit: 4 }), {
-    lastId: 6,
-    count: 2,
-    more: false,
-  });
+  await addAlternating(store, () => clock += 10);
+  assertAlternatingPages(store);
   assertEquals(
     store.rows(0, 4, 100).map((r) => [r.id, r.receivedAtMs]),
     [[1, 1010], [2, 1020], [3, 1030], [4, 1040]],
   );
-  assertEquals(store.planPage({ after: 0, limit: 2, distinctId: "odd" }), {
-    lastId: 4,
-    count: 2,
-    more: true,
-  });
-  assertEquals(ids(storedEvents(store, "odd")), [
-    "insert-1",
-    "insert-3",
-    "insert-5",
-  ]);
   const history = store.history("even", 2);
   assertEquals(history.map((h) => h.receivedAtMs), [1030, 1050]);
   assertEquals(history.map((h) => h.values.get("model_count")), [2, 4]);
