@@ -407,6 +407,38 @@ Deno.test("the state directory default follows XDG_STATE_HOME, else HOME", () =>
   assertEquals(home.config.stateDir, "/home/u/.local/state/hodometer");
 });
 
+Deno.test("receiver connection settings: HEADER_TIMEOUT, IDLE_TIMEOUT and MAX_CONNECTIONS, their defaults and ranges", () => {
+  const keys = ["headerTimeoutMs", "idleTimeoutMs", "maxConnections"] as const;
+  const defaults = resolve([...keys], {});
+  assert(defaults.ok);
+  assertEquals(defaults.config, {
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 5_000,
+    maxConnections: 256,
+  });
+  const set = resolve([...keys], {
+    HEADER_TIMEOUT: "2s",
+    IDLE_TIMEOUT: "1m",
+    MAX_CONNECTIONS: "1000",
+  });
+  assert(set.ok);
+  assertEquals(set.config, {
+    headerTimeoutMs: 2_000,
+    idleTimeoutMs: 60_000,
+    maxConnections: 1000,
+  });
+  const bad = resolve([...keys], {
+    HEADER_TIMEOUT: "0",
+    IDLE_TIMEOUT: "2h",
+    MAX_CONNECTIONS: "0",
+  });
+  assert(!bad.ok);
+  assertEquals(bad.errors.length, 3, bad.errors.join("\n"));
+  assertMatch(nth(bad.errors, 0), /^HEADER_TIMEOUT="0" .*from 100ms to 10m/);
+  assertMatch(nth(bad.errors, 1), /^IDLE_TIMEOUT="2h" .*at most 1h/);
+  assertMatch(nth(bad.errors, 2), /^MAX_CONNECTIONS="0" /);
+});
+
 Deno.test("receiver settings: ranges, token lists, and a secret never shown in an error", () => {
   const r = resolve(
     [

@@ -1,7 +1,8 @@
-// The receiver on Deno.serve over loopback (server.ts with the app's routes):
-// the bound port, a body on its way at shutdown awaited and new requests 503
+// The receiver's server over loopback (server.ts with the app's routes): the
+// bound port, a body on its way at shutdown awaited and new requests 503
 // meanwhile, the grace period cutting a shutdown short, a body that drips
-// answered 408, and a streamed answer given up when its client stops reading.
+// answered 408, a streamed answer given up when its client stops reading,
+// connections closed at HEADER_TIMEOUT and IDLE_TIMEOUT, and MAX_CONNECTIONS.
 
 import {
   assert,
@@ -43,12 +44,21 @@ async function readFor(conn: Deno.Conn, ms: number): Promise<string> {
   return text;
 }
 
+type ServerOptions = Parameters<typeof startReceiverServer>[0];
+
 /** The receiver's server for `app` on a free loopback port. */
 function serveOnLoopback(
-  app: Parameters<typeof startReceiverServer>[0]["app"],
+  app: ServerOptions["app"],
   bodies: BodyBudget,
+  options: Partial<ServerOptions> = {},
 ) {
-  return startReceiverServer({ hostname: "127.0.0.1", port: 0, app, bodies });
+  return startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    app,
+    bodies,
+    ...options,
+  });
 }
 
 function receiver(bodyTimeoutMs = 10_000) {
@@ -171,7 +181,7 @@ Deno.test("shutdown gives up at the grace period when a body never arrives", asy
   await server.finished;
 });
 
-Deno.test("a body that drips is answered 408 with Connection: close at BODY_TIMEOUT", async () => {
+Deno.test("a body that drips is answered 408 with Connection: close at BODY_TIMEOUT, and its connection closed", async () => {
   const { app, bodies, counters } = receiver(300);
   const server = serveOnLoopback(app, bodies);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
@@ -188,8 +198,11 @@ Deno.test("a body that drips is answered 408 with Connection: close at BODY_TIME
     answer += new TextDecoder().decode(buf.subarray(0, n));
   }
   const ms = Date.now() - started;
+  // As its answer says, the connection is closed, though the client drips on.
+  await readFor(conn, 2000);
+  const closedMs = Date.now() - started - ms;
   clearInterval(drip);
-  conn.close();
+  assert(closedMs < 1000, `closed ${closedMs} ms after the answer`);
   assertMatch(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
   assertMatch(answer, /\r\nconnection: close\r\n/i);
   assert(ms >= 290 && ms < 3000, `${ms} ms`);
@@ -237,4 +250,169 @@ Deno.test("a streamed answer its client stops reading is given up and its connec
   assert(text.length < 100_000 * 10_000);
   assertEquals(await server.shutdown(2000), true);
   await server.finished;
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A client that connects, sends `first`, then `piece` every `everyMs` until closed. */
+async function client(
+  port: number,
+  first: string,
+  piece = "",
+  everyMs = 100,
+) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const started = Date.now();
+  if (first !== "") await conn.write(utf8(first));
+  const drip = piece === "" ? undefined : setInterval(
+    () => conn.write(utf8(piece)).catch(() => {}),
+    everyMs,
+  );
+  // Reads until the server closes the connection (or 10 s pass).
+  const text = await readFor(conn, 10_000);
+  clearInterval(drip);
+  return { text, ms: Date.now() - started };
+}
+
+Deno.test("HEADER_TIMEOUT closes a new connection that sends no head, part of one, or one a byte at a time; IDLE_TIMEOUT a kept-alive one after its answer; others are served meanwhile", async () => {
+  const { app, bodies, counters } = receiver();
+  const server = serveOnLoopback(app, bodies, {
+    headerTimeoutMs: 300,
+    idleTimeoutMs: 600,
+  });
+  counters.connections = server.connections;
+  const slow = [
+    client(server.port, ""),
+    client(server.port, "POST /track HTTP/1.1\r\nHost: x\r\n"),
+    client(server.port, "GET /healthz", "a", 50),
+  ];
+  const keptAlive = client(
+    server.port,
+    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  const res = await fetch(`${server.url}/healthz`);
+  assertEquals(res.status, 200, "served while clients are slow");
+  await res.body?.cancel();
+
+  for (const { text, ms } of await Promise.all(slow)) {
+    assertEquals(text, "", "closed without an answer");
+    assert(ms >= 290 && ms < 2000, `closed after ${ms} ms`);
+  }
+  const kept = await keptAlive;
+  assertMatch(kept.text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert(kept.ms >= 590 && kept.ms < 2500, `closed after ${kept.ms} ms`);
+  const stats = server.connections();
+  assertEquals(stats.closed.header_timeout, 3);
+  assert(stats.closed.idle_timeout >= 1, JSON.stringify(stats));
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assertMatch(
+    metrics,
+    /\nhodometer_receiver_connections_timed_out_total\{reason="header_timeout"\} 3\n/,
+  );
+  assertEquals(await server.shutdown(2000), true);
+  await server.finished;
+});
+
+Deno.test("a kept-alive connection sending its next request within IDLE_TIMEOUT is served on it; an answer that takes longer than both deadlines is not cut", async () => {
+  const bodies = new BodyBudget(1 << 20);
+  /** Six pieces, one every 100 ms: 600 ms in all. */
+  const slowAnswer = () => {
+    let sent = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await sleep(100);
+        controller.enqueue(utf8(`piece ${sent}\n`));
+        if (++sent === 6) controller.close();
+      },
+    });
+  };
+  const server = serveOnLoopback(
+    {
+      fetch: (req) =>
+        new Response(
+          new URL(req.url).pathname === "/slow" ? slowAnswer() : "ok",
+        ),
+    },
+    bodies,
+    { headerTimeoutMs: 200, idleTimeoutMs: 200 },
+  );
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const buf = new Uint8Array(16 * 1024);
+  const readUntil = async (end: string) => {
+    let text = "";
+    while (!text.endsWith(end)) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error(`closed after ${JSON.stringify(text)}`);
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return text;
+  };
+  for (let i = 0; i < 3; i++) {
+    await conn.write(utf8("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assertMatch(await readUntil("ok"), /^HTTP\/1\.1 200 OK\r\n/);
+    await sleep(100);
+  }
+  const started = Date.now();
+  await conn.write(utf8("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const text = await readUntil("0\r\n\r\n");
+  const ms = Date.now() - started;
+  assert(ms > 500, `the answer took ${ms} ms`);
+  assertStringIncludes(text, "piece 5\n");
+  conn.close();
+  assertEquals(server.connections().closed, {
+    header_timeout: 0,
+    idle_timeout: 0,
+  });
+  assertEquals(await server.shutdown(2000), true);
+  await server.finished;
+});
+
+Deno.test("MAX_CONNECTIONS: one more connection is answered 503 and closed; once one closes, a new one is served", async () => {
+  const { app, bodies } = receiver();
+  const server = serveOnLoopback(app, bodies, { maxConnections: 2 });
+  const held = await Promise.all(
+    [1, 2].map(() =>
+      Deno.connect({ hostname: "127.0.0.1", port: server.port })
+    ),
+  );
+  while (server.connections().open < 2) await sleep(10);
+  const extra = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+  });
+  const refused = await readFor(extra, 5000);
+  assertMatch(refused, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  assertMatch(refused, /\r\nconnection: close\r\n/);
+  assertStringIncludes(refused, "too many connections");
+  assertEquals(server.connections().refused, 1);
+
+  held[0]!.close();
+  while (server.connections().open > 1) await sleep(10);
+  const res = await fetch(`${server.url}/healthz`);
+  assertEquals(res.status, 200);
+  await res.body?.cancel();
+  held[1]!.close();
+  assertEquals(await server.shutdown(2000), true);
+  await server.finished;
+});
+
+Deno.test("shutdown closes connections waiting for a head at once, without waiting for their timeouts", async () => {
+  const { app, bodies } = receiver();
+  const server = serveOnLoopback(app, bodies, {
+    headerTimeoutMs: 60_000,
+    idleTimeoutMs: 60_000,
+  });
+  const waiting = [
+    client(server.port, ""),
+    client(server.port, "GET /healthz HTTP/1.1\r\n", "a", 50),
+    client(server.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+  ];
+  while (server.connections().open < 3) await sleep(10);
+  await sleep(100);
+  const started = Date.now();
+  assertEquals(await server.shutdown(5000), true);
+  await server.finished;
+  assert(Date.now() - started < 1000, `${Date.now() - started} ms`);
+  const ends = await Promise.all(waiting);
+  assert(ends.every((e) => e.ms < 3000), JSON.stringify(ends));
 });

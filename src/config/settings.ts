@@ -490,6 +490,16 @@ export const SETTINGS = {
     parse: optionalString,
     neededFile: () => "it holds the read token",
   }),
+  headerTimeoutMs: durationSetting({
+    env: "HEADER_TIMEOUT",
+    flag: "header-timeout",
+    description:
+      "time a new connection has to send its first request's head (closed after it)",
+    default: 10_000,
+    defaultText: "10s",
+    minMs: 100,
+    maxMs: 10 * MINUTE,
+  }),
   bodyTimeoutMs: durationSetting({
     env: "BODY_TIMEOUT",
     flag: "body-timeout",
@@ -500,6 +510,16 @@ export const SETTINGS = {
     minMs: 100,
     maxMs: 10 * MINUTE,
   }),
+  idleTimeoutMs: durationSetting({
+    env: "IDLE_TIMEOUT",
+    flag: "idle-timeout",
+    description:
+      "after an answer, time a kept-alive connection has to send the next request's head (closed after it)",
+    default: 5_000,
+    defaultText: "5s",
+    minMs: 100,
+    maxMs: HOUR,
+  }),
   gracePeriodMs: durationSetting({
     env: "GRACE_PERIOD",
     flag: "grace-period",
@@ -509,6 +529,15 @@ export const SETTINGS = {
     defaultText: "10s",
     minMs: 1000,
     maxMs: 10 * MINUTE,
+  }),
+  maxConnections: setting<number>({
+    env: "MAX_CONNECTIONS",
+    flag: "max-connections",
+    arg: "<n>",
+    description:
+      "connections open at once; one more is answered 503 and closed",
+    default: 256,
+    parse: parseInteger(1, 100_000),
   }),
   maxBodyBytes: setting<number>({
     env: "MAX_BODY_BYTES",

@@ -31,6 +31,7 @@ import { decompress } from "./compression.ts";
 import { queryParams } from "./query.ts";
 import { BodyBudget, readBody } from "./body.ts";
 import { answerStream } from "./stream.ts";
+import { FixedAnswer } from "./fixed_answer.ts";
 
 export interface ReceiverAppOptions {
   store: EventStore;
@@ -115,13 +116,13 @@ const TEXT_HEADERS: HeaderMap = {
 const OK_INIT: ResponseInit = { headers: { "content-type": TEXT } };
 
 const text = (status: number, body: string, headers?: HeaderMap): Response =>
-  new Response(body, {
+  new FixedAnswer(body, {
     status,
     headers: headers ? { ...TEXT_HEADERS, ...headers } : TEXT_HEADERS,
   });
 
 const json = (status: number, value: unknown, headers?: HeaderMap): Response =>
-  new Response(JSON.stringify(value), {
+  new FixedAnswer(JSON.stringify(value), {
     status,
     headers: { "content-type": JSON_TYPE, ...headers },
   });
@@ -304,7 +305,7 @@ export function createReceiverApp(options: ReceiverAppOptions): Hono {
     shape: Shape,
   ): Response => {
     if (!shape.strict) {
-      return new Response(shape.verbose ? VERBOSE_OK : PLAIN_OK, OK_INIT);
+      return new FixedAnswer(shape.verbose ? VERBOSE_OK : PLAIN_OK, OK_INIT);
     }
     if (valid.length === checked.length) {
       return json(200, {

@@ -170,7 +170,11 @@ export async function receiveCommand(
         app,
         bodies,
         onError,
+        headerTimeoutMs: c.headerTimeoutMs,
+        idleTimeoutMs: c.idleTimeoutMs,
+        maxConnections: c.maxConnections,
       });
+      counters.connections = server.connections;
     } catch (err) {
       log.error("cannot listen on {host}:{port}: {error}", {
         host: listenHost,

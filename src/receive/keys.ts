@@ -13,8 +13,11 @@ export const RECEIVE_KEYS = [
   "acceptedTokens",
   "readToken",
   "readTokenFile",
+  "headerTimeoutMs",
   "bodyTimeoutMs",
+  "idleTimeoutMs",
   "gracePeriodMs",
+  "maxConnections",
   "maxBodyBytes",
   "maxClusters",
 ] as const;

@@ -10,6 +10,7 @@ import { CATALOGUE } from "../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
 import type { RejectKind } from "./decode.ts";
 import type { BodyBudget } from "./body.ts";
+import type { ConnectionStats } from "./server.ts";
 
 export const PROMETHEUS_CONTENT_TYPE =
   "text/plain; version=0.0.4; charset=utf-8";
@@ -36,6 +37,8 @@ export class ReceiverCounters {
   expiredClusters = 0;
   /** Streamed answers given up because their client stopped reading. */
   abandonedAnswers = 0;
+  /** The server's connections, once it serves. */
+  connections?: () => ConnectionStats;
   /** Requests refused, by reason. */
   readonly rejected = Object.fromEntries(
     Object.keys(REJECT_KINDS).map((k) => [k, 0]),
@@ -97,6 +100,30 @@ const labels = (pairs: Array<[string, string]>): string =>
 const header = (name: string, type: "counter" | "gauge", help: string) =>
   `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 
+function connectionMetrics(stats: ConnectionStats): string {
+  let out = header(
+    "hodometer_receiver_connections_open",
+    "gauge",
+    `Connections open now (at most ${stats.max}; more are answered 503 and closed).`,
+  ) + `hodometer_receiver_connections_open ${stats.open}\n`;
+  out += header(
+    "hodometer_receiver_connections_refused_total",
+    "counter",
+    "Connections answered 503 and closed because MAX_CONNECTIONS were open (since start).",
+  ) + `hodometer_receiver_connections_refused_total ${stats.refused}\n`;
+  out += header(
+    "hodometer_receiver_connections_timed_out_total",
+    "counter",
+    "Connections closed while waiting for a request's head: a new one past HEADER_TIMEOUT, a kept-alive one past IDLE_TIMEOUT (since start).",
+  );
+  for (const [reason, n] of Object.entries(stats.closed)) {
+    out += `hodometer_receiver_connections_timed_out_total${
+      labels([["reason", reason]])
+    } ${n}\n`;
+  }
+  return out;
+}
+
 export interface MetricsInput {
   counters: ReceiverCounters;
   clusters: ClusterBook;
@@ -155,6 +182,8 @@ export function* renderMetrics(input: MetricsInput): Generator<string> {
       `Bytes of request bodies being read or handled now (at most ${bodies.maxBytes}; 503 past it).`,
     ) + `hodometer_receiver_body_bytes_in_flight ${bodies.bytes}\n`;
   }
+  const connections = counters.connections?.();
+  if (connections) out += connectionMetrics(connections);
   yield out;
 
   // One list for the whole scrape: a cluster heard from meanwhile moves in

@@ -1,38 +1,61 @@
-// Serving the receiver's app on Deno.serve, and stopping it within a grace
-// period.
+// Serving the receiver's app, and stopping it within a grace period.
 //
-// Deno's server.shutdown() stops accepting and waits for the requests in
-// flight, but it cuts off request bodies still arriving, which would lose an
-// event mid-upload. So shutdown(graceMs) first lets the bodies being read
-// arrive (new requests meanwhile get 503 with Connection: close, so clients
-// send them again later or elsewhere), then shuts Deno's server down, and
-// gives up waiting once the grace period is over: the caller exits then,
-// whatever the clients do.
+// Connections are accepted here and each is served by Deno's own HTTP server
+// (deno_connection.ts), so the receiver can do what Deno.serve cannot: close
+// a connection that is slow to send a request's head or sits idle between
+// requests (connection_watch.ts), and answer 503 to connections past
+// MAX_CONNECTIONS. Bodies and answers are bounded by the app (BODY_TIMEOUT).
 //
-// What Deno.serve cannot bound is left to whatever is in front of the
-// receiver: how long a client may take to send a request's head, how long a
-// kept-alive connection may sit idle, and how many connections are open.
+// Deno's graceful close cuts off request bodies still arriving, which would
+// lose an event mid-upload. So shutdown(graceMs) first lets the bodies being
+// read arrive (new requests meanwhile get 503 with Connection: close, so
+// clients send them again later or elsewhere), then stops accepting, closes
+// every connection once its requests in flight are answered, and closes the
+// rest when the grace period is over: the caller exits then, whatever the
+// clients do.
 
 import { hostForAddress } from "../net/host.ts";
 import { sleep } from "../runtime/delay.ts";
 import type { BodyBudget } from "./body.ts";
+import {
+  type ConnectionDeadlines,
+  ConnectionWatch,
+} from "./connection_watch.ts";
+import {
+  type ConnectionHandler,
+  denoConnectionServer,
+  type ServedConnection,
+} from "./deno_connection.ts";
+import { FixedAnswer } from "./fixed_answer.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
 export interface FetchApp {
   fetch(request: Request): Response | Promise<Response>;
 }
 
-export interface ReceiverServerOptions {
+export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
   hostname: string;
   /** 0 picks a free port. */
   port: number;
   app: FetchApp;
   /** The bodies the app is reading: a shutdown lets them arrive first. */
   bodies: BodyBudget;
-  /** Errors the app did not turn into an answer (answered 500). */
+  /** Connections open at once; 256 unless set. */
+  maxConnections?: number;
+  /** Errors the app did not turn into an answer (answered 500), and failures to accept. */
   onError?: (error: unknown) => void;
   /** How often a shutdown looks whether the bodies have arrived; 20 ms unless set. */
   pollMs?: number;
+}
+
+/** The connections' figures, for /metrics. */
+export interface ConnectionStats {
+  open: number;
+  max: number;
+  /** Connections answered 503 because MAX_CONNECTIONS were open (since start). */
+  refused: number;
+  /** Connections closed for waiting too long for a request's head (since start). */
+  closed: Readonly<ConnectionWatch["closed"]>;
 }
 
 export interface ReceiverServer {
@@ -41,14 +64,15 @@ export interface ReceiverServer {
   port: number;
   /** http://host:port, with IPv6 hosts in brackets. */
   url: string;
+  connections(): ConnectionStats;
   /**
    * Refuses new requests, lets the bodies being read arrive, stops accepting
    * and waits for the requests in flight, for at most `graceMs` in all.
    * Resolves true when everything finished in time, false when the grace
-   * period ran out first (connections are still open then: exit).
+   * period ran out first (the connections left are closed then).
    */
   shutdown(graceMs: number): Promise<boolean>;
-  /** Resolves once Deno's server has stopped (every connection closed). */
+  /** Resolves once the server has stopped (every connection closed). */
   finished: Promise<void>;
 }
 
@@ -61,29 +85,137 @@ const SHUTTING_DOWN_INIT: ResponseInit = {
     "retry-after": "5",
   },
 };
+const TOO_MANY_CONNECTIONS = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\n" +
+    "content-type: text/plain; charset=utf-8\r\n" +
+    "connection: close\r\nretry-after: 1\r\ncontent-length: 47\r\n\r\n" +
+    "too many connections open; send it again later\n",
+);
+const INTERNAL_ERROR_INIT: ResponseInit = { status: 500 };
+/** After a failed accept (e.g. out of file descriptors), before the next. */
+const ACCEPT_BACKOFF_MS = 100;
 
-/** Binds and starts serving; throws (e.g. Deno.errors.AddrInUse) if it cannot bind. */
+/**
+ * Binds and starts serving; throws (e.g. Deno.errors.AddrInUse) if it cannot
+ * bind, or if this Deno runtime cannot serve a connection it did not accept.
+ */
 export function startReceiverServer(
   options: ReceiverServerOptions,
 ): ReceiverServer {
+  const serveConnection = denoConnectionServer();
+  if (serveConnection instanceof Error) throw serveConnection;
   const { app, bodies } = options;
+  const maxConnections = options.maxConnections ?? 256;
+  const watch = new ConnectionWatch({
+    headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+  }, () => performance.now());
+  const served = new Set<ServedConnection>();
+  let refused = 0;
   let draining = false;
+  let accepting = true;
 
-  const server = Deno.serve({
+  const onError = (error: unknown) => {
+    // An answer given up on a client that stopped reading is counted, not an error.
+    if (!(error instanceof AbandonedAnswer)) options.onError?.(error);
+    return new Response("internal error\n", INTERNAL_ERROR_INIT);
+  };
+
+  const listener = Deno.listen({
     hostname: options.hostname,
     port: options.port,
-    // Deno prints a banner to stdout unless told otherwise; stdout is data.
-    onListen: () => {},
-    onError: (error) => {
-      // An answer given up on a client that stopped reading is counted, not an error.
-      if (!(error instanceof AbandonedAnswer)) options.onError?.(error);
-      return new Response("internal error\n", { status: 500 });
-    },
-  }, (request) => {
-    if (!draining) return app.fetch(request);
-    request.body?.cancel().catch(() => {});
-    return new Response(SHUTTING_DOWN, SHUTTING_DOWN_INIT);
+    transport: "tcp",
   });
+  const sweeper = setInterval(() => watch.sweep(), watch.sweepEveryMs);
+
+  const serve = (conn: Deno.Conn) => {
+    // Answers are written whole; Nagle's algorithm would only delay them.
+    (conn as Deno.TcpConn).setNoDelay(true);
+    const watched = watch.opened(() => connection.close());
+    const finish = () => watch.answerFinished(watched);
+    const failed = (error: unknown) => {
+      finish();
+      throw error;
+    };
+    const settle = (answer: Response, info: Deno.ServeHandlerInfo) => {
+      // A refusal that leaves the request's body unread closes the connection.
+      if (
+        answer.status >= 400 && answer.headers.get("connection") === "close"
+      ) {
+        watched.closeAfterAnswer = true;
+      }
+      if (answer instanceof FixedAnswer) finish();
+      else info.completed.then(finish, finish);
+      return answer;
+    };
+    const handler: ConnectionHandler = (request, info) => {
+      watch.requestStarted(watched);
+      if (draining) {
+        request.body?.cancel().catch(() => {});
+        return settle(new FixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT), info);
+      }
+      let answer: Response | Promise<Response>;
+      try {
+        answer = app.fetch(request);
+      } catch (error) {
+        return failed(error);
+      }
+      return answer instanceof Promise
+        ? answer.then((a) => settle(a, info), failed)
+        : settle(answer, info);
+    };
+    const connection = serveConnection(conn, handler, onError);
+    served.add(connection);
+    const gone = () => {
+      watch.gone(watched);
+      served.delete(connection);
+    };
+    connection.finished.then(gone, gone);
+  };
+
+  const refuse = (conn: Deno.Conn) => {
+    refused++;
+    conn.write(TOO_MANY_CONNECTIONS).catch(() => {}).finally(() => {
+      try {
+        conn.close();
+      } catch {
+        // closed by the client already
+      }
+    });
+  };
+
+  const accepted = (async () => {
+    while (accepting) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (!accepting || err instanceof Deno.errors.BadResource) break;
+        options.onError?.(err);
+        await sleep(ACCEPT_BACKOFF_MS);
+        continue;
+      }
+      if (watch.size >= maxConnections) refuse(conn);
+      else serve(conn);
+    }
+  })();
+
+  const stopAccepting = () => {
+    if (!accepting) return;
+    accepting = false;
+    try {
+      listener.close();
+    } catch {
+      // closed already
+    }
+  };
+
+  const allClosed = async () => {
+    await accepted;
+    while (served.size > 0) {
+      await Promise.allSettled([...served].map((c) => c.finished));
+    }
+  };
 
   let stopping: Promise<boolean> | undefined;
   const shutdown = (graceMs: number) =>
@@ -93,16 +225,37 @@ export function startReceiverServer(
       while (bodies.reading > 0 && Date.now() < deadline) {
         await sleep(options.pollMs ?? 20);
       }
-      return await within(server.shutdown(), deadline - Date.now());
+      stopAccepting();
+      // Each connection is closed once nothing is in flight on it; the rest
+      // when the grace period is over.
+      watch.closeWaiting();
+      const closing = setInterval(
+        () => watch.closeWaiting(),
+        options.pollMs ?? 20,
+      );
+      const inTime = await within(allClosed(), deadline - Date.now());
+      clearInterval(closing);
+      clearInterval(sweeper);
+      if (!inTime) watch.closeAll();
+      return inTime;
     })();
 
-  const { hostname, port } = server.addr;
+  const { hostname, port } = listener.addr;
   return {
     hostname,
     port,
     url: `http://${hostForAddress(hostname)}:${port}`,
+    connections: () => ({
+      open: watch.size,
+      max: maxConnections,
+      refused,
+      closed: watch.closed,
+    }),
     shutdown,
-    finished: server.finished,
+    finished: (async () => {
+      await accepted;
+      await allClosed();
+    })(),
   };
 }
 

@@ -1,0 +1,136 @@
+// The receiver's open connections and their deadlines. A connection with no
+// request in flight is waiting for a request's head: a new one gets
+// HEADER_TIMEOUT for its first head, a kept-alive one IDLE_TIMEOUT (from its
+// last answer) for its next. Past that it is closed, whether the client sent
+// nothing, part of a head, or a head a byte at a time. Bodies and answers are
+// bounded elsewhere (BODY_TIMEOUT). Pure: the clock is a parameter and
+// closing a connection is the caller's.
+//
+// An answer counts as finished once Deno has taken all of it, which can be a
+// little before its last bytes are written; so a connection is never closed
+// within LINGER_MS of its last answer, when it is closed because that answer
+// said `Connection: close` or because the receiver is shutting down.
+
+export interface ConnectionDeadlines {
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+/** How long an answered connection is left open before it is closed on purpose. */
+export const LINGER_MS = 500;
+
+export type ConnectionClosedReason = "header_timeout" | "idle_timeout";
+
+/** One open connection, as the watch sees it. */
+export interface WatchedConnection {
+  /** Requests whose answer is not finished yet. */
+  inFlight: number;
+  /** When the connection opened, or its last answer finished (ms). */
+  waitingSince: number;
+  /** Whether it has been answered at least once (kept alive since). */
+  answered: boolean;
+  /** Whether an answer said `Connection: close`: closed once it is finished. */
+  closeAfterAnswer: boolean;
+  close(): void;
+}
+
+export class ConnectionWatch {
+  readonly #open = new Set<WatchedConnection>();
+  readonly #deadlines: ConnectionDeadlines;
+  readonly #now: () => number;
+  /** Connections closed for waiting too long, by reason (since start). */
+  readonly closed: Record<ConnectionClosedReason, number> = {
+    header_timeout: 0,
+    idle_timeout: 0,
+  };
+
+  constructor(deadlines: ConnectionDeadlines, now: () => number) {
+    this.#deadlines = deadlines;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** How often sweep() should run to close connections close to their deadline. */
+  get sweepEveryMs(): number {
+    const shortest = Math.min(
+      this.#deadlines.headerTimeoutMs,
+      this.#deadlines.idleTimeoutMs,
+      LINGER_MS,
+    );
+    return Math.max(25, Math.floor(shortest / 8));
+  }
+
+  opened(close: () => void): WatchedConnection {
+    const connection: WatchedConnection = {
+      inFlight: 0,
+      waitingSince: this.#now(),
+      answered: false,
+      closeAfterAnswer: false,
+      close,
+    };
+    this.#open.add(connection);
+    return connection;
+  }
+
+  requestStarted(connection: WatchedConnection): void {
+    connection.inFlight++;
+  }
+
+  answerFinished(connection: WatchedConnection): void {
+    connection.inFlight--;
+    connection.answered = true;
+    connection.waitingSince = this.#now();
+  }
+
+  /** The connection is gone (closed by either side): forget it. */
+  gone(connection: WatchedConnection): void {
+    this.#open.delete(connection);
+  }
+
+  /**
+   * Closes every connection waiting past its deadline, and those whose
+   * answer said `Connection: close` once LINGER_MS have passed (the client
+   * may still be sending what the answer refused to read).
+   */
+  sweep(): void {
+    const now = this.#now();
+    const { headerTimeoutMs, idleTimeoutMs } = this.#deadlines;
+    for (const connection of this.#open) {
+      if (connection.inFlight > 0) continue;
+      const waited = now - connection.waitingSince;
+      if (connection.closeAfterAnswer && waited >= LINGER_MS) {
+        this.#close(connection);
+        continue;
+      }
+      const limit = connection.answered ? idleTimeoutMs : headerTimeoutMs;
+      if (waited < limit) continue;
+      this.closed[connection.answered ? "idle_timeout" : "header_timeout"]++;
+      this.#close(connection);
+    }
+  }
+
+  /** Closes every connection with no request in flight, answered ones LINGER_MS after their answer (shutting down). */
+  closeWaiting(): void {
+    const now = this.#now();
+    for (const connection of this.#open) {
+      if (connection.inFlight > 0) continue;
+      if (connection.answered && now - connection.waitingSince < LINGER_MS) {
+        continue;
+      }
+      this.#close(connection);
+    }
+  }
+
+  #close(connection: WatchedConnection): void {
+    this.#open.delete(connection);
+    connection.close();
+  }
+
+  /** Closes every open connection (the end of a grace period). */
+  closeAll(): void {
+    for (const connection of this.#open) this.#close(connection);
+  }
+}

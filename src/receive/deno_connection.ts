@@ -1,0 +1,85 @@
+// Deno's HTTP server (the native one Deno.serve runs) on one connection the
+// receiver accepted itself. Deno.serve accepts connections inside the runtime
+// and cannot close one that is slow to send a request's head or sits idle
+// between requests, nor cap how many are open (Deno 2.9.6). Accepting them
+// ourselves and serving each with the same server gives the receiver both,
+// at the cost of an internal of the pinned runtime: Deno[Deno.internal]
+// .serveHttpOnConnection. tests/receive_server_test.ts fails if a runtime
+// upgrade takes it away; the receiver then refuses to start, saying why.
+// Deno's graceful close of such a connection is not used: once begun, the
+// connection can no longer be closed at once, and a client could hold it.
+
+export type ConnectionHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+export interface ServedConnection {
+  /** Resolves when the connection is closed, by either side. */
+  finished: Promise<void>;
+  /** Closes the connection at once, answers in flight or not; safe to repeat. */
+  close(): void;
+}
+
+export type ServeConnection = (
+  conn: Deno.Conn,
+  handler: ConnectionHandler,
+  onError: (error: unknown) => Response | Promise<Response>,
+) => ServedConnection;
+
+/** What Deno's per-connection server takes of an AbortSignal. */
+interface CloseSignal {
+  addEventListener(type: "abort", listener: () => void): void;
+}
+
+type Internal = (
+  conn: Deno.Conn,
+  signal: CloseSignal,
+  handler: ConnectionHandler,
+  onError: (error: unknown) => Response | Promise<Response>,
+  onListen: (scheme: string) => void,
+) => { finished: Promise<void> };
+
+/** Deno's per-connection server, or an error naming what this runtime lacks. */
+export function denoConnectionServer(): ServeConnection | Error {
+  const internals = (Deno as unknown as Record<symbol, unknown>)[
+    (Deno as unknown as { internal: symbol }).internal
+  ] as { serveHttpOnConnection?: unknown } | undefined;
+  const serve = internals?.serveHttpOnConnection;
+  if (typeof serve !== "function") {
+    return new Error(
+      `this Deno runtime (${Deno.version.deno}) has no per-connection HTTP server (Deno[Deno.internal].serveHttpOnConnection); hodometer receive needs the Deno version pinned in deno.json (denoVersion)`,
+    );
+  }
+  return (conn, handler, onError) => {
+    // Deno closes the connection when its signal aborts, and throws if it is
+    // closed already (a race with the client closing it). A signal of our
+    // own lets the receiver close it and ignore that.
+    const onClose: Array<() => void> = [];
+    const signal: CloseSignal = {
+      addEventListener: (_type, listener) => onClose.push(listener),
+    };
+    const { finished } = (serve as Internal)(
+      conn,
+      signal,
+      handler,
+      onError,
+      () => {},
+    );
+    let closed = false;
+    return {
+      finished,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        for (const listener of onClose) {
+          try {
+            listener();
+          } catch {
+            // closed already
+          }
+        }
+      },
+    };
+  };
+}
