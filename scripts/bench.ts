@@ -481,14 +481,15 @@ function runFigures(scale: ScaleOptions, r: RunLoopResult): Figures {
 
 /** What was learnt profiling the receiver (V8 CPU profiles, CPU time per request), for the note. */
 const RECEIVER_PROFILE_NOTE =
-  "receiver: Hono on Deno.serve. Deno's native serving (hyper, the ops, the socket) is most of a bare " +
-  "request's CPU and the receiver pays it too; on top of it the receiver spends about 30 us of JavaScript " +
-  "per reference request: the event (base64, UTF-8, JSON.parse, checks: about two thirds), Deno's " +
-  "Request/Response objects and Hono's dispatch (2-4 us each), the URL and the query (2 us), " +
-  "de-duplication. Removed: a second header on the success answer (it took the answer off Deno.serve's " +
-  "short path: 5 us a request) and a promise chain for answers that need no waiting. The receiver's own " +
-  "HTTP/1.1 server on Deno.listen (421e0fc) bought no throughput: in one run with this one it did 0.57 x " +
-  "summary against 0.63 x, 0.41 x all against 0.42 x (docs/performance.md)";
+  "receiver: Hono on Deno's native HTTP server, one connection at a time (the server Deno.serve runs, " +
+  "on connections the receiver accepts, for its timeouts and connection cap: no cost measured against " +
+  "Deno.serve with the same app). Deno's native serving and the kernel are most of a bare request's CPU " +
+  "and the receiver pays them too; on top of them it spends about 35 us of JavaScript per reference " +
+  "request: the event (13-15 us: JSON.parse 5-9, base64 1-2, UTF-8 1, the checks), the URL and the " +
+  "query (3 us), Hono's dispatch (2-4 us), the answer with the reference's header (3 us), " +
+  "de-duplication and counters. Removed: a second header on the success answer (it took the answer off " +
+  "Deno's short path: 5 us a request) and a promise chain for answers that need no waiting. " +
+  "V8's semi-space (1 or 4 MB) makes no difference (docs/performance.md)";
 
 async function startBare(): Promise<
   { url: string; pid: number; stop(): Promise<void> }

@@ -156,7 +156,7 @@ Deno.test({
         >;
       };
       const all = rules.groups.flatMap((g) => g.rules);
-      assertEquals(all.length, 13);
+      assertEquals(all.length, 14);
       for (const rule of all) {
         assertEquals(rule.health, "ok", `${rule.name}: ${rule.lastError}`);
       }

@@ -4,6 +4,7 @@
 
 import { assert, assertEquals, nth } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
+import { startReceiverServer } from "../src/receive/server.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
 import { logger } from "../src/log/setup.ts";
 import { sampleEvent } from "./receive_sample.ts";
@@ -41,7 +42,7 @@ async function promtool(...args: string[]) {
 
 for (
   const [name, args, expected] of [
-    ["promtool check rules", ["check", "rules", RULES], /SUCCESS: 13 rules/],
+    ["promtool check rules", ["check", "rules", RULES], /SUCCESS: 14 rules/],
     ["promtool check config", ["check", "config", CONFIG], /SUCCESS/],
     ["promtool test rules (the rules' unit tests)", [
       "test",
@@ -86,7 +87,7 @@ function seriesRead(text: string): Set<string> {
   const exprs = text.split(/\n\s*expr: \|\n/).slice(1).map((block) =>
     nth(block.split(/\n\s+(?:labels|annotations|for|- record|- alert):/), 0)
   );
-  assert(exprs.length === 13, `found ${exprs.length} expressions`);
+  assert(exprs.length === 14, `found ${exprs.length} expressions`);
   return new Set(
     exprs.flatMap((e) =>
       [
@@ -98,11 +99,19 @@ function seriesRead(text: string): Set<string> {
 
 Deno.test("every series the rules read is exported by the receiver, with the labels they group by", async () => {
   const store = createMemoryStore({ recordLevel: "summary", maxEvents: 10 });
-  const { app } = createReceiver({
+  const { app, bodies, counters } = createReceiver({
     store,
     recordLevel: "summary",
     logger: logger("receive", "test"),
   });
+  // Served as the command serves it: the connections' metrics come from the server.
+  const server = startReceiverServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    app,
+    bodies,
+  });
+  counters.connections = server.connections;
   const event = sampleEvent(1, {
     pipeline_count: 2,
     server_count: 1,
@@ -118,9 +127,8 @@ Deno.test("every series the rules read is exported by the receiver, with the lab
   );
   assertEquals(accepted.status, 200);
   await accepted.body?.cancel();
-  const metrics = await (await app.fetch(
-    new Request("http://receiver.test/metrics"),
-  )).text();
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assertEquals(await server.shutdown(2000), true);
 
   const exported = new Set(
     [...metrics.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]),

@@ -1,7 +1,8 @@
 // The connections' deadlines on a clock of our own (connection_watch.ts): a
 // new connection has HEADER_TIMEOUT for its first head, a kept-alive one
-// IDLE_TIMEOUT from its last answer for the next, one with a request in
-// flight is never closed by them, and a shutdown closes the waiting ones first.
+// IDLE_TIMEOUT for the next, counted from the first sweep after its last
+// answer (so never early), one with a request in flight is never closed by
+// them, and a shutdown closes the waiting ones first.
 
 import { assertEquals } from "./assert.ts";
 import { ConnectionWatch, LINGER_MS } from "../src/receive/connection_watch.ts";
@@ -41,11 +42,26 @@ Deno.test("a request in flight holds its connection open past both deadlines; ID
   at(10_000);
   assertEquals(closed, []);
   watch.answerFinished(busy);
-  at(10_000 + 299);
+  at(10_050); // the first sweep after the answer starts its wait
+  at(10_050 + 299);
   assertEquals(closed, [], "IDLE_TIMEOUT, not HEADER_TIMEOUT, once answered");
-  at(10_000 + 300);
+  at(10_050 + 300);
   assertEquals(closed, ["busy"]);
   assertEquals(watch.closed, { header_timeout: 0, idle_timeout: 1 });
+});
+
+Deno.test("an answer's wait starts at the next sweep, however late: a connection is never closed before IDLE_TIMEOUT", () => {
+  const { watch, closed, open, at } = setup();
+  const c = open("late sweep");
+  watch.requestStarted(c);
+  at(0);
+  watch.answerFinished(c);
+  at(5_000); // no sweep for 5 s: the wait starts now, not at the answer
+  assertEquals(closed, []);
+  at(5_299);
+  assertEquals(closed, []);
+  at(5_300);
+  assertEquals(closed, ["late sweep"]);
 });
 
 Deno.test("two requests in flight on one connection (pipelined): it waits only once both are answered", () => {
@@ -57,6 +73,7 @@ Deno.test("two requests in flight on one connection (pipelined): it waits only o
   at(5_000);
   assertEquals(closed, []);
   watch.answerFinished(c);
+  at(5_000);
   at(5_300);
   assertEquals(closed, ["pipelined"]);
 });
@@ -66,8 +83,8 @@ Deno.test("an answer that said Connection: close closes its connection LINGER_MS
   const c = open("refused");
   watch.requestStarted(c);
   c.closeAfterAnswer = true;
-  at(50);
   watch.answerFinished(c);
+  at(50);
   at(50 + LINGER_MS - 1);
   assertEquals(closed, [], "its last bytes may still be on their way");
   at(50 + LINGER_MS);
@@ -92,7 +109,7 @@ Deno.test("shutting down: closeWaiting closes connections with nothing in flight
   watch.requestStarted(answered);
   at(10);
   watch.answerFinished(answered);
-  watch.closeWaiting();
+  watch.closeWaiting(); // starts the answered one's wait
   assertEquals(closed, ["waiting"]);
   at(10 + LINGER_MS);
   watch.closeWaiting();

@@ -1,7 +1,7 @@
 // Reading a request body within a size limit, a deadline and a byte budget
 // shared by every request.
 //
-// Deno.serve hands a body over as a stream and bounds neither its size nor how
+// Deno's HTTP server hands a body over as a stream and bounds neither its size nor how
 // long it may take to arrive. Here a body is refused (413) past `maxBytes`: by
 // its Content-Length before anything is read when it has one, else while it is
 // read. It is refused (503) when the bodies being read or handled would hold

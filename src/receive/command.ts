@@ -170,6 +170,10 @@ export async function receiveCommand(
         app,
         bodies,
         onError,
+        onAcceptError: (error) =>
+          log.warn("cannot accept a connection: {error}", {
+            error: errorMessage(error),
+          }),
         headerTimeoutMs: c.headerTimeoutMs,
         idleTimeoutMs: c.idleTimeoutMs,
         maxConnections: c.maxConnections,

@@ -16,6 +16,9 @@ export interface ConnectionDeadlines {
   idleTimeoutMs: number;
 }
 
+/** waitingSince of a connection answered since the last sweep. */
+const NOT_YET = -1;
+
 /** How long an answered connection is left open before it is closed on purpose. */
 export const LINGER_MS = 500;
 
@@ -25,7 +28,7 @@ export type ConnectionClosedReason = "header_timeout" | "idle_timeout";
 export interface WatchedConnection {
   /** Requests whose answer is not finished yet. */
   inFlight: number;
-  /** When the connection opened, or its last answer finished (ms). */
+  /** When the connection opened, or the first sweep after its last answer (ms). */
   waitingSince: number;
   /** Whether it has been answered at least once (kept alive since). */
   answered: boolean;
@@ -79,10 +82,16 @@ export class ConnectionWatch {
     connection.inFlight++;
   }
 
+  /**
+   * Its wait starts at the next sweep: reading the clock is an op in Deno,
+   * too dear to pay on every answer, and a deadline is only ever checked by a
+   * sweep anyway. So a kept-alive connection waits IDLE_TIMEOUT at least,
+   * and at most a sweep more.
+   */
   answerFinished(connection: WatchedConnection): void {
     connection.inFlight--;
     connection.answered = true;
-    connection.waitingSince = this.#now();
+    connection.waitingSince = NOT_YET;
   }
 
   /** The connection is gone (closed by either side): forget it. */
@@ -99,7 +108,9 @@ export class ConnectionWatch {
     const now = this.#now();
     const { headerTimeoutMs, idleTimeoutMs } = this.#deadlines;
     for (const connection of this.#open) {
-      if (connection.inFlight > 0) continue;
+      if (connection.inFlight > 0 || this.#startsWaiting(connection, now)) {
+        continue;
+      }
       const waited = now - connection.waitingSince;
       if (connection.closeAfterAnswer && waited >= LINGER_MS) {
         this.#close(connection);
@@ -116,12 +127,21 @@ export class ConnectionWatch {
   closeWaiting(): void {
     const now = this.#now();
     for (const connection of this.#open) {
-      if (connection.inFlight > 0) continue;
+      if (connection.inFlight > 0 || this.#startsWaiting(connection, now)) {
+        continue;
+      }
       if (connection.answered && now - connection.waitingSince < LINGER_MS) {
         continue;
       }
       this.#close(connection);
     }
+  }
+
+  /** Starts the wait of a connection just answered; whether it did. */
+  #startsWaiting(connection: WatchedConnection, now: number): boolean {
+    if (connection.waitingSince !== NOT_YET) return false;
+    connection.waitingSince = now;
+    return true;
   }
 
   #close(connection: WatchedConnection): void {

@@ -42,8 +42,10 @@ export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
   bodies: BodyBudget;
   /** Connections open at once; 256 unless set. */
   maxConnections?: number;
-  /** Errors the app did not turn into an answer (answered 500), and failures to accept. */
+  /** Errors the app did not turn into an answer (answered 500). */
   onError?: (error: unknown) => void;
+  /** Connections that could not be accepted or served (once a second at most). */
+  onAcceptError?: (error: unknown) => void;
   /** How often a shutdown looks whether the bodies have arrived; 20 ms unless set. */
   pollMs?: number;
 }
@@ -175,13 +177,18 @@ export function startReceiverServer(
 
   const refuse = (conn: Deno.Conn) => {
     refused++;
-    conn.write(TOO_MANY_CONNECTIONS).catch(() => {}).finally(() => {
-      try {
-        conn.close();
-      } catch {
-        // closed by the client already
-      }
-    });
+    conn.write(TOO_MANY_CONNECTIONS).catch(() => {}).finally(() =>
+      closeQuietly(conn)
+    );
+  };
+
+  // Out of file descriptors, say: said once a second at most, not per try.
+  let acceptErrorReportedAt = -Infinity;
+  const reportAcceptError = (error: unknown) => {
+    const now = performance.now();
+    if (now - acceptErrorReportedAt < 1000) return;
+    acceptErrorReportedAt = now;
+    options.onAcceptError?.(error);
   };
 
   const accepted = (async () => {
@@ -191,12 +198,18 @@ export function startReceiverServer(
         conn = await listener.accept();
       } catch (err) {
         if (!accepting || err instanceof Deno.errors.BadResource) break;
-        options.onError?.(err);
+        reportAcceptError(err);
         await sleep(ACCEPT_BACKOFF_MS);
         continue;
       }
-      if (watch.size >= maxConnections) refuse(conn);
-      else serve(conn);
+      try {
+        if (watch.size >= maxConnections) refuse(conn);
+        else serve(conn);
+      } catch (err) {
+        // A connection reset before it could be served, for one.
+        closeQuietly(conn);
+        reportAcceptError(err);
+      }
     }
   })();
 
@@ -257,6 +270,14 @@ export function startReceiverServer(
       await allClosed();
     })(),
   };
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed by the client already
+  }
 }
 
 /** Whether `promise` settled within `ms`. */

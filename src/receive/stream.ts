@@ -1,14 +1,14 @@
 // A large answer (/events pages, /metrics, the page) as a stream of small
 // pieces, made only as the client takes them and given up when it stops.
 //
-// Deno.serve asks for the next piece once the last one is written, so a client
+// Deno's HTTP server asks for the next piece once the last one is written, so a client
 // that stops reading stops the asking once the socket's buffers are full. If
 // no piece is asked for within `idleMs`, the stream fails: Deno closes the
 // connection and the rest of the answer is never made. Pieces are at most
 // PIECE_BYTES whatever the size of the chunks they come from, so a large chunk
 // (an old 1 MB event) never becomes a large copy.
 
-/** The error a given-up answer ends with (Deno.serve's onError sees it). */
+/** The error a given-up answer ends with (the server's onError sees it). */
 export class AbandonedAnswer extends Error {
   constructor(idleMs: number) {
     super(`the client read nothing of the answer for ${idleMs} ms`);
