@@ -11,6 +11,7 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { startReceiverServer } from "../src/receive/server.ts";
+import { denoConnectionServer } from "../src/receive/deno_connection.ts";
 import { BodyBudget, readBody } from "../src/receive/body.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
@@ -415,4 +416,14 @@ Deno.test("shutdown closes connections waiting for a head at once, without waiti
   assert(Date.now() - started < 1000, `${Date.now() - started} ms`);
   const ends = await Promise.all(waiting);
   assert(ends.every((e) => e.ms < 3000), JSON.stringify(ends));
+});
+
+Deno.test("the pinned Deno has the per-connection server the receiver needs; a runtime without it gets an error saying so", () => {
+  assertEquals(typeof denoConnectionServer(), "function");
+  for (const internals of [{}, { serveHttpOnConnection: 1 }]) {
+    const missing = denoConnectionServer(internals);
+    assert(missing instanceof Error);
+    assertStringIncludes(missing.message, "serveHttpOnConnection");
+    assertStringIncludes(missing.message, "deno.json (denoVersion)");
+  }
 });

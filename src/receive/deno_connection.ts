@@ -40,11 +40,17 @@ type Internal = (
   onListen: (scheme: string) => void,
 ) => { finished: Promise<void> };
 
-/** Deno's per-connection server, or an error naming what this runtime lacks. */
-export function denoConnectionServer(): ServeConnection | Error {
-  const internals = (Deno as unknown as Record<symbol, unknown>)[
+/** The runtime's internals, where Deno keeps them. */
+function denoInternals(): { serveHttpOnConnection?: unknown } | undefined {
+  return (Deno as unknown as Record<symbol, never>)[
     (Deno as unknown as { internal: symbol }).internal
-  ] as { serveHttpOnConnection?: unknown } | undefined;
+  ];
+}
+
+/** Deno's per-connection server, or an error naming what this runtime lacks. */
+export function denoConnectionServer(
+  internals = denoInternals(),
+): ServeConnection | Error {
   const serve = internals?.serveHttpOnConnection;
   if (typeof serve !== "function") {
     return new Error(

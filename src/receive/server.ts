@@ -265,10 +265,7 @@ export function startReceiverServer(
       closed: watch.closed,
     }),
     shutdown,
-    finished: (async () => {
-      await accepted;
-      await allClosed();
-    })(),
+    finished: allClosed(),
   };
 }
 
