@@ -397,6 +397,41 @@ Deno.test("SIGINT stops the receiver with exit 0 too", async () => {
   }
 });
 
+Deno.test("MAX_CONNECTIONS as shipped: one connection more is answered 503 and closed, counted on /metrics; the process serves again once one closes", async () => {
+  const receiver = await startReceiverProcess({
+    args: ["--max-connections", "2", "--header-timeout", "30s"],
+  });
+  const open = (): Promise<Deno.Conn> =>
+    Deno.connect({ hostname: "127.0.0.1", port: receiver.port });
+  const held: Deno.Conn[] = [];
+  try {
+    held.push(await open(), await open());
+    // Both are accepted before the third arrives.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const extra = await open();
+    const buf = new Uint8Array(1024);
+    let answer = "";
+    for (;;) {
+      const n = await extra.read(buf);
+      if (n === null) break;
+      answer += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    extra.close();
+    assertMatch(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assertStringIncludes(answer, "too many connections");
+
+    held.shift()!.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const metrics = await (await fetch(`${receiver.url}/metrics`)).text();
+    assertMatch(metrics, /\nhodometer_receiver_connections_refused_total 1\n/);
+    assertMatch(metrics, /\nhodometer_receiver_connections_open [12]\n/);
+  } finally {
+    for (const conn of held) conn.close();
+    const exit = await receiver.stop();
+    assertEquals(exit.code, 0, exit.stderr);
+  }
+});
+
 Deno.test("a port already taken is a clear error with exit 1", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
