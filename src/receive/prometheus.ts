@@ -97,31 +97,44 @@ const labels = (pairs: Array<[string, string]>): string =>
     ? ""
     : `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
 
-const header = (name: string, type: "counter" | "gauge", help: string) =>
+type MetricType = "counter" | "gauge";
+
+const header = (name: string, type: MetricType, help: string) =>
   `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 
+/** One of the receiver's own metrics: its header and its one sample. */
+const single = (name: string, type: MetricType, help: string, value: number) =>
+  header(name, type, help) + `${name} ${value}\n`;
+
+/** A counter with one sample per reason. */
+const byReason = (
+  name: string,
+  help: string,
+  counts: Readonly<Record<string, number>>,
+) => {
+  let out = header(name, "counter", help);
+  for (const [reason, n] of Object.entries(counts)) {
+    out += `${name}${labels([["reason", reason]])} ${n}\n`;
+  }
+  return out;
+};
+
 function connectionMetrics(stats: ConnectionStats): string {
-  let out = header(
+  return single(
     "hodometer_receiver_connections_open",
     "gauge",
     `Connections open now (at most ${stats.max}; more are answered 503 and closed).`,
-  ) + `hodometer_receiver_connections_open ${stats.open}\n`;
-  out += header(
+    stats.open,
+  ) + single(
     "hodometer_receiver_connections_refused_total",
     "counter",
     "Connections answered 503 and closed because MAX_CONNECTIONS were open (since start).",
-  ) + `hodometer_receiver_connections_refused_total ${stats.refused}\n`;
-  out += header(
+    stats.refused,
+  ) + byReason(
     "hodometer_receiver_connections_timed_out_total",
-    "counter",
     "Connections closed while waiting for a request's head: a new one past HEADER_TIMEOUT, a kept-alive one past IDLE_TIMEOUT (since start).",
+    stats.closed,
   );
-  for (const [reason, n] of Object.entries(stats.closed)) {
-    out += `hodometer_receiver_connections_timed_out_total${
-      labels([["reason", reason]])
-    } ${n}\n`;
-  }
-  return out;
 }
 
 export interface MetricsInput {
@@ -134,53 +147,54 @@ export interface MetricsInput {
 /** The exposition, a chunk at a time. */
 export function* renderMetrics(input: MetricsInput): Generator<string> {
   const { counters, clusters, bodies } = input;
-  let out = header(
+  let out = single(
     "hodometer_receiver_events_received_total",
     "counter",
     "Events in requests answered 200, re-deliveries included (since start).",
-  ) + `hodometer_receiver_events_received_total ${counters.received}\n`;
-  out += header(
-    "hodometer_receiver_events_rejected_total",
-    "counter",
-    "Requests refused, by reason; a refused batch counts once (since start).",
+    counters.received,
   );
-  for (const [reason, n] of Object.entries(counters.rejected)) {
-    out += `hodometer_receiver_events_rejected_total${
-      labels([["reason", reason]])
-    } ${n}\n`;
-  }
-  out += header(
+  out += byReason(
+    "hodometer_receiver_events_rejected_total",
+    "Requests refused, by reason; a refused batch counts once (since start).",
+    counters.rejected,
+  );
+  out += single(
     "hodometer_receiver_events_duplicate_total",
     "counter",
     "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
-  ) + `hodometer_receiver_events_duplicate_total ${counters.duplicates}\n`;
-  out += header(
+    counters.duplicates,
+  );
+  out += single(
     "hodometer_receiver_clusters",
     "gauge",
     `Clusters whose latest snapshot is held for these metrics (at most ${clusters.maxClusters}).`,
-  ) + `hodometer_receiver_clusters ${clusters.size}\n`;
-  out += header(
+    clusters.size,
+  );
+  out += single(
     "hodometer_receiver_clusters_evicted_total",
     "counter",
     `Clusters forgotten (least recently seen first) to keep at most ${clusters.maxClusters} in at most ${clusters.maxBytes} bytes.`,
-  ) + `hodometer_receiver_clusters_evicted_total ${clusters.evicted}\n`;
-  out += header(
+    clusters.evicted,
+  );
+  out += single(
     "hodometer_receiver_clusters_expired_total",
     "counter",
     "Clusters forgotten because nothing came from them within the retention period (since start).",
-  ) + `hodometer_receiver_clusters_expired_total ${counters.expiredClusters}\n`;
-  out += header(
+    counters.expiredClusters,
+  );
+  out += single(
     "hodometer_receiver_answers_abandoned_total",
     "counter",
     "Streamed answers (/events, /metrics, the page) given up because the client read nothing for BODY_TIMEOUT (since start).",
-  ) +
-    `hodometer_receiver_answers_abandoned_total ${counters.abandonedAnswers}\n`;
+    counters.abandonedAnswers,
+  );
   if (bodies) {
-    out += header(
+    out += single(
       "hodometer_receiver_body_bytes_in_flight",
       "gauge",
       `Bytes of request bodies being read or handled now (at most ${bodies.maxBytes}; 503 past it).`,
-    ) + `hodometer_receiver_body_bytes_in_flight ${bodies.bytes}\n`;
+      bodies.bytes,
+    );
   }
   const connections = counters.connections?.();
   if (connections) out += connectionMetrics(connections);
