@@ -14,7 +14,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch, captured } from "./assert.ts";
-import { rawRequest } from "./fixtures/raw_http.ts";
+import { rawRequest, readUntilClosed } from "./fixtures/raw_http.ts";
 import {
   type ReceiverProcess,
   startReceiverProcess,
@@ -396,17 +396,7 @@ async function slowClient(port: number, drip: Drip) {
     }
   };
   const closedByReceiver = (async () => {
-    const buf = new Uint8Array(4096);
-    let answer = "";
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        answer += new TextDecoder().decode(buf.subarray(0, n));
-      }
-    } catch {
-      // closed by stop() or reset by the server
-    }
+    const answer = await readUntilClosed(conn);
     clearInterval(timer);
     return { answer, ms: Date.now() - started };
   })();

@@ -409,13 +409,7 @@ Deno.test("MAX_CONNECTIONS as shipped: one connection more is answered 503 and c
     // Both are accepted before the third arrives.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const extra = await open();
-    const buf = new Uint8Array(1024);
-    let answer = "";
-    for (;;) {
-      const n = await extra.read(buf);
-      if (n === null) break;
-      answer += new TextDecoder().decode(buf.subarray(0, n));
-    }
+    const answer = await readAll(extra);
     extra.close();
     assertMatch(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
     assertStringIncludes(answer, "too many connections");

@@ -12,6 +12,7 @@ import {
 } from "./assert.ts";
 import { startReceiverServer } from "../src/receive/server.ts";
 import { denoConnectionServer } from "../src/receive/deno_connection.ts";
+import { readUntilClosed } from "./fixtures/raw_http.ts";
 import { BodyBudget, readBody } from "../src/receive/body.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { createMemoryStore } from "../src/receive/memory_store.ts";
@@ -24,19 +25,8 @@ const VERBOSE_OK = '{"status":1,"error":""}';
 /** Reads what arrives on `conn` until it closes, or `ms` pass. */
 async function readFor(conn: Deno.Conn, ms: number): Promise<string> {
   const timer = setTimeout(() => conn.close(), ms);
-  const buf = new Uint8Array(64 * 1024);
-  let text = "";
-  try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += new TextDecoder().decode(buf.subarray(0, n));
-    }
-  } catch {
-    // closed by the timer
-  } finally {
-    clearTimeout(timer);
-  }
+  const text = await readUntilClosed(conn);
+  clearTimeout(timer);
   try {
     conn.close();
   } catch {
