@@ -13,11 +13,13 @@ import {
 } from "./assert.ts";
 import {
   createReceiverApp,
+  ingestionRoute,
   PLAIN_OK,
   type ReceiverAppOptions,
   VERBOSE_OK,
 } from "../src/receive/app.ts";
 import type { RejectKind } from "../src/receive/decode.ts";
+import { EVENT_LIMITS } from "../src/receive/limits.ts";
 import {
   createMemoryStore,
   type MemoryStore,
@@ -107,6 +109,84 @@ Deno.test("without verbose a success is 200 with Mixpanel's body 1, on any metho
   const res = await h.fetch("/track/", postJson(sampleEvent(10)));
   assertEquals([res.status, await res.text()], [200, "1"]);
   assertEquals(h.store.total(), 4);
+});
+
+Deno.test("only /track and /import as clients spell them skip Hono's routing", () => {
+  const route = (method: string, path: string) =>
+    ingestionRoute(method, `http://receiver.test${path}`);
+  for (const method of ["GET", "POST"]) {
+    for (const path of ["/track", "/track/", "/track?data=x", "/track/?a=1"]) {
+      assertEquals(route(method, path), "/track", `${method} ${path}`);
+    }
+    assertEquals(route(method, "/import?strict=1"), "/import");
+  }
+  for (
+    const [method, path] of [
+      ["HEAD", "/track"],
+      ["PUT", "/track"],
+      ["GET", "/trackx"],
+      ["GET", "/track/x"],
+      ["GET", "/track//"],
+      ["GET", "//track"],
+      ["GET", "/tr%61ck"],
+      ["GET", "/imports"],
+      ["GET", "/"],
+    ]
+  ) {
+    assertEquals(route(method!, path!), null, `${method} ${path}`);
+  }
+  assertEquals(ingestionRoute("GET", "no path at all"), null);
+});
+
+Deno.test("/track is answered alike whether it skips Hono's routing or not", async () => {
+  const h = harness("summary");
+  const spellings = ["/track", "/track/", "/tr%61ck", "/%74rack/"];
+  for (const [i, path] of spellings.entries()) {
+    for (const method of ["GET", "PUT"]) {
+      const data = encodeURIComponent(
+        encodeEventData(sampleEvent(i * 2 + (method === "PUT" ? 1 : 0))),
+      );
+      const res = await h.fetch(`${path}?data=${data}&verbose=1`, { method });
+      assertEquals(
+        [res.status, res.headers.get("content-type"), await res.text()],
+        [200, "text/plain; charset=utf-8", VERBOSE_OK],
+        `${method} ${path}`,
+      );
+    }
+  }
+  assertEquals(h.store.total(), spellings.length * 2);
+  for (const path of ["/trackx", "/track/x"]) {
+    const res = await h.fetch(track(sampleEvent(99)).replace("/track", path));
+    assertEquals(res.status, 404, path);
+    await res.body?.cancel();
+  }
+  assertEquals(h.store.total(), spellings.length * 2);
+});
+
+Deno.test("a route that throws is answered 500 and reported, whichever way it was routed", async () => {
+  const errors: unknown[] = [];
+  // A fault inside the decoding, where no route expects one.
+  const limits = { ...EVENT_LIMITS };
+  Object.defineProperty(limits, "maxEventChars", {
+    get: () => {
+      throw new Error("limits unavailable");
+    },
+  });
+  const h = harness("summary", {
+    limits,
+    onError: (err) => errors.push(err),
+  });
+  const cases: Array<[string, RequestInit | undefined]> = [
+    [`/track?data=${REFERENCE_DATA}`, undefined], // answered without a promise
+    ["/track", postJson(sampleEvent(1))], // a body: answered by a promise
+    [`/tr%61ck?data=${REFERENCE_DATA}`, undefined], // routed by Hono
+  ];
+  for (const [path, init] of cases) {
+    const res = await h.fetch(path, init);
+    assertEquals([res.status, await res.text()], [500, "internal error\n"]);
+  }
+  assertEquals(errors.length, cases.length);
+  assertEquals(h.store.total(), 0);
 });
 
 Deno.test("the reference's failure answers, and the verbose status object", async () => {

@@ -20,13 +20,16 @@ export function queryParams<N extends string>(
     let amp = query.indexOf("&", at);
     if (amp < 0) amp = query.length;
     let eq = query.indexOf("=", at);
-    if (eq > amp) eq = -1;
-    const keyEnd = eq >= 0 ? eq : amp;
-    let key = query.slice(at, keyEnd);
+    if (eq < 0 || eq > amp) eq = amp;
+    let key = query.slice(at, eq);
     if (needsDecoding(key)) key = formDecode(key);
-    if (names.includes(key as N) && found[key as N] === null) {
-      found[key as N] = eq < 0 ? "" : formDecode(query.slice(eq + 1, amp));
-      missing--;
+    for (const name of names) {
+      if (name !== key) continue;
+      if (found[name] === null) {
+        found[name] = eq === amp ? "" : formDecode(query.slice(eq + 1, amp));
+        missing--;
+      }
+      break;
     }
     at = amp + 1;
   }

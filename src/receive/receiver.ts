@@ -4,10 +4,10 @@
 
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
-import type { Hono } from "hono";
 import {
   createReceiverApp,
   IN_FLIGHT_BODIES,
+  type ReceiverApp,
   type ReceiverAppOptions,
 } from "./app.ts";
 import { BodyBudget } from "./body.ts";
@@ -44,7 +44,7 @@ export interface ReceiverOptions extends
 
 export interface Receiver {
   /** The routes: `app.fetch(request)`. */
-  app: Hono;
+  app: ReceiverApp;
   bodies: BodyBudget;
   counters: ReceiverCounters;
   clusters: ClusterBook;

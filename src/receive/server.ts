@@ -26,7 +26,7 @@ import {
   denoConnectionServer,
   type ServedConnection,
 } from "./deno_connection.ts";
-import { FixedAnswer } from "./fixed_answer.ts";
+import { fixedAnswer, isFixedAnswer } from "./fixed_answer.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
 export interface FetchApp {
@@ -146,7 +146,7 @@ export function startReceiverServer(
       ) {
         watched.closeAfterAnswer = true;
       }
-      if (answer instanceof FixedAnswer) finish();
+      if (isFixedAnswer(answer)) finish();
       else info.completed.then(finish, finish);
       return answer;
     };
@@ -154,7 +154,7 @@ export function startReceiverServer(
       watch.requestStarted(watched);
       if (draining) {
         request.body?.cancel().catch(() => {});
-        return settle(new FixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT), info);
+        return settle(fixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT), info);
       }
       let answer: Response | Promise<Response>;
       try {
