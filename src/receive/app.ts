@@ -31,6 +31,7 @@ import { decompress } from "./compression.ts";
 import { queryParams } from "./query.ts";
 import { BodyBudget, readBody } from "./body.ts";
 import { answerStream } from "./stream.ts";
+import type { FetchApp } from "./server.ts";
 import { fixedAnswer, fixedAnswerCopies } from "./fixed_answer.ts";
 
 export interface ReceiverAppOptions {
@@ -145,12 +146,7 @@ function pathOf(url: string): string {
   return end < 0 ? url.slice(start) : url.slice(start, end);
 }
 
-/** What serves the receiver's routes: `fetch(request)`, as Hono's app does. */
-export interface ReceiverApp {
-  fetch(request: Request): Response | Promise<Response>;
-}
-
-export function createReceiverApp(options: ReceiverAppOptions): ReceiverApp {
+export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
   const log = options.logger;
   const now = options.now ?? Date.now;
   const limits = options.limits ?? EVENT_LIMITS;

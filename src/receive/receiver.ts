@@ -7,10 +7,10 @@ import type { Logger } from "../log/setup.ts";
 import {
   createReceiverApp,
   IN_FLIGHT_BODIES,
-  type ReceiverApp,
   type ReceiverAppOptions,
 } from "./app.ts";
 import { BodyBudget } from "./body.ts";
+import type { FetchApp } from "./server.ts";
 import { ClusterBook } from "./clusters.ts";
 import type { PageContext } from "./page.ts";
 import { renderOverview } from "./page_overview.ts";
@@ -44,7 +44,7 @@ export interface ReceiverOptions extends
 
 export interface Receiver {
   /** The routes: `app.fetch(request)`. */
-  app: ReceiverApp;
+  app: FetchApp;
   bodies: BodyBudget;
   counters: ReceiverCounters;
   clusters: ClusterBook;
