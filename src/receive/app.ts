@@ -429,7 +429,7 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
   app.onError(internalError);
   return {
     // Events in are most of the requests: /track and /import as clients send
-    // them skip Hono's routing (a few microseconds of a request); any other
+    // them skip Hono's routing (about a microsecond a request); any other
     // spelling of them, and every other route, goes through Hono.
     fetch(req) {
       const route = ingestionRoute(req.method, req.url);
