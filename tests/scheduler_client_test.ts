@@ -17,6 +17,7 @@ import { schedulerSources } from "../src/collect/scheduler_sources.ts";
 import type { MetricsLevel } from "../src/config/settings.ts";
 import { type Certs, generateCerts } from "./fixtures/certs.ts";
 import {
+  type Call,
   type DoubleTls,
   type Fault,
   type Rpc,
@@ -52,7 +53,7 @@ async function collectFrom(
 
 async function withDouble<T>(
   scenario: Scenario,
-  fn: (port: number, calls: { rpc: Rpc; subscriberName: string }[]) => T,
+  fn: (port: number, calls: Call[]) => T,
   tls?: DoubleTls,
 ): Promise<Awaited<T>> {
   const double = await startSchedulerDouble(scenario, { tls });
@@ -85,6 +86,11 @@ Deno.test("every scheduler metric of the sample cluster, asked as hodometer", as
       "serverStatus",
     ]);
     assert(calls.every((c) => c.subscriberName === "hodometer"));
+    // Latest versions only, as Go asks (collect.go:317-321, 424-427).
+    for (const c of calls) {
+      const versioned = c.rpc === "modelStatus" || c.rpc === "pipelineStatus";
+      assertEquals(c.allVersions, versioned ? false : undefined, c.rpc);
+    }
   });
 });
 

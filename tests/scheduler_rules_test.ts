@@ -9,6 +9,7 @@ import {
   type ReplicaResources,
   SchedulerServerTally,
 } from "../src/metrics/scheduler_rules.ts";
+import { pipeline, pipelineAnswer } from "./fixtures/scheduler_double.ts";
 
 const resources = (
   ...rs: Partial<ReplicaResources>[]
@@ -97,6 +98,34 @@ Deno.test("pipelines: live when a version is in Create, Creating or Ready", () =
   const t = new PipelineTally();
   t.add({ versions: [{ state: undefined }] });
   assertEquals(t.snapshot().pipeline_count, 0);
+});
+
+Deno.test("pipelines: Go's count, from what the scheduler sends with allVersions false", () => {
+  // Each pipeline's versions oldest first, as a scenario lists them; the
+  // scheduler sends the latest only (pipelineAnswer), and the tally counts
+  // what it is sent.
+  const [CREATING, READY, FAILED, TERMINATING] = [2, 3, 4, 6];
+  const count = (allVersions: boolean, ...pipelines: number[][]) => {
+    const t = new PipelineTally();
+    for (const [i, statuses] of pipelines.entries()) {
+      t.add(pipelineAnswer(pipeline(`p${i}`, ...statuses), allVersions));
+    }
+    return t.snapshot().pipeline_count;
+  };
+  // SPEC §3: latest failed while an older one is Ready → not counted.
+  assertEquals(count(false, [READY, FAILED]), 0);
+  // Latest Ready, older Failed → counted.
+  assertEquals(count(false, [FAILED, READY]), 1);
+  // A new version on its way, the old one Ready → counted once.
+  assertEquals(count(false, [READY, CREATING]), 1);
+  // Being deleted (latest Terminating) → not counted.
+  assertEquals(count(false, [READY, TERMINATING]), 0);
+  assertEquals(
+    count(false, [READY, FAILED], [FAILED, READY], [READY], [TERMINATING]),
+    2,
+  );
+  // Asked for every version, the same rule would count what Go does not.
+  assertEquals(count(true, [READY, FAILED], [READY, TERMINATING]), 2);
 });
 
 Deno.test("models not deleted and active experiments are counted", () => {

@@ -135,8 +135,9 @@ export function schedulerSources(
     sources.push(streamSource(
       "scheduler pipelines",
       () => new PipelineTally(),
+      // Latest version only, as Go asks (collect.go:317-321).
       (deadline) =>
-        client.pipelineStatus({ ...sub, allVersions: true }, { deadline }),
+        client.pipelineStatus({ ...sub, allVersions: false }, { deadline }),
     ));
   }
   if (wanted("scheduler experiments")) {

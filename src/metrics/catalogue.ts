@@ -1,5 +1,15 @@
 // The metric catalogue: the single source for the event's properties, the level
 // filter, `hodometer metrics` and the README's metrics table.
+//
+// Each metric's comment gives the rule of Seldon's Go hodometer it follows
+// (file:line at SeldonIO/seldon-core 7b77f8b, in hodometer/pkg/hodometer/
+// unless another path is given) and says whether ours is the same. Kept
+// different on purpose, for every metric: a metric whose source failed is
+// omitted, where Go sends its zero value (collect.go:274-277, 291-305 and the
+// other collectors return nil, then collect.go:214-241 skip the assignment
+// and publish.go:174-204 sends every field); a metric above the level is
+// omitted, where Go sends its zero value (collect.go:220, 235). docs/parity.md
+// has the whole audit.
 
 import type { MetricsLevel } from "../config/settings.ts";
 
@@ -32,6 +42,10 @@ const metric = (
 ) => ({ name, level, type, source, description }) as const;
 
 export const CATALOGUE = [
+  // Go: CLUSTER_ID trimmed (cmd/hodometer/args.go:176-182), kept when
+  // uuid.Parse accepts it, else a new random UUID at every start
+  // (collect.go:133-139). Different on purpose: the random one is persisted
+  // and reused (SPEC §5); any uuid.Parse form is accepted the same.
   metric(
     "cluster_id",
     "cluster",
@@ -39,6 +53,12 @@ export const CATALOGUE = [
     "identity",
     "random identifier of this cluster, for de-duplication; persisted, never derived from anything identifying",
   ),
+  // Go: SchedulerStatus{subscriberName} (collect.go:272-273), its
+  // applicationVersion sent as it comes (collect.go:280, 217-219). Different on
+  // purpose: only a version-like value, and only a suffix that cannot carry a
+  // name (version_string.ts); anything else is omitted with a warning. The
+  // scheduler at 7b77f8b answers a fixed "0.0.1"
+  // (scheduler/pkg/server/server.go:889-895), which both report.
   metric(
     "seldon_core_version",
     "cluster",
@@ -46,6 +66,8 @@ export const CATALOGUE = [
     "scheduler status",
     "applicationVersion reported by the scheduler",
   ),
+  // Go: documented (README.md's metrics table), not in UsageMetrics
+  // (metrics.go:12-48): never sent. Implemented here (SPEC §3).
   metric(
     "is_global_installation",
     "cluster",
@@ -53,6 +75,8 @@ export const CATALOGUE = [
     "kubernetes",
     "whether Seldon Core 2 is installed cluster-wide: SeldonRuntime resources readable in more than one namespace",
   ),
+  // Go: documented, not in UsageMetrics (metrics.go:12-48): never sent.
+  // Implemented here: true in a pod or with a kubeconfig.
   metric(
     "is_kubernetes",
     "cluster",
@@ -60,6 +84,10 @@ export const CATALOGUE = [
     "kubernetes",
     "whether the installation runs in Kubernetes (always present)",
   ),
+  // Go: Discovery().ServerVersion().GitVersion (collect.go:258-267), only
+  // with an in-cluster config (collect.go:141-157), at every level. Same
+  // request; different on purpose: also read with a kubeconfig off-cluster,
+  // and sanitized as seldon_core_version is.
   metric(
     "kubernetes_version",
     "cluster",
@@ -67,6 +95,8 @@ export const CATALOGUE = [
     "kubernetes",
     "Kubernetes server gitVersion, inside Kubernetes",
   ),
+  // Go: documented, not in UsageMetrics (metrics.go:12-48): never sent.
+  // Implemented here.
   metric(
     "node_count",
     "cluster",
@@ -74,6 +104,10 @@ export const CATALOGUE = [
     "kubernetes",
     "number of Nodes, inside Kubernetes",
   ),
+  // Go: ModelStatus{subscriberName, model unset, allVersions unset = false}
+  // (collect.go:424-427); every answer whose deleted is false counts
+  // (collect.go:445-447). Same: scheduler_sources.ts asks allVersions false,
+  // ModelTally (scheduler_rules.ts) counts !deleted.
   metric(
     "model_count",
     "resource",
@@ -81,13 +115,22 @@ export const CATALOGUE = [
     "scheduler models",
     "models the scheduler reports that are not deleted",
   ),
+  // Go: PipelineStatus{subscriberName, name unset, allVersions false}
+  // (collect.go:317-321): the scheduler then sends each pipeline's latest
+  // version only (scheduler/pkg/server/server.go:840-855); a pipeline counts
+  // when a version it sends is in PipelineCreate, PipelineCreating or
+  // PipelineReady; a version without a state is skipped
+  // (collect.go:344-368). Same: PipelineTally.
   metric(
     "pipeline_count",
     "resource",
     "integer",
     "scheduler pipelines",
-    "pipelines with a version in state PipelineCreate, PipelineCreating or PipelineReady",
+    "pipelines whose latest version is in state PipelineCreate, PipelineCreating or PipelineReady",
   ),
+  // Go: ExperimentStatus{subscriberName, name unset} (collect.go:287-290);
+  // an experiment counts when active is true (collect.go:308-310). Same:
+  // ExperimentTally.
   metric(
     "experiment_count",
     "resource",
@@ -95,6 +138,11 @@ export const CATALOGUE = [
     "scheduler experiments",
     "experiments that are active",
   ),
+  // Go: ServerStatus{subscriberName, name unset} (collect.go:373-376); a
+  // server counts when expectedReplicas > 0 or availableReplicas > 0
+  // (collect.go:399-400). The scheduler's availableReplicas leaves draining
+  // replicas out (scheduler/pkg/server/server.go:692-720). Same:
+  // SchedulerServerTally.
   metric(
     "server_count",
     "resource",
@@ -102,6 +150,8 @@ export const CATALOGUE = [
     "scheduler servers",
     "servers with expected or available replicas above 0",
   ),
+  // Go: over counted servers, expectedReplicas when > 0, else
+  // availableReplicas (collect.go:401-405). Same: SchedulerServerTally.
   metric(
     "server_replica_count",
     "resource",
@@ -109,6 +159,10 @@ export const CATALOGUE = [
     "scheduler servers",
     "over counted servers: expected replicas when above 0, else available replicas",
   ),
+  // Go: over counted servers, per replica resource entry: +1 when
+  // overCommitPercentage > 0, else +1 when numLoadedModels > 1
+  // (collect.go:407-414). Same: SchedulerServerTally. (Go's metrics table calls
+  // it a number of Servers; the code counts replica entries, as we do.)
   metric(
     "multimodel_enabled_count",
     "feature",
@@ -116,6 +170,8 @@ export const CATALOGUE = [
     "scheduler servers",
     "server replicas with overcommit on or more than one model loaded",
   ),
+  // Go: over counted servers, per replica resource entry with
+  // overCommitPercentage > 0 (collect.go:407-411). Same: SchedulerServerTally.
   metric(
     "overcommit_enabled_count",
     "feature",
@@ -123,6 +179,8 @@ export const CATALOGUE = [
     "scheduler servers",
     "server replicas with overcommit on",
   ),
+  // Go: a field of UsageMetrics (metrics.go:45) never assigned: always 0.
+  // Implemented here (kube_rules.ts, SPEC §3).
   metric(
     "gpu_enabled_count",
     "feature",
@@ -130,6 +188,8 @@ export const CATALOGUE = [
     "kubernetes",
     "Server resources whose pod spec requests or limits a GPU (a resource ending in /gpu)",
   ),
+  // Go: documented, not in UsageMetrics (metrics.go:12-48): never sent.
+  // Implemented here (kube_rules.ts).
   metric(
     "inference_server_name",
     "feature",
@@ -137,6 +197,8 @@ export const CATALOGUE = [
     "kubernetes",
     "inference servers in use (MLServer, Triton, custom), sorted and joined by commas",
   ),
+  // Go: a field of UsageMetrics (metrics.go:46) never assigned: always 0.
+  // Implemented here (kube_rules.ts).
   metric(
     "server_cpu_cores_sum",
     "feature",
@@ -144,6 +206,12 @@ export const CATALOGUE = [
     "kubernetes",
     "sum over Servers of replicas × CPU cores of one pod (limits, else requests)",
   ),
+  // Go: Σ totalMemoryBytes over the replica resource entries of counted
+  // servers (collect.go:416), sent as float32(bytes) / 1e9 (collect.go:239):
+  // decimal GB, though Go's docs say GiB. Same rule; kept different on
+  // purpose: the division is in float64, so the value is not rounded to
+  // float32's 7 significant digits (2.5 GB reads 2.5 from both; 1234567891
+  // bytes read 1.234567891 here, 1.2345679 from Go).
   metric(
     "server_memory_gb_sum",
     "feature",
@@ -151,6 +219,7 @@ export const CATALOGUE = [
     "scheduler servers",
     "total memory of server replicas in GB (decimal, 1e9 bytes, as the reference)",
   ),
+  // Go: BuildVersion (version.go:13, collect.go:210), at every level. Same.
   metric(
     "collector_version",
     "always",
@@ -158,6 +227,7 @@ export const CATALOGUE = [
     "collector",
     "version of hodometer",
   ),
+  // Go: GitCommit (version.go:16, collect.go:211), at every level. Same.
   metric(
     "collector_git_commit",
     "always",

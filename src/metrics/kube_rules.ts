@@ -3,6 +3,10 @@
 // used only to join Servers to their ServerConfigs and in warnings for the
 // operator's own logs; what leaves this module for the event is counts, flags,
 // a sanitized version and the fixed inference server names.
+// Seldon's Go hodometer documents these metrics but never computes them
+// (hodometer/pkg/hodometer/metrics.go:12-48 at seldon-core 7b77f8b: no
+// field, or a field never assigned); the rules are SPEC §3's. Only
+// kubernetesVersion reads what Go reads (collect.go:258-267).
 
 import {
   add,

@@ -1,6 +1,8 @@
-// The counting rules for the scheduler's streams (the reference collector's,
-// worked examples in tests/scheduler_rules_test.ts), as tallies that take one
-// message at a time: memory stays flat however large the cluster.
+// The counting rules for the scheduler's streams, Go hodometer's own
+// (hodometer/pkg/hodometer/collect.go at SeldonIO/seldon-core 7b77f8b; lines
+// cited per tally; worked examples in tests/scheduler_rules_test.ts), as
+// tallies that take one message at a time: memory stays flat however large
+// the cluster. What each request asks is in collect/scheduler_sources.ts.
 
 import type { Snapshot } from "./catalogue.ts";
 
@@ -16,7 +18,10 @@ export interface ServerStatus {
   resources: readonly ReplicaResources[];
 }
 
-/** Servers with expected or available replicas > 0, and their replica resources. */
+/**
+ * Servers with expected or available replicas > 0, and their replica
+ * resources: Go's updateServerMetrics (collect.go:398-419), line for line.
+ */
 export class SchedulerServerTally {
   #servers = 0;
   #replicas = 0;
@@ -52,6 +57,7 @@ export class SchedulerServerTally {
   }
 }
 
+/** Models whose `deleted` is false (collect.go:445-447). */
 export class ModelTally {
   #models = 0;
 
@@ -64,7 +70,10 @@ export class ModelTally {
   }
 }
 
-/** PipelineVersionState.PipelineStatus values that mean "exists and is wanted". */
+/**
+ * PipelineVersionState.PipelineStatus values that mean "exists and is
+ * wanted" (collect.go:361-363).
+ */
 const LIVE_PIPELINE_STATES: ReadonlySet<number> = new Set([
   1, // PipelineCreate
   2, // PipelineCreating
@@ -75,6 +84,13 @@ export interface PipelineStatus {
   versions: readonly { state?: { status: number } | undefined }[];
 }
 
+/**
+ * Pipelines with a version in LIVE_PIPELINE_STATES among those the scheduler
+ * sent; a version without a state is skipped: Go's isPipelineActive
+ * (collect.go:350-368). Asked with allVersions false (collect.go:317-321),
+ * the scheduler sends the latest version only, so a pipeline whose new
+ * version failed while an older one still runs is not counted.
+ */
 export class PipelineTally {
   #pipelines = 0;
 
@@ -90,6 +106,7 @@ export class PipelineTally {
   }
 }
 
+/** Experiments whose `active` is true (collect.go:308-310). */
 export class ExperimentTally {
   #experiments = 0;
 
