@@ -163,11 +163,11 @@ Deno.test("TLS files are not checked with PLAINTEXT (the stock chart names four 
   }
 });
 
-Deno.test("with SSL a file is needed only when no secret name gives its material", () => {
+Deno.test("with SSL, files are needed unless the client secret is named (Seldon's rule)", () => {
   const errorsWith = (env: Record<string, string>) => {
     const r = resolve(TLS_KEYS, {
       ...UNMOUNTED_TLS_FILES,
-      CONTROL_PLANE_SECURITY_PROTOCOL: "ssl",
+      CONTROL_PLANE_SECURITY_PROTOCOL: "SSL",
       ...env,
     });
     return r.ok ? [] : r.errors.map((e) => e.split("=")[0]);
@@ -179,7 +179,7 @@ Deno.test("with SSL a file is needed only when no secret name gives its material
     "CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION",
     "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
   ]);
-  // Both secrets win over every file.
+  // Both secrets: no file is read (the locations name keys in them).
   assertEquals(
     errorsWith({
       CONTROL_PLANE_CLIENT_TLS_SECRET_NAME: "client",
@@ -187,8 +187,13 @@ Deno.test("with SSL a file is needed only when no secret name gives its material
     }),
     [],
   );
-  // The client secret covers the certificate and key only.
-  assertEquals(errorsWith({ CONTROL_PLANE_CLIENT_TLS_SECRET_NAME: "c" }), [
+  // The client secret alone: its own ca.crt validates the scheduler, and the
+  // server CA file the chart names (and never mounts) is not read.
+  assertEquals(errorsWith({ CONTROL_PLANE_CLIENT_TLS_SECRET_NAME: "c" }), []);
+  // The server secret alone is not used: every piece comes from the files.
+  assertEquals(errorsWith({ CONTROL_PLANE_SERVER_TLS_SECRET_NAME: "s" }), [
+    "CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION",
+    "CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION",
     "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
   ]);
   // Without a server CA, the client CA file validates the scheduler.
@@ -203,23 +208,33 @@ Deno.test("with SSL a file is needed only when no secret name gives its material
   );
 });
 
-Deno.test("CONTROL_PLANE_SECURITY_PROTOCOL: SSL in any case is TLS; any other value is plaintext with one warning", () => {
+Deno.test("CONTROL_PLANE_SECURITY_PROTOCOL: SSL exactly is TLS, as for Seldon's components; any other value is plaintext", () => {
   const protocol = (value: string) =>
     resolve(["controlPlaneSecurityProtocol"], {
       CONTROL_PLANE_SECURITY_PROTOCOL: value,
     });
-  for (const ssl of ["SSL", "ssl", " Ssl "]) {
-    const r = protocol(ssl);
+  const ssl = protocol("SSL");
+  assert(ssl.ok);
+  assertEquals(ssl.config.controlPlaneSecurityProtocol, "SSL");
+  assertEquals(ssl.warnings, []);
+  for (const plain of ["PLAINTEXT", "plaintext", " Plaintext "]) {
+    const r = protocol(plain);
     assert(r.ok);
-    assertEquals(r.config.controlPlaneSecurityProtocol, "SSL");
+    assertEquals(r.config.controlPlaneSecurityProtocol, "PLAINTEXT");
     assertEquals(r.warnings, []);
   }
-  const other = protocol("SASL_SSL");
-  assert(other.ok, "not exit 2");
-  assertEquals(other.config.controlPlaneSecurityProtocol, "PLAINTEXT");
-  assertEquals(other.warnings, [
-    'CONTROL_PLANE_SECURITY_PROTOCOL="SASL_SSL" is neither SSL nor PLAINTEXT: the scheduler is reached in plaintext',
-  ]);
+  // Seldon's scheduler opens its TLS port for "SSL" only (util.go:83-84):
+  // with "ssl" it serves plaintext, and so hodometer asks in plaintext.
+  for (const other of ["ssl", " SSL", "Ssl", "SASL_SSL"]) {
+    const r = protocol(other);
+    assert(r.ok, "not exit 2");
+    assertEquals(r.config.controlPlaneSecurityProtocol, "PLAINTEXT", other);
+    assertEquals(r.warnings, [
+      `CONTROL_PLANE_SECURITY_PROTOCOL=${
+        JSON.stringify(other)
+      } is neither SSL nor PLAINTEXT (Seldon takes TLS from "SSL" only, in capitals): the scheduler is reached in plaintext`,
+    ]);
+  }
 });
 
 Deno.test("LOG_LEVEL takes the reference's logrus levels, any case; panic is fatal", () => {

@@ -36,7 +36,7 @@ async function collectFrom(
     {},
 ) {
   const level = options.level ?? "feature";
-  // With TLS the host must be a name its certificate holds (see open_sources).
+  // With TLS, a name its certificate holds (addresses: scheduler_tls_test.ts).
   const host = options.tls ? "localhost" : "127.0.0.1";
   const client = openScheduler({ host, port, tls: options.tls });
   try {

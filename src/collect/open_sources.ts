@@ -3,22 +3,16 @@
 // Opened per cycle and closed after it: TLS files and secrets are re-read, so
 // rotated certificates are picked up without a restart.
 
-import { type Env, SETTINGS } from "../config/settings.ts";
-import { isIpLiteral } from "../net/host.ts";
-import { errorMessage } from "../runtime/error_message.ts";
+import type { Env } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import {
   checkKubeconfig,
   type KubeAccess,
   kubernetesSources,
   openKubernetes,
-  readControlPlaneTls,
 } from "../kube/mod.ts";
-import {
-  openScheduler,
-  type SchedulerAddress,
-  type SchedulerTls,
-} from "./scheduler_client.ts";
+import { openScheduler, type SchedulerAddress } from "./scheduler_client.ts";
+import { readSchedulerTls } from "./scheduler_tls.ts";
 import { schedulerSources } from "./scheduler_sources.ts";
 import type { Source } from "../metrics/source.ts";
 import type { RetryPolicy } from "./scheduler_client.ts";
@@ -110,87 +104,11 @@ async function schedulerAddress(
   if (config.controlPlaneSecurityProtocol !== "SSL") {
     return { host, port: config.schedulerPort };
   }
-  if (isIpLiteral(host)) {
-    return new Error(
-      `scheduler TLS: SCHEDULER_HOST=${host} is an IP address; TLS to the scheduler needs the host name its certificate names (e.g. seldon-scheduler); the scheduler is not asked`,
-    );
-  }
-  const tls = await tlsMaterial(config, kube, signal);
+  const tls = await readSchedulerTls(config, {
+    kube,
+    namespace: config.podNamespace,
+    signal,
+  });
   if (tls instanceof Error) return tls;
   return { host, port: config.schedulerTlsPort, tls };
-}
-
-/**
- * The scheduler's TLS material, per material: the client certificate and key,
- * and the CA that validates the scheduler. A secret name wins over the files
- * of the same material (as the reference does); only what is used is read.
- */
-async function tlsMaterial(
-  config: SourceConfig,
-  kube: KubeAccess,
-  signal?: AbortSignal,
-): Promise<SchedulerTls | Error> {
-  const tls: SchedulerTls = {};
-  const fromFile = async (variable: string, path: string | undefined) => {
-    if (path === undefined) return undefined;
-    try {
-      return await Deno.readFile(path);
-    } catch (e) {
-      throw new Error(
-        `scheduler TLS: cannot read ${variable}=${path}: ${errorMessage(e)}`,
-      );
-    }
-  };
-  const clientSecret = config.clientTlsSecretName;
-  const caSecret = config.serverTlsSecretName;
-  try {
-    if (clientSecret === undefined) {
-      tls.cert = await fromFile(
-        SETTINGS.clientTlsCrt.env,
-        config.clientTlsCrt,
-      );
-      tls.key = await fromFile(SETTINGS.clientTlsKey.env, config.clientTlsKey);
-    }
-    if (caSecret === undefined) {
-      tls.ca = config.serverTlsCa !== undefined
-        ? await fromFile(SETTINGS.serverTlsCa.env, config.serverTlsCa)
-        : await fromFile(SETTINGS.clientTlsCa.env, config.clientTlsCa);
-    }
-  } catch (e) {
-    return e as Error;
-  }
-  if (clientSecret !== undefined || caSecret !== undefined) {
-    if (!kube.client) {
-      return new Error(
-        "scheduler TLS: CONTROL_PLANE_*_TLS_SECRET_NAME is set but the Kubernetes API is not reachable; mount the files and use the CONTROL_PLANE_*_TLS_*_LOCATION variables instead (without the secret names)",
-      );
-    }
-    const namespace = config.podNamespace ?? kube.client.namespace;
-    if (namespace === undefined) {
-      return new Error(
-        "scheduler TLS: the namespace of the TLS secrets is unknown: set POD_NAMESPACE",
-      );
-    }
-    const fromSecrets = await readControlPlaneTls(kube.client, {
-      namespace,
-      clientSecretName: clientSecret,
-      serverSecretName: caSecret,
-    }, signal);
-    if (fromSecrets instanceof Error) {
-      return new Error(
-        `scheduler TLS: ${fromSecrets.message}; the scheduler is not asked`,
-      );
-    }
-    if (clientSecret !== undefined) {
-      tls.cert = fromSecrets.cert;
-      tls.key = fromSecrets.key;
-    }
-    if (caSecret !== undefined) tls.ca = fromSecrets.ca;
-  }
-  if ((tls.cert === undefined) !== (tls.key === undefined)) {
-    return new Error(
-      "scheduler TLS: a client certificate needs its key and the key its certificate (CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION and CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION)",
-    );
-  }
-  return tls;
 }

@@ -2,7 +2,9 @@
 // deadline and bounded retries, so that one collection can never hang.
 
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
 import {
+  type ChannelCredentials,
   type ClientReadableStream,
   credentials,
   type ServiceError,
@@ -32,14 +34,19 @@ export interface SchedulerAddress {
 /** Every call carries this subscriber name, as the reference collector's do. */
 export const SUBSCRIBER_NAME = "hodometer";
 
+/**
+ * A client of the scheduler at `address`. With TLS, the scheduler's
+ * certificate must name the host: a DNS name for a name, an IP address SAN
+ * for an address (as Go's client checks it).
+ */
 export function openScheduler(address: SchedulerAddress): SchedulerClient {
   const { tls } = address;
   const creds = tls
-    ? credentials.createSsl(
+    ? withoutAddressAsServerName(credentials.createSsl(
       tls.ca ? Buffer.from(tls.ca) : null,
       tls.key ? Buffer.from(tls.key) : null,
       tls.cert ? Buffer.from(tls.cert) : null,
-    )
+    ))
     : credentials.createInsecure();
   const target = `${hostForAddress(address.host)}:${address.port}`;
   return new SchedulerClient(target, creds, {
@@ -47,6 +54,37 @@ export function openScheduler(address: SchedulerAddress): SchedulerClient {
     // loop; retries are done below, with a fresh tally each time.
     "grpc.enable_retries": 0,
   });
+}
+
+/**
+ * TLS credentials that send no server name (SNI) to an IP address. grpc-js
+ * always sets the target's host as the server name, and Deno's node:tls
+ * refuses an address there (RFC 6066 allows names only), so a scheduler
+ * addressed by IP could not be reached. Go's client sends no SNI to an
+ * address and checks the certificate's IP SANs; without a server name,
+ * node:tls does the same against the connection's host. grpc-js has no
+ * option for this: its connector's options are amended as they are made
+ * (internal to the pinned grpc-js; tests/scheduler_tls_test.ts proves it over
+ * real TLS, so an upgrade that moves them fails there).
+ */
+function withoutAddressAsServerName(
+  creds: ChannelCredentials,
+): ChannelCredentials {
+  const create = creds._createSecureConnector.bind(creds);
+  creds._createSecureConnector = (target, options, callCredentials) => {
+    const connector = create(target, options, callCredentials);
+    const tlsOptions = (connector as { connectionOptions?: TlsNameOptions })
+      .connectionOptions;
+    if (tlsOptions?.servername && isIP(tlsOptions.servername) !== 0) {
+      delete tlsOptions.servername;
+    }
+    return connector;
+  };
+  return creds;
+}
+
+interface TlsNameOptions {
+  servername?: string;
 }
 
 export interface RetryPolicy {

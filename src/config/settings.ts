@@ -118,7 +118,9 @@ const TIMEOUT_RANGE = { minMs: 100, maxMs: HOUR } as const;
 /**
  * The control-plane TLS files are read only when they are used, as the
  * reference does: the stock chart names all of them with PLAINTEXT and mounts
- * none. With SSL, a secret name wins over the file of the same material.
+ * none. With SSL and CONTROL_PLANE_CLIENT_TLS_SECRET_NAME, every piece comes
+ * from the secrets and a location only names its key there (Seldon's TLS
+ * code: collect/scheduler_tls.ts); without it, every piece from the files.
  */
 const tlsFile = (
   env: string,
@@ -142,6 +144,10 @@ const clientMaterialFile = (c: Readonly<Record<string, unknown>>) =>
   c.clientTlsSecretName === undefined
     ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and CONTROL_PLANE_CLIENT_TLS_SECRET_NAME is unset"
     : undefined;
+
+/** In a secret, a location's file name is the key (tls.crt when unset). */
+const keyInSecret = (fallback: string) =>
+  `; with CONTROL_PLANE_CLIENT_TLS_SECRET_NAME, its file name is the key read from the secret (${fallback} when unset)`;
 
 export const SETTINGS = {
   metricsLevel: setting<MetricsLevel>({
@@ -191,56 +197,63 @@ export const SETTINGS = {
     flag: "control-plane-security-protocol",
     arg: "<protocol>",
     description:
-      "SSL (any case) for TLS to the scheduler; PLAINTEXT, or any other value with a warning, for plaintext",
+      "SSL (exactly, as Seldon's components read it) for TLS to the scheduler; PLAINTEXT, or any other value with a warning, for plaintext",
     default: "PLAINTEXT",
-    // As the reference: anything but SSL means plaintext. Said, not fatal.
+    // As Seldon's TLS code (components/tls/pkg/tls/util.go:49-55, 83-84):
+    // only "SSL" exactly means TLS; "ssl" leaves the scheduler without its
+    // TLS port. Anything else is plaintext, said, not fatal.
     parse: (raw) => {
-      const v = raw.trim().toUpperCase();
-      if (v === "SSL" || v === "PLAINTEXT") return { ok: true, value: v };
+      if (raw === "SSL") return { ok: true, value: "SSL" };
+      if (raw.trim().toUpperCase() === "PLAINTEXT") {
+        return { ok: true, value: "PLAINTEXT" };
+      }
       return {
         ok: true,
         value: "PLAINTEXT",
         warning:
-          "is neither SSL nor PLAINTEXT: the scheduler is reached in plaintext",
+          'is neither SSL nor PLAINTEXT (Seldon takes TLS from "SSL" only, in capitals): the scheduler is reached in plaintext',
       };
     },
   }),
   clientTlsCrt: tlsFile(
     "CONTROL_PLANE_CLIENT_TLS_CRT_LOCATION",
     "client-tls-crt",
-    "client certificate file for mTLS to the scheduler (read only with SSL)",
+    `client certificate file for mTLS to the scheduler (read only with SSL)${
+      keyInSecret("tls.crt")
+    }`,
     clientMaterialFile,
   ),
   clientTlsKey: tlsFile(
     "CONTROL_PLANE_CLIENT_TLS_KEY_LOCATION",
     "client-tls-key",
-    "client private key file for mTLS to the scheduler (read only with SSL)",
+    `client private key file for mTLS to the scheduler (read only with SSL)${
+      keyInSecret("tls.key")
+    }`,
     clientMaterialFile,
   ),
   clientTlsCa: tlsFile(
     "CONTROL_PLANE_CLIENT_TLS_CA_LOCATION",
     "client-tls-ca",
-    "CA file used to validate the scheduler when CONTROL_PLANE_SERVER_TLS_CA_LOCATION is unset (read only with SSL)",
+    `CA file that validates the scheduler when the server's CA is not given (read only with SSL)${
+      keyInSecret("ca.crt")
+    }`,
     (c) =>
-      c.serverTlsSecretName === undefined && c.serverTlsCa === undefined
-        ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and neither CONTROL_PLANE_SERVER_TLS_SECRET_NAME nor CONTROL_PLANE_SERVER_TLS_CA_LOCATION is set"
+      c.clientTlsSecretName === undefined && c.serverTlsCa === undefined
+        ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and neither CONTROL_PLANE_CLIENT_TLS_SECRET_NAME nor CONTROL_PLANE_SERVER_TLS_CA_LOCATION is set"
         : undefined,
   ),
   serverTlsCa: tlsFile(
     "CONTROL_PLANE_SERVER_TLS_CA_LOCATION",
     "server-tls-ca",
-    "CA file that validates the scheduler's certificate (read only with SSL)",
-    (c) =>
-      c.serverTlsSecretName === undefined
-        ? "CONTROL_PLANE_SECURITY_PROTOCOL=SSL and CONTROL_PLANE_SERVER_TLS_SECRET_NAME is unset"
-        : undefined,
+    "CA file that validates the scheduler's certificate (read only with SSL); with CONTROL_PLANE_SERVER_TLS_SECRET_NAME, its file name is the key read from that secret (ca.crt when unset)",
+    clientMaterialFile,
   ),
   clientTlsSecretName: setting<string | undefined>({
     env: "CONTROL_PLANE_CLIENT_TLS_SECRET_NAME",
     flag: "client-tls-secret-name",
     arg: "<name>",
     description:
-      "Kubernetes TLS secret holding the client certificate (in POD_NAMESPACE)",
+      "Kubernetes TLS secret holding the client certificate, its key and CA (in POD_NAMESPACE); set, no TLS file is read",
     default: undefined,
     defaultText: "unset",
     parse: optionalString,
@@ -250,7 +263,7 @@ export const SETTINGS = {
     flag: "server-tls-secret-name",
     arg: "<name>",
     description:
-      "Kubernetes TLS secret holding the scheduler's CA (in POD_NAMESPACE)",
+      "Kubernetes TLS secret holding the CA that validates the scheduler (in POD_NAMESPACE); used only with CONTROL_PLANE_CLIENT_TLS_SECRET_NAME, as by Seldon's components",
     default: undefined,
     defaultText: "unset",
     parse: optionalString,

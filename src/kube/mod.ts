@@ -15,8 +15,4 @@ export {
   getOrCreateClusterId,
   kubeClusterIdStore,
 } from "./cluster_id.ts";
-export {
-  type ControlPlaneSecrets,
-  readControlPlaneTls,
-  type TlsMaterial,
-} from "./tls_secrets.ts";
+export { readSecretKeys, type SecretKeys } from "./tls_secrets.ts";

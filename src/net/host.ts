@@ -15,7 +15,7 @@ export function hostForAddress(host: string): string {
 
 /**
  * Whether a host is an IP address rather than a name (IPv4 dotted quad, or
- * IPv6, bracketed or not): TLS can verify, and SNI can carry, only names.
+ * IPv6, bracketed or not): SNI can carry only names.
  */
 export function isIpLiteral(host: string): boolean {
   const h = unbracketed(host);
