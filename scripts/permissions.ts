@@ -1,8 +1,9 @@
 // The Deno permissions and V8 flags hodometer ships with: the one place they
 // are decided. scripts/compile.ts bakes them into the binary (and prints them:
 // `bash scripts/compile.sh --print-flags | --print-permissions`); `deno task
-// hodometer`, the demo, the benchmark and every process test run main.ts with
-// exactly the same ones (shippedRunArgs), so what is tested is what ships.
+// hodometer` (which runs this file for them), the demo, the benchmark and every
+// process test run main.ts with exactly the same ones (shippedRunArgs,
+// shippedTaskArgs), so what is tested is what ships.
 //
 // Files are read and written wherever the settings say: a kubeconfig, TLS
 // files, the state directory and the receiver's store are paths a user picks
@@ -201,9 +202,24 @@ export function shippedRunArgs(
   return ["run", ...flags, main];
 }
 
-/** deno.json's `hodometer` task: main.ts from source, as shipped. */
+/**
+ * What `deno run` takes to run main.ts as shipped, relative to the repository
+ * (where `deno task` runs): printed by this file when run, for the task.
+ */
+export function shippedTaskArgs(): string[] {
+  return [...shippedFlags(), "main.ts"];
+}
+
+/**
+ * deno.json's `hodometer` task: main.ts from source, as shipped. Deno echoes a
+ * task's command before running it, so the flags are not written into it (they
+ * made a line of over 1 000 characters): the task asks this file for them
+ * (`deno run $(deno run scripts/permissions.ts)`). Were that ever to print
+ * nothing, `deno run` would be left with the task's arguments alone: no
+ * main.ts and no permission, never a broader run.
+ */
 export function shippedTask(): string {
-  return ["deno", "run", ...shippedFlags(), "main.ts"].join(" ");
+  return "deno run $(deno run --no-prompt scripts/permissions.ts)";
 }
 
 /**
@@ -231,3 +247,5 @@ export function permissionsMarkdown(perms: Permission[]): string {
     "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`.",
   ].join("\n");
 }
+
+if (import.meta.main) console.log(shippedTaskArgs().join(" "));
