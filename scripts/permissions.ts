@@ -24,11 +24,11 @@ export const EXTRA_ENV: Readonly<Record<string, string>> = {
   KUBERNETES_SERVICE_PORT: "the Kubernetes API port in a pod",
 };
 
-/** What the program reads, and why: the README's honest account of --allow-read. */
+/** What the program reads, and why: docs/security.md's honest account of --allow-read. */
 export const READS =
   "the kubeconfig (--kubeconfig, each file KUBECONFIG lists, else ~/.kube/config) and the certificate, key and token files it names; the control-plane TLS files (only with CONTROL_PLANE_SECURITY_PROTOCOL=SSL); the pod's service-account token, ca.crt and namespace; the cluster id in the state directory; the receiver's event store";
 
-/** What the program writes, and why: the README's honest account of --allow-write. */
+/** What the program writes, and why: docs/security.md's honest account of --allow-write. */
 export const WRITES =
   "the cluster id in the state directory (STATE_DIR), and the receiver's event store (--store, with its -wal and -shm files); nothing else";
 
@@ -223,7 +223,7 @@ export function shippedTask(): string {
 }
 
 /**
- * One item of the README's list. A flag with a value (`--allow-env=A,B,…`) is
+ * One item of docs/security.md's list. A flag with a value (`--allow-env=A,B,…`) is
  * named, then its values are listed one code span each, so that the line
  * wraps like prose.
  */
@@ -236,7 +236,7 @@ function permissionItem(flag: string, why: string): string {
   }.`;
 }
 
-/** The README's list: what the binary may do, and that nothing else is granted. */
+/** docs/security.md's list: what the binary may do, and that nothing else is granted. */
 export function permissionsMarkdown(perms: Permission[]): string {
   return [
     ...perms.map((p) => permissionItem(p.flag, p.why)),

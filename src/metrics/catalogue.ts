@@ -1,5 +1,5 @@
 // The metric catalogue: the single source for the event's properties, the level
-// filter, `hodometer metrics` and the README's metrics table.
+// filter, `hodometer metrics` and the metrics list of docs/metrics.md.
 
 import type { MetricsLevel } from "../config/settings.ts";
 
@@ -223,7 +223,7 @@ export function typeProblem(
 }
 
 /**
- * The README's metrics: one list item per metric (name; level, type and
+ * docs/metrics.md's list: one list item per metric (name; level, type and
  * source; meaning), narrow enough for a terminal.
  */
 export function metricsListMarkdown(): string {
