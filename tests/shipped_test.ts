@@ -11,6 +11,7 @@ import {
   shippedTaskArgs,
   V8_FLAGS,
 } from "../scripts/permissions.ts";
+import { HERMETIC_ENV } from "./fixtures/hodometer_process.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -43,14 +44,14 @@ Deno.test("shipped: process runs get exactly the binary's flags, and nothing bro
   }
 });
 
-/** `deno <args>` run in the repository, as a user's terminal would (no colour). */
+/** `deno <args>` run in the repository, in the tests' hermetic environment. */
 async function deno(
   args: string[],
 ): Promise<{ stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
-    env: { NO_COLOR: "1" },
+    env: HERMETIC_ENV,
     stdin: "null",
   }).output();
   const text = new TextDecoder();
@@ -131,7 +132,6 @@ Deno.test({
     "shipped: deno task hodometer echoes one short line and runs main.ts with exactly the binary's flags",
   ignore: Deno.build.os !== "linux", // the running process is read from /proc
   async fn() {
-    const stateDir = await Deno.makeTempDir({ prefix: "hodometer-task-" });
     // The settings by their variables: the echoed line is the task's own.
     const env = {
       LISTEN_HOST: "127.0.0.1",
@@ -142,7 +142,7 @@ Deno.test({
     const task = new Deno.Command(Deno.execPath(), {
       args: ["task", "hodometer", ...args],
       cwd: ROOT,
-      env: { NO_COLOR: "1", STATE_DIR: stateDir, ...env },
+      env: { ...HERMETIC_ENV, ...env },
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -165,7 +165,6 @@ Deno.test({
       task.kill("SIGTERM"); // deno task hands it on to hodometer
       const status = await task.status;
       await reader.cancel();
-      await Deno.remove(stateDir, { recursive: true });
       assertEquals(status.code, 0);
     }
   },
