@@ -1,8 +1,9 @@
 // The Deno permissions and V8 flags hodometer ships with: the one place they
 // are decided. scripts/compile.ts bakes them into the binary (and prints them:
 // `bash scripts/compile.sh --print-flags | --print-permissions`); `deno task
-// hodometer`, the demo, the benchmark and every process test run main.ts with
-// exactly the same ones (shippedRunArgs), so what is tested is what ships.
+// hodometer` (which runs this file for them), the demo, the benchmark and every
+// process test run main.ts with exactly the same ones (shippedRunArgs,
+// shippedTaskArgs), so what is tested is what ships.
 //
 // Files are read and written wherever the settings say: a kubeconfig, TLS
 // files, the state directory and the receiver's store are paths a user picks
@@ -23,11 +24,11 @@ export const EXTRA_ENV: Readonly<Record<string, string>> = {
   KUBERNETES_SERVICE_PORT: "the Kubernetes API port in a pod",
 };
 
-/** What the program reads, and why: the README's honest account of --allow-read. */
+/** What the program reads, and why: docs/security.md's honest account of --allow-read. */
 export const READS =
   "the kubeconfig (--kubeconfig, each file KUBECONFIG lists, else ~/.kube/config) and the certificate, key and token files it names; the control-plane TLS files (only with CONTROL_PLANE_SECURITY_PROTOCOL=SSL); the pod's service-account token, ca.crt and namespace; the cluster id in the state directory; the receiver's event store";
 
-/** What the program writes, and why: the README's honest account of --allow-write. */
+/** What the program writes, and why: docs/security.md's honest account of --allow-write. */
 export const WRITES =
   "the cluster id in the state directory (STATE_DIR), and the receiver's event store (--store, with its -wal and -shm files); nothing else";
 
@@ -201,13 +202,28 @@ export function shippedRunArgs(
   return ["run", ...flags, main];
 }
 
-/** deno.json's `hodometer` task: main.ts from source, as shipped. */
-export function shippedTask(): string {
-  return ["deno", "run", ...shippedFlags(), "main.ts"].join(" ");
+/**
+ * What `deno run` takes to run main.ts as shipped, relative to the repository
+ * (where `deno task` runs): printed by this file when run, for the task.
+ */
+export function shippedTaskArgs(): string[] {
+  return [...shippedFlags(), "main.ts"];
 }
 
 /**
- * One item of the README's list. A flag with a value (`--allow-env=A,B,…`) is
+ * deno.json's `hodometer` task: main.ts from source, as shipped. Deno echoes a
+ * task's command before running it, so the flags are not written into it (they
+ * made a line of over 1 000 characters): the task asks this file for them
+ * (`deno run $(deno run scripts/permissions.ts)`). Were that ever to print
+ * nothing, `deno run` would be left with the task's arguments alone: no
+ * main.ts and no permission, never a broader run.
+ */
+export function shippedTask(): string {
+  return "deno run $(deno run --no-prompt scripts/permissions.ts)";
+}
+
+/**
+ * One item of docs/security.md's list. A flag with a value (`--allow-env=A,B,…`) is
  * named, then its values are listed one code span each, so that the line
  * wraps like prose.
  */
@@ -220,7 +236,7 @@ function permissionItem(flag: string, why: string): string {
   }.`;
 }
 
-/** The README's list: what the binary may do, and that nothing else is granted. */
+/** docs/security.md's list: what the binary may do, and that nothing else is granted. */
 export function permissionsMarkdown(perms: Permission[]): string {
   return [
     ...perms.map((p) => permissionItem(p.flag, p.why)),
@@ -231,3 +247,5 @@ export function permissionsMarkdown(perms: Permission[]): string {
     "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`.",
   ].join("\n");
 }
+
+if (import.meta.main) console.log(shippedTaskArgs().join(" "));

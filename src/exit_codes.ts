@@ -1,5 +1,5 @@
 // The exit statuses of every subcommand, in one table: the commands return
-// them, `--help` and the README list them from here.
+// them, `--help` and docs/configuration.md list them from here.
 
 export const EXIT = {
   ok: 0,
@@ -63,7 +63,7 @@ export const EXIT_SUMMARY: readonly [ExitCode, string][] = [
   [EXIT.sourceFailed, "collect: a source could not be read"],
 ];
 
-/** The README's list: each status, then what it means for each command. */
+/** docs/configuration.md's list: each status, then what it means for each command. */
 export function exitStatusMarkdown(): string {
   const lines: string[] = [];
   for (const code of Object.values(EXIT)) {

@@ -1,5 +1,5 @@
 // What a hodometer command line may hold, from the same tables main.ts builds
-// its parser from: the README and the Kubernetes manifests are checked against
+// its parser from: the README, docs/ and the Kubernetes manifests are checked against
 // it, so neither can show an option that does not exist.
 
 import { COMMANDS } from "../src/commands.ts";

@@ -93,7 +93,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** A duration setting whose range is part of its parser, its help and the README. */
+/** A duration setting whose range is part of its parser, its help and docs/configuration.md. */
 const durationSetting = (
   def: Omit<SettingDef<number>, "parse" | "arg"> & {
     minMs: number;

@@ -1,4 +1,4 @@
-// The configuration list of the README, generated from the settings table.
+// The configuration list of docs/configuration.md, generated from the settings table.
 
 import { type SettingDef, SETTINGS } from "./settings.ts";
 
@@ -10,7 +10,7 @@ export function helpDefault(def: SettingDef<unknown>): string {
 }
 
 /**
- * The README's configuration: one list item per setting (variable and
+ * The settings list of docs/configuration.md: one list item per setting (variable and
  * aliases, flag, meaning, default), prose that wraps to any width where a
  * table of four long columns could not.
  */

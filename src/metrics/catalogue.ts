@@ -1,5 +1,5 @@
 // The metric catalogue: the single source for the event's properties, the level
-// filter, `hodometer metrics` and the README's metrics table.
+// filter, `hodometer metrics` and the metrics list of docs/metrics.md.
 //
 // Each metric's comment gives the rule of Seldon's Go hodometer it follows
 // (file:line at SeldonIO/seldon-core 7b77f8b, in hodometer/pkg/hodometer/
@@ -293,7 +293,7 @@ export function typeProblem(
 }
 
 /**
- * The README's metrics: one list item per metric (name; level, type and
+ * docs/metrics.md's list: one list item per metric (name; level, type and
  * source; meaning), narrow enough for a terminal.
  */
 export function metricsListMarkdown(): string {
