@@ -7,10 +7,15 @@ import { EXIT } from "./exit_codes.ts";
 import { PUBLISH_KEYS, RUN_KEYS } from "./agent/keys.ts";
 import { RECEIVE_KEYS } from "./receive/keys.ts";
 
+/** One subcommand as the command line builds it. */
 export interface CommandSpec<K extends SettingKey = SettingKey> {
+  /** What follows `hodometer`, e.g. `run`. */
   name: string;
+  /** One line for `--help`. */
   summary: string;
+  /** The settings it takes (beside the common ones): its flags and variables. */
   keys: readonly K[];
+  /** Its flags that are not settings. */
   switches?: readonly Switch[];
   /** Runs the command with its resolved settings; resolves to its exit status. */
   run: (ctx: CommandContext<K>) => Promise<number>;
@@ -20,6 +25,7 @@ const spec = <K extends SettingKey>(
   s: CommandSpec<K>,
 ): CommandSpec<SettingKey> => s as unknown as CommandSpec<SettingKey>;
 
+/** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: "run",

@@ -1,7 +1,9 @@
 // The exit statuses of every subcommand, in one table: the commands return
 // them, `--help` and docs/configuration.md list them from here.
 
+/** The exit statuses by name; each command's meaning of them is below. */
 export const EXIT = {
+  /** Success (for each command, see EXIT_STATUSES). */
   ok: 0,
   /** An event did not reach every URL; the receiver could not start. */
   failed: 1,
@@ -11,20 +13,22 @@ export const EXIT = {
   sourceFailed: 3,
 } as const;
 
+/** An exit status hodometer can end with. */
 export type ExitCode = typeof EXIT[keyof typeof EXIT];
-type Meanings = Readonly<Partial<Record<ExitCode, string>>>;
+/** What some of the statuses mean for one command, as `--help` says it. */
+export type StatusMeanings = Readonly<Partial<Record<ExitCode, string>>>;
 
 const NOT_DELIVERED =
   "the event did not reach every URL: refused, retries used up, or stopped by SIGTERM or SIGINT before delivery";
 
 /** The same for every command unless it says more. */
-const COMMON: Meanings = {
+const COMMON: StatusMeanings = {
   [EXIT.ok]: "success",
   [EXIT.usage]: "a bad setting, flag or command: nothing was done",
 };
 
 /** What a status means for one subcommand, where it says more than COMMON. */
-export const EXIT_STATUSES: Readonly<Record<string, Meanings>> = {
+export const EXIT_STATUSES: Readonly<Record<string, StatusMeanings>> = {
   run: {
     [EXIT.ok]:
       "--once: every URL got the event; without --once: stopped by SIGTERM or SIGINT between cycles",
@@ -46,7 +50,7 @@ export const EXIT_STATUSES: Readonly<Record<string, Meanings>> = {
 
 /** The statuses a command can end with, lowest first. */
 export function exitStatuses(command: string): [ExitCode, string][] {
-  const merged: Meanings = { ...COMMON, ...EXIT_STATUSES[command] };
+  const merged: StatusMeanings = { ...COMMON, ...EXIT_STATUSES[command] };
   return Object.values(EXIT)
     .filter((code) => merged[code] !== undefined)
     .map((code) => [code, merged[code]!]);

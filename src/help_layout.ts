@@ -6,7 +6,16 @@
 
 import type { Command } from "commander";
 
+/**
+ * A command line as commander builds it: hodometer's, each subcommand's, and
+ * the scripts'. Named here so that the functions laying one out can say
+ * what they take; it is commander's `Command`, methods and all.
+ */
+export type CliCommand = Command;
+
+/** The narrowest help is laid out, however narrow the terminal. */
 export const MIN_HELP_WIDTH = 80;
+/** The widest help is laid out, and its width when stdout is not a terminal. */
 export const HELP_WIDTH = 100;
 const TERM_COLUMN = 30;
 const INDENT = 2;
@@ -52,7 +61,21 @@ export function formatHelpItem(
   return [first, ...lines.slice(1).map((l) => margin + l)].join("\n");
 }
 
-/** A titled list of `[term, description]` pairs, e.g. the exit statuses. */
+/**
+ * A titled list of `[term, description]` pairs, e.g. the exit statuses, laid
+ * out as commander lays out flags.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatHelpSection } from "./help_layout.ts";
+ *
+ * assert.equal(
+ *   formatHelpSection("Exit status:", [["0", "success"], ["2", "bad flag"]]),
+ *   "Exit status:\n  0  success\n  2  bad flag",
+ * );
+ * ```
+ */
 export function formatHelpSection(
   title: string,
   items: readonly (readonly [string, string])[],
@@ -84,8 +107,11 @@ export function stdoutHelpWidth(): number {
   }
 }
 
-/** Applies the layout to `cmd`; subcommands created after it inherit it. */
-export function useHelpLayout(cmd: Command, width: number): Command {
+/**
+ * Applies the layout to `cmd` for help `width` columns wide; subcommands
+ * created after it inherit it.
+ */
+export function useHelpLayout(cmd: CliCommand, width: number): CliCommand {
   return cmd.configureHelp({
     helpWidth: width,
     formatItem: (term, termWidth, description) =>
@@ -98,10 +124,10 @@ export function useHelpLayout(cmd: Command, width: number): Command {
  * to read more); the whole help would push the error off the screen.
  */
 export function briefErrors(
-  cmd: Command,
+  cmd: CliCommand,
   path: string,
   hint = `see '${path} --help'`,
-): Command {
+): CliCommand {
   return cmd
     .configureOutput({
       outputError: (text, write) =>

@@ -8,6 +8,7 @@ import { COMMON_KEYS } from "./config/settings.ts";
 import { EXIT, EXIT_SUMMARY, exitStatuses } from "./exit_codes.ts";
 import {
   briefErrors,
+  type CliCommand,
   formatHelpSection,
   useHelpLayout,
 } from "./help_layout.ts";
@@ -17,11 +18,23 @@ import { versionText } from "./version.ts";
 /**
  * The command line: every subcommand with its settings, switches, help laid
  * out in `width` columns and exit statuses; `done` gets a command's status.
+ * Parsing throws commander's CommanderError after help, `--version` or a
+ * usage error (already said on stderr); main.ts turns that into the status.
+ *
+ * @example
+ * ```ts
+ * import { createProgram } from "./program.ts";
+ *
+ * let status: number | undefined;
+ * const program = createProgram(100, (code) => status = code);
+ * await program.parseAsync(["version"], { from: "user" }); // prints the version
+ * console.log(status); // 0
+ * ```
  */
 export function createProgram(
   width: number,
   done: (code: number) => void,
-): Command {
+): CliCommand {
   const exitHelp = (items: readonly (readonly [number, string])[]) =>
     `\n${
       formatHelpSection(

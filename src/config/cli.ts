@@ -1,16 +1,17 @@
 // Commander glue: flags generated from the settings table, raw values handed to
 // the pure resolver with the real environment.
 
-import { type Command, Option } from "commander";
+import { Option } from "commander";
+import type { CliCommand } from "../help_layout.ts";
 import { type SettingDef, type SettingKey, SETTINGS } from "./settings.ts";
 import { type Resolved, resolveSettings } from "./resolve.ts";
 import { helpDefault } from "./table.ts";
 
 /** Adds one flag per setting, its help naming the variable and the default. */
 export function addSettingOptions(
-  cmd: Command,
+  cmd: CliCommand,
   keys: readonly SettingKey[],
-): Command {
+): CliCommand {
   for (const key of keys) {
     const def = SETTINGS[key] as SettingDef<unknown>;
     const aliases = def.envAliases?.length
@@ -28,7 +29,7 @@ export function addSettingOptions(
   return cmd;
 }
 
-export function fileReadable(path: string): boolean {
+function fileReadable(path: string): boolean {
   try {
     if (!Deno.statSync(path).isFile) return false;
     Deno.openSync(path, { read: true }).close();
@@ -40,7 +41,7 @@ export function fileReadable(path: string): boolean {
 
 /** Resolves the settings of a parsed command from its flags and the process environment. */
 export function readConfig<K extends SettingKey>(
-  cmd: Command,
+  cmd: CliCommand,
   keys: readonly K[],
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Resolved<K> {

@@ -1,6 +1,7 @@
 // Pure value parsers for settings. Each returns the parsed value or an error
 // string saying what is accepted; none of them touches the environment.
 
+/** A setting's value as read from its text, or what it should have been. */
 export type Parsed<T> =
   /** `warning`: the value is used, but the operator should hear about it. */
   | { ok: true; value: T; warning?: string }
@@ -9,6 +10,10 @@ export type Parsed<T> =
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(accepted: string): Parsed<T> => ({ ok: false, accepted });
 
+/**
+ * A parser for one of `choices`, case-insensitive; `aliases` maps other
+ * words to a choice (`warn` → `warning`), and the error lists both.
+ */
 export function parseChoice<T extends string>(
   choices: readonly T[],
   aliases: Record<string, T> = {},
@@ -25,6 +30,7 @@ export function parseChoice<T extends string>(
   };
 }
 
+/** A parser for a whole number from `min` to `max`, written in digits only. */
 export function parseInteger(
   min: number,
   max: number,
@@ -39,7 +45,11 @@ export function parseInteger(
   };
 }
 
-export const parsePort = parseInteger(1, 65535);
+/** A TCP port to connect to: 1 to 65535. */
+export const parsePort: (raw: string) => Parsed<number> = parseInteger(
+  1,
+  65535,
+);
 
 /** An http(s) URL without query or fragment; a trailing slash is dropped. */
 export function parseHttpUrl(raw: string): Parsed<string> {
@@ -116,7 +126,19 @@ const DURATION_UNITS: Readonly<Record<string, number | undefined>> = {
 
 const DURATION_EXAMPLES = "e.g. 250ms, 90s, 30m, 8h, 1h30m or 90d";
 
-/** Durations such as `90s`, `30m`, `8h`, `1h30m`, `250ms`, `90d`; returns milliseconds. */
+/**
+ * Durations such as `90s`, `30m`, `8h`, `1h30m`, `250ms`, `90d`, in
+ * milliseconds; zero and anything else are refused with the forms accepted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "./parsers.ts";
+ *
+ * assert.deepEqual(parseDuration("1h30m"), { ok: true, value: 5_400_000 });
+ * assert.equal(parseDuration("soon").ok, false);
+ * ```
+ */
 export function parseDuration(raw: string): Parsed<number> {
   const ms = durationMs(raw);
   return ms !== undefined && ms > 0
@@ -185,6 +207,7 @@ export function formatDuration(ms: number): string {
   return out || "0ms";
 }
 
+/** `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`, any case; empty is false. */
 export function parseBoolean(raw: string): Parsed<boolean> {
   const v = raw.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(v)) return ok(true);
@@ -192,6 +215,7 @@ export function parseBoolean(raw: string): Parsed<boolean> {
   return bad("true/false, 1/0, yes/no or on/off");
 }
 
+/** Any text but blanks, trimmed. */
 export function parseNonEmpty(raw: string): Parsed<string> {
   const v = raw.trim();
   return v === "" ? bad("a non-empty string") : ok(v);

@@ -9,7 +9,9 @@ import {
   SETTINGS,
 } from "./settings.ts";
 
+/** Where settings come from: flags, the environment, and a file check. */
 export interface ResolveInput {
+  /** The process environment (or a test's). */
   env: Env;
   /** Raw flag values by setting key; a boolean switch given on the command line is `"true"`. */
   flags: Partial<Record<SettingKey, string>>;
@@ -17,6 +19,10 @@ export interface ResolveInput {
   fileReadable: (path: string) => boolean;
 }
 
+/**
+ * The settings asked for, all valid, or every error found; warnings either
+ * way (a value dropped or adjusted, said but not fatal).
+ */
 export type Resolved<K extends SettingKey> =
   | { ok: true; config: Config<K>; warnings: string[] }
   | { ok: false; errors: string[]; warnings: string[] };
@@ -46,6 +52,26 @@ function rawValue(
   return null;
 }
 
+/**
+ * The value of each setting in `keys`: its flag, else its variable (or an
+ * alias), else its default; parsed, with every bad value reported, and files
+ * that other settings make necessary checked for being readable.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveSettings } from "./resolve.ts";
+ *
+ * const resolved = resolveSettings(["metricsLevel", "publishTimeoutMs"], {
+ *   env: { METRICS_LEVEL: "Cluster" },
+ *   flags: { publishTimeoutMs: "30s" },
+ *   fileReadable: () => false,
+ * });
+ * assert.ok(resolved.ok);
+ * assert.equal(resolved.config.metricsLevel, "cluster");
+ * assert.equal(resolved.config.publishTimeoutMs, 30_000);
+ * ```
+ */
 export function resolveSettings<K extends SettingKey>(
   keys: readonly K[],
   input: ResolveInput,

@@ -15,8 +15,10 @@ import {
   parseUrlList,
 } from "./parsers.ts";
 
+/** Environment variables by name, as Deno.env.toObject() gives them. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** One setting: where it is read from, its default, and how it is parsed. */
 export interface SettingDef<T> {
   /** Primary environment variable. */
   env: string;
@@ -26,10 +28,13 @@ export interface SettingDef<T> {
   flag: string;
   /** Placeholder for the flag's argument; absent for a boolean switch. */
   arg?: string;
+  /** What it does, for `--help` and docs/configuration.md. */
   description: string;
+  /** The value when neither flag nor variable gives one; computed from the environment when a function. */
   default: T | ((env: Env) => T);
   /** How the default reads in help, when it is computed or unset. */
   defaultText?: string;
+  /** Reads the flag's or variable's text; an error says what is accepted. */
   parse: (raw: string) => Parsed<T>;
   /**
    * For a path: when the other settings need the file, why (the path must
@@ -60,8 +65,11 @@ function parseTokenList(raw: string): Parsed<string[]> {
 const optionalString = (raw: string): Parsed<string | undefined> =>
   parseNonEmpty(raw);
 
+/** The detail levels of METRICS_LEVEL, each including the ones before it. */
 export const METRICS_LEVELS = ["cluster", "resource", "feature"] as const;
+/** How much an event reports (METRICS_LEVEL): see the catalogue's levels. */
 export type MetricsLevel = typeof METRICS_LEVELS[number];
+/** LogTape's levels, lowest first; LOG_LEVEL also takes logrus' `warn` and `panic`. */
 export const LOG_LEVELS = [
   "trace",
   "debug",
@@ -70,14 +78,18 @@ export const LOG_LEVELS = [
   "error",
   "fatal",
 ] as const;
+/** The lowest level logged (LOG_LEVEL). */
 export type LogLevel = typeof LOG_LEVELS[number];
+/** What the receiver records of each event (RECORD_LEVEL), least first. */
 export const RECORD_LEVELS = ["none", "summary", "all"] as const;
+/** `none` keeps no events, `summary` counts them, `all` also stores each one. */
 export type RecordLevel = typeof RECORD_LEVELS[number];
 
 /** Seldon's public Mixpanel project token, as the reference sends it. */
-export const SELDON_TOKEN = "e943e8a2ebd1352338ecac1f9fde8c7c";
+const SELDON_TOKEN = "e943e8a2ebd1352338ecac1f9fde8c7c";
 
-export function defaultStateDir(env: Env): string {
+/** STATE_DIR's default: under XDG_STATE_HOME, else ~/.local/state. */
+function defaultStateDir(env: Env): string {
   if (env.XDG_STATE_HOME) return `${env.XDG_STATE_HOME}/hodometer`;
   return `${env.HOME ?? "."}/.local/state/hodometer`;
 }
@@ -149,6 +161,11 @@ const clientMaterialFile = (c: Readonly<Record<string, unknown>>) =>
 const keyInSecret = (fallback: string) =>
   `; with CONTROL_PLANE_CLIENT_TLS_SECRET_NAME, its file name is the key read from the secret (${fallback} when unset)`;
 
+/**
+ * Every setting of every subcommand, by key: its variable, flag, default and
+ * parser. A command's flags, the resolver and docs/configuration.md all read
+ * this table.
+ */
 export const SETTINGS = {
   metricsLevel: setting<MetricsLevel>({
     env: "METRICS_LEVEL",
@@ -573,10 +590,13 @@ export const SETTINGS = {
   }),
 } as const;
 
+/** A setting's key in SETTINGS (and its property in a resolved Config). */
 export type SettingKey = keyof typeof SETTINGS;
+/** The type of a setting's value once resolved, e.g. `number` for a duration. */
 export type SettingValue<K extends SettingKey> = typeof SETTINGS[K] extends
   SettingDef<infer T> ? T
   : never;
+/** The resolved values of the settings `K`, by key. */
 export type Config<K extends SettingKey> = { [P in K]: SettingValue<P> };
 
 /** Settings every subcommand takes. */

@@ -2,6 +2,7 @@
 
 import { type SettingDef, SETTINGS } from "./settings.ts";
 
+/** A setting's default as `--help` and the docs show it, e.g. `8h` or `none`. */
 export function helpDefault(def: SettingDef<unknown>): string {
   if (def.defaultText) return def.defaultText;
   return Array.isArray(def.default)
