@@ -13,8 +13,11 @@
 
 import type { MetricsLevel } from "../config/settings.ts";
 
+/** The lowest METRICS_LEVEL that reports a metric; `always` at every level. */
 export type MetricLevel = MetricsLevel | "always";
+/** What a metric's value is; typeProblem checks a value against it. */
 export type MetricType = "uuid" | "string" | "boolean" | "integer" | "float";
+/** What a metric is read from: a failed source omits exactly its metrics. */
 export type MetricSource =
   | "identity"
   | "collector"
@@ -25,11 +28,17 @@ export type MetricSource =
   | "scheduler experiments"
   | "kubernetes";
 
+/** One metric of the catalogue. */
 export interface MetricDef {
+  /** The event property, as Seldon's hodometer names it. */
   name: string;
+  /** The lowest level that reports it. */
   level: MetricLevel;
+  /** The type of its value. */
   type: MetricType;
+  /** Where its value comes from. */
   source: MetricSource;
+  /** What it counts or says, for `hodometer metrics` and docs/metrics.md. */
   description: string;
 }
 
@@ -41,6 +50,11 @@ const metric = (
   description: string,
 ) => ({ name, level, type, source, description }) as const;
 
+/**
+ * Every metric hodometer can report, in the order an event lists them: the
+ * one place that says what a metric is, at which level it is reported and
+ * where it comes from.
+ */
 export const CATALOGUE = [
   // Go: CLUSTER_ID trimmed (cmd/hodometer/args.go:176-182), kept when
   // uuid.Parse accepts it, else a new random UUID at every start
@@ -237,7 +251,9 @@ export const CATALOGUE = [
   ),
 ] as const satisfies readonly MetricDef[];
 
+/** The name of a metric of the catalogue. */
 export type MetricName = typeof CATALOGUE[number]["name"];
+/** A metric's value as it goes into the event. */
 export type MetricValue = string | number | boolean;
 /** What one collection measured; a metric whose source failed is absent. */
 export type Snapshot = Partial<Record<MetricName, MetricValue>>;
@@ -254,7 +270,20 @@ export function includedAt(def: MetricDef, level: MetricsLevel): boolean {
   return LEVEL_RANK[def.level] <= LEVEL_RANK[level];
 }
 
-/** The metrics of a snapshot reported at a level, in catalogue order. */
+/**
+ * The metrics of a snapshot reported at a level, in catalogue order: what an
+ * event at METRICS_LEVEL `level` carries.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { filterByLevel } from "./catalogue.ts";
+ *
+ * const snapshot = { model_count: 3, gpu_enabled_count: 1 };
+ * assert.deepEqual(filterByLevel(snapshot, "resource"), { model_count: 3 });
+ * assert.deepEqual(filterByLevel(snapshot, "feature"), snapshot);
+ * ```
+ */
 export function filterByLevel(
   snapshot: Snapshot,
   level: MetricsLevel,

@@ -22,29 +22,45 @@ import { sanitizeVersion } from "./version_string.ts";
 
 // ---------------------------------------------------------------- shapes
 
+/** A container of a pod spec: what the rules read of it. */
 export interface ContainerSpec {
+  /** Joins a Server's container to its ServerConfig's; `server` runs the model server. */
   name: string;
+  /** The image, which tells the inference server. */
   image?: string;
+  /** `resources.limits`, quantities as found (unchecked). */
   limits: Record<string, unknown>;
+  /** `resources.requests`, quantities as found (unchecked). */
   requests: Record<string, unknown>;
 }
 
+/** A pod spec: its containers. */
 export interface PodSpecLite {
+  /** In the order of the spec. */
   containers: ContainerSpec[];
 }
 
+/** A ServerConfig resource: the pod spec Servers that name it start from. */
 export interface ServerConfigLite {
+  /** Its namespace; a Server finds its ServerConfig in its own namespace. */
   namespace: string;
+  /** Its name, as a Server's spec.serverConfig gives it. */
   name: string;
+  /** spec.podSpec: where the Servers that name it start from. */
   podSpec: PodSpecLite;
 }
 
+/** A Server resource: what the rules read of it. */
 export interface ServerLite {
+  /** Its namespace, where its ServerConfig is looked up. */
   namespace: string;
+  /** Its name, for warnings in the operator's own logs only. */
   name: string;
+  /** spec.serverConfig: the ServerConfig it starts from. */
   serverConfig?: string;
   /** As found in spec.replicas; undefined when unset (defaults to 1). */
   replicas: unknown;
+  /** spec.podSpec: what it changes in its ServerConfig's pod spec. */
   podSpec: PodSpecLite;
 }
 
@@ -77,8 +93,11 @@ export function effectivePodSpec(
   return { containers };
 }
 
+/** A rule's result, and what was counted as 0 on the way and why. */
 export interface Counted<T> {
+  /** The result. */
   value: T;
+  /** One line per value that could not be read, naming the resource. */
   warnings: string[];
 }
 
@@ -129,6 +148,7 @@ export function podCpuCores(pod: PodSpecLite, who: string): Counted<Decimal> {
   return { value: sum, warnings };
 }
 
+/** The inference servers inference_server_name can list: fixed words, never a name. */
 export type InferenceServer = "MLServer" | "Triton" | "custom";
 
 /**
@@ -169,9 +189,13 @@ export function serverReplicas(raw: unknown, who: string): Counted<number> {
   };
 }
 
+/** The metrics KubeServerTally measures, as the event names them. */
 export interface ServerMetrics {
+  /** Servers whose pod spec asks for a GPU. */
   gpu_enabled_count: number;
+  /** The inference servers in use, sorted and joined by commas. */
   inference_server_name: string;
+  /** Σ over Servers of replicas × CPU cores of one pod. */
   server_cpu_cores_sum: number;
 }
 
@@ -179,21 +203,55 @@ export interface ServerMetrics {
  * Folds Server resources one at a time (lists are paged, so nothing needs holding but
  * the ServerConfigs they refer to) into gpu_enabled_count,
  * inference_server_name and server_cpu_cores_sum.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeServerTally } from "./kube_rules.ts";
+ *
+ * const mlserver = {
+ *   containers: [{
+ *     name: "server",
+ *     image: "seldonio/mlserver:1.6.0",
+ *     limits: { cpu: "500m" },
+ *     requests: {},
+ *   }],
+ * };
+ * const tally = new KubeServerTally(
+ *   new Map([[KubeServerTally.configKey("seldon", "mlserver"), mlserver]]),
+ * );
+ * tally.add({
+ *   namespace: "seldon",
+ *   name: "mlserver",
+ *   serverConfig: "mlserver",
+ *   replicas: 2,
+ *   podSpec: { containers: [] },
+ * });
+ * assert.deepEqual(tally.result(), {
+ *   gpu_enabled_count: 0,
+ *   inference_server_name: "MLServer",
+ *   server_cpu_cores_sum: 1,
+ * });
+ * ```
  */
 export class KubeServerTally {
   #gpu = 0;
   #names = new Set<InferenceServer>();
   #cpu: Decimal = ZERO;
+  /** What was counted as 0 and why, one line each, for the operator's logs. */
   readonly warnings: string[] = [];
 
+  /** `configs`: every ServerConfig's pod spec, keyed by configKey. */
   constructor(
     private readonly configs: ReadonlyMap<string, PodSpecLite>,
   ) {}
 
+  /** The key of a ServerConfig in the map the tally is given. */
   static configKey(namespace: string, name: string): string {
     return `${namespace}/${name}`;
   }
 
+  /** Counts one Server, merged over the ServerConfig it names. */
   add(server: ServerLite): void {
     const who = `Server ${server.namespace}/${server.name}`;
     let base: PodSpecLite = { containers: [] };
@@ -223,6 +281,7 @@ export class KubeServerTally {
     if (main) this.#names.add(inferenceServerOf(main.image));
   }
 
+  /** The metrics of the Servers added so far. */
   result(): ServerMetrics {
     return {
       gpu_enabled_count: this.#gpu,

@@ -4,14 +4,18 @@
 
 /** An exact decimal: `units × 10^-scale`. */
 export interface Decimal {
+  /** The digits, as a whole number. */
   units: bigint;
+  /** Digits after the decimal point; never negative. */
   scale: number;
 }
 
+/** A quantity read exactly, or why it is not one (the text clipped, quoted). */
 export type ParsedQuantity =
   | { ok: true; value: Decimal }
   | { ok: false; error: string };
 
+/** Zero, where a sum starts. */
 export const ZERO: Decimal = { units: 0n, scale: 0 };
 
 const DECIMAL_SI: Readonly<Record<string, number | undefined>> = {
@@ -43,7 +47,23 @@ const QUANTITY_RE =
 const MAX_LENGTH = 64;
 const MAX_EXPONENT = 30;
 
-/** Parses a quantity given as a string (or a JSON number, as some custom resources hold). */
+/**
+ * Parses a quantity given as a string (or a JSON number, as some custom
+ * resources hold) exactly: decimal (`m`, `k`, `M`…) and binary (`Ki`, `Mi`…)
+ * suffixes and exponents, within bounds that keep sums finite.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { add, parseQuantity, toText } from "./quantity.ts";
+ *
+ * const a = parseQuantity("500m");
+ * const b = parseQuantity("1.5");
+ * assert.ok(a.ok && b.ok);
+ * assert.equal(toText(add(a.value, b.value)), "2");
+ * assert.equal(parseQuantity("12 cores").ok, false);
+ * ```
+ */
 export function parseQuantity(raw: unknown): ParsedQuantity {
   let text: string;
   if (typeof raw === "string") text = raw;
@@ -103,6 +123,7 @@ function normalize(d: Decimal): Decimal {
   return { units: units === 0n ? 0n : units, scale: units === 0n ? 0 : scale };
 }
 
+/** The exact sum. */
 export function add(a: Decimal, b: Decimal): Decimal {
   const scale = Math.max(a.scale, b.scale);
   return normalize({
@@ -112,6 +133,7 @@ export function add(a: Decimal, b: Decimal): Decimal {
   });
 }
 
+/** The exact product by a whole number; throws a RangeError for any other. */
 export function multiply(a: Decimal, factor: number): Decimal {
   if (!Number.isSafeInteger(factor)) {
     throw new RangeError(`${factor} is not a safe integer`);
@@ -119,11 +141,13 @@ export function multiply(a: Decimal, factor: number): Decimal {
   return normalize({ units: a.units * BigInt(factor), scale: a.scale });
 }
 
+/** -1, 0 or 1 as `a` is below, equal to or above `b`. */
 export function compare(a: Decimal, b: Decimal): number {
   const diff = add(a, { units: -b.units, scale: b.scale }).units;
   return diff === 0n ? 0 : diff < 0n ? -1 : 1;
 }
 
+/** Whether `d` is below zero. */
 export function isNegative(d: Decimal): boolean {
   return d.units < 0n;
 }

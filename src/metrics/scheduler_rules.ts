@@ -6,21 +6,53 @@
 
 import type { Snapshot } from "./catalogue.ts";
 
+/** One replica's entry of a ServerStatus message: what the tally reads of it. */
 export interface ReplicaResources {
+  /** Memory of the replica; summed into server_memory_gb_sum. */
   totalMemoryBytes: number;
+  /** Models loaded on it; more than one counts as multi-model. */
   numLoadedModels: number;
+  /** Above 0: overcommit is on (and it counts as multi-model too). */
   overCommitPercentage: number;
 }
 
+/** A ServerStatus message of the scheduler: what the tally reads of it. */
 export interface ServerStatus {
+  /** Replicas the server should have. */
   expectedReplicas: number;
+  /** Replicas ready, draining ones left out by the scheduler. */
   availableReplicas: number;
+  /** One entry per replica. */
   resources: readonly ReplicaResources[];
 }
 
 /**
  * Servers with expected or available replicas > 0, and their replica
  * resources: Go's updateServerMetrics (collect.go:398-419), line for line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SchedulerServerTally } from "./scheduler_rules.ts";
+ *
+ * const tally = new SchedulerServerTally();
+ * tally.add({
+ *   expectedReplicas: 2,
+ *   availableReplicas: 1,
+ *   resources: [
+ *     { totalMemoryBytes: 2e9, numLoadedModels: 3, overCommitPercentage: 0 },
+ *     { totalMemoryBytes: 2e9, numLoadedModels: 1, overCommitPercentage: 10 },
+ *   ],
+ * });
+ * tally.add({ expectedReplicas: 0, availableReplicas: 0, resources: [] });
+ * assert.deepEqual(tally.snapshot(), {
+ *   server_count: 1,
+ *   server_replica_count: 2,
+ *   multimodel_enabled_count: 2,
+ *   overcommit_enabled_count: 1,
+ *   server_memory_gb_sum: 4,
+ * });
+ * ```
  */
 export class SchedulerServerTally {
   #servers = 0;
@@ -29,6 +61,7 @@ export class SchedulerServerTally {
   #overcommit = 0;
   #memoryBytes = 0;
 
+  /** Counts one server (one message of the scheduler's stream). */
   add(server: ServerStatus): void {
     const { expectedReplicas: expected, availableReplicas: available } = server;
     if (!(expected > 0 || available > 0)) return;
@@ -45,7 +78,10 @@ export class SchedulerServerTally {
     }
   }
 
-  /** Memory is in decimal GB, as the reference computes it (its docs say GiB). */
+  /**
+   * The server metrics of the servers added so far. Memory is in decimal GB,
+   * as the reference computes it (its docs say GiB).
+   */
   snapshot(): Snapshot {
     return {
       server_count: this.#servers,
@@ -61,10 +97,12 @@ export class SchedulerServerTally {
 export class ModelTally {
   #models = 0;
 
+  /** Counts one model (one message of the scheduler's stream). */
   add(model: { deleted: boolean }): void {
     if (!model.deleted) this.#models++;
   }
 
+  /** model_count of the models added so far. */
   snapshot(): Snapshot {
     return { model_count: this.#models };
   }
@@ -80,7 +118,9 @@ const LIVE_PIPELINE_STATES: ReadonlySet<number> = new Set([
   3, // PipelineReady
 ]);
 
+/** A PipelineStatus message of the scheduler: what the tally reads of it. */
 export interface PipelineStatus {
+  /** The versions sent, each with its PipelineVersionState status, if any. */
   versions: readonly { state?: { status: number } | undefined }[];
 }
 
@@ -94,6 +134,7 @@ export interface PipelineStatus {
 export class PipelineTally {
   #pipelines = 0;
 
+  /** Counts one pipeline (one message of the scheduler's stream). */
   add(pipeline: PipelineStatus): void {
     const live = pipeline.versions.some((v) =>
       v.state !== undefined && LIVE_PIPELINE_STATES.has(v.state.status)
@@ -101,6 +142,7 @@ export class PipelineTally {
     if (live) this.#pipelines++;
   }
 
+  /** pipeline_count of the pipelines added so far. */
   snapshot(): Snapshot {
     return { pipeline_count: this.#pipelines };
   }
@@ -110,10 +152,12 @@ export class PipelineTally {
 export class ExperimentTally {
   #experiments = 0;
 
+  /** Counts one experiment (one message of the scheduler's stream). */
   add(experiment: { active: boolean }): void {
     if (experiment.active) this.#experiments++;
   }
 
+  /** experiment_count of the experiments added so far. */
   snapshot(): Snapshot {
     return { experiment_count: this.#experiments };
   }

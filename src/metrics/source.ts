@@ -18,6 +18,7 @@ export interface Denial {
   message: string;
 }
 
+/** What one source measured, or why it could not. */
 export interface SourceResult {
   /** The metrics this source measured; empty when it failed. */
   snapshot: Snapshot;
@@ -33,5 +34,6 @@ export interface SourceResult {
 export interface Source {
   /** Human name used in warnings, e.g. "scheduler models" or "kubernetes nodes". */
   name: string;
+  /** Measures, within what `signal` allows: stopped, it settles promptly. */
   read(signal: AbortSignal): Promise<SourceResult>;
 }

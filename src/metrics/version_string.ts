@@ -74,7 +74,7 @@ const WORD_RE = new RegExp(
 const MAX_DIGIT_GROUPS = 3;
 
 /** Whether a suffix (with its leading `-` or `+`) may leave the cluster. */
-export function isSafeVersionSuffix(suffix: string): boolean {
+function isSafeVersionSuffix(suffix: string): boolean {
   if (suffix.length < 2 || suffix.length > MAX_SUFFIX) return false;
   if (suffix[0] !== "-" && suffix[0] !== "+") return false;
   let digitGroups = 0;
@@ -93,6 +93,17 @@ export function isSafeVersionSuffix(suffix: string): boolean {
  * `v1.27.3-gke.1700`, `2.9.0-rc.1`); any other suffix is dropped, keeping
  * `X.Y.Z` (`2.8.0-customer-churn-model` → `2.8.0`). Anything that is not a
  * version gives undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sanitizeVersion } from "./version_string.ts";
+ *
+ * assert.equal(sanitizeVersion("v1.28.9+k3s1"), "v1.28.9+k3s1");
+ * assert.equal(sanitizeVersion("2.8.0-acme-payments"), "2.8.0");
+ * assert.equal(sanitizeVersion("1.30.2", "v"), "v1.30.2");
+ * assert.equal(sanitizeVersion("build of 2024-05-01"), undefined);
+ * ```
  */
 export function sanitizeVersion(
   raw: unknown,
