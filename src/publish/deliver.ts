@@ -13,17 +13,21 @@ import { type BoundedBody, readBounded } from "../net/body.ts";
 import { describeNetworkError } from "../net/network_error.ts";
 import { redactUrlsIn, requestedUrl, trackUrl } from "./url.ts";
 
-type Properties = Record<string, unknown>;
-
 /** What delivery logs through; a LogTape Logger fits. */
 export interface DeliveryLog {
-  debug(message: string, properties?: Properties): void;
-  info(message: string, properties?: Properties): void;
-  warn(message: string, properties?: Properties): void;
+  /** Each retry after the first. */
+  debug(message: string, properties?: Record<string, unknown>): void;
+  /** A delivery. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** A URL's first failure, and an outcome other than delivered. */
+  warn(message: string, properties?: Record<string, unknown>): void;
 }
 
+/** How delivery runs; each option has a default, a test sets what it needs. */
 export interface DeliveryOptions {
+  /** Sends each attempt; the global fetch unless given. */
   fetch?: typeof fetch;
+  /** Waits between attempts, cut short by the signal. */
   sleep?: Sleep;
   /** Uniform in [0, 1); drives the backoff jitter. */
   random?: () => number;
@@ -33,6 +37,7 @@ export interface DeliveryOptions {
   minBackoffMs?: number;
   /** Longest wait the exponential backoff grows to. */
   maxBackoffMs?: number;
+  /** Attempts per URL, the first included. */
   maxAttempts?: number;
   /** Bounds one attempt: connecting, the response and its body. */
   attemptTimeoutMs?: number;
@@ -42,10 +47,11 @@ export interface DeliveryOptions {
   maxBodyBytes?: number;
   /** Stops sleeps and attempts promptly; the result is then "aborted". */
   signal?: AbortSignal;
+  /** Where the outcome and the retries are said; the `publish` logger unless given. */
   logger?: DeliveryLog;
 }
 
-export const DELIVERY_DEFAULTS = {
+const DELIVERY_DEFAULTS = {
   minBackoffMs: 1_000,
   maxBackoffMs: 30_000,
   maxAttempts: 20,
@@ -54,13 +60,15 @@ export const DELIVERY_DEFAULTS = {
   maxBodyBytes: 64 * 1024,
 } as const;
 
+/** How delivery to one URL ended. */
 export interface DeliveryResult {
   /** The URL requested, as it may be logged (see requestedUrl). */
   url: string;
+  /** The receiver answered 200 with `"status":1`. */
   delivered: boolean;
   /** Attempts started (0 when the URL was unusable or the signal was already aborted). */
   attempts: number;
-  /** Why it was not delivered: the last attempt's failure, or STOPPED. */
+  /** Why it was not delivered: the last attempt's failure, or "stopped before delivery". */
   reason?: string;
   /** True when the signal stopped delivery before an outcome. */
   aborted: boolean;
@@ -68,12 +76,35 @@ export interface DeliveryResult {
   lastCause?: string;
 }
 
-export const STOPPED = "stopped before delivery";
+const STOPPED = "stopped before delivery";
 
 /** Reasons are cut to this length, so an outcome stays one readable line. */
 const MAX_REASON = 500;
 
-/** Delivers `data` (the base64 event) to every URL in parallel; results in URL order. */
+/**
+ * Delivers `data` (the base64 event) to every URL in parallel, each retried on
+ * its own and its outcome logged; results in URL order. Never rejects.
+ *
+ * @example
+ * ```ts ignore
+ * import { deliverAll } from "./deliver.ts";
+ * import { buildEvent, encodeEventData, newInsertId } from "./event.ts";
+ *
+ * const event = buildEvent({
+ *   snapshot: { model_count: 3 },
+ *   clusterId: crypto.randomUUID(),
+ *   token: "my-project-token",
+ *   timeMs: Date.now(),
+ *   insertId: newInsertId(),
+ * });
+ * const results = await deliverAll(
+ *   ["http://receiver.example:8001"],
+ *   encodeEventData(event),
+ *   { signal: AbortSignal.timeout(60_000) },
+ * );
+ * console.log(results.every((r) => r.delivered));
+ * ```
+ */
 export function deliverAll(
   urls: readonly string[],
   data: string,
@@ -95,7 +126,7 @@ export async function deliver(
 }
 
 /** One line per URL: delivered (info), failed or stopped (warn). */
-export function logOutcome(result: DeliveryResult, log: DeliveryLog): void {
+function logOutcome(result: DeliveryResult, log: DeliveryLog): void {
   const props = {
     url: result.url,
     attempts: result.attempts,
@@ -280,7 +311,10 @@ function usableUrl(url: string, data: string): URL | Error {
  */
 export function backoffMs(
   retry: number,
-  o: Pick<Resolved, "minBackoffMs" | "maxBackoffMs" | "random">,
+  o: Pick<
+    Required<DeliveryOptions>,
+    "minBackoffMs" | "maxBackoffMs" | "random"
+  >,
 ): number {
   const ceiling = Math.min(o.maxBackoffMs, o.minBackoffMs * 2 ** retry);
   const r = Math.min(Math.max(o.random(), 0), 1);

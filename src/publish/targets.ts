@@ -3,12 +3,17 @@
 
 import { trackUrl } from "./url.ts";
 
+/** The settings that say where events go. */
 export interface TargetSettings {
+  /** PUBLISH_URL: Seldon's endpoint unless changed. */
   publishUrl: string;
+  /** EXTRA_PUBLISH_URLS: the user's own receivers. */
   extraPublishUrls: readonly string[];
+  /** DO_NOT_TRACK: PUBLISH_URL is skipped, the extra URLs are not. */
   doNotTrack: boolean;
 }
 
+/** Where events go. */
 export interface Targets {
   /** Distinct URLs in configuration order: PUBLISH_URL first, then the extras. */
   urls: string[];
@@ -16,6 +21,26 @@ export interface Targets {
   skippedSeldon: boolean;
 }
 
+/**
+ * The URLs an event goes to: PUBLISH_URL (unless DO_NOT_TRACK) and the extra
+ * URLs, each endpoint once however it is spelt.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { publishTargets } from "./targets.ts";
+ *
+ * const targets = publishTargets({
+ *   publishUrl: "http://hodometer.seldon.io",
+ *   extraPublishUrls: ["http://receiver:8001", "http://receiver:8001/track"],
+ *   doNotTrack: true,
+ * });
+ * assert.deepEqual(targets, {
+ *   urls: ["http://receiver:8001"],
+ *   skippedSeldon: true,
+ * });
+ * ```
+ */
 export function publishTargets(settings: TargetSettings): Targets {
   const candidates = settings.doNotTrack
     ? settings.extraPublishUrls

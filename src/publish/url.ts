@@ -9,6 +9,19 @@
  * otherwise shadow `data` or `verbose`. Credentials stay (fetch sends them as
  * Basic auth); never log the result, log `requestedUrl` or `redactUrl`.
  * Throws a TypeError when `base` is not a URL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redactUrl, trackUrl } from "./url.ts";
+ *
+ * const url = trackUrl("https://user:secret@receiver/base/", "e30=");
+ * assert.equal(
+ *   url.href,
+ *   "https://user:secret@receiver/base/track?data=e30%3D&verbose=1",
+ * );
+ * assert.equal(redactUrl(url), "https://receiver/base/track");
+ * ```
  */
 export function trackUrl(base: string, data: string): URL {
   const url = new URL(base);
