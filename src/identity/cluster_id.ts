@@ -21,6 +21,10 @@ import {
 import type { DeniableError } from "../kube/client.ts";
 import type { Denial } from "../metrics/source.ts";
 
+/**
+ * Where the id came from: given, kept in the ConfigMap or the state file,
+ * new for this process only (nothing could keep it), or a dry run's.
+ */
 export type ClusterIdOrigin =
   | "CLUSTER_ID"
   | "configmap"
@@ -28,8 +32,11 @@ export type ClusterIdOrigin =
   | "ephemeral"
   | "temporary";
 
+/** The cluster id this agent reports as, and where it came from. */
 export interface ClusterIdentity {
+  /** A UUID, lower-case. */
   id: string;
+  /** Where it came from. */
   origin: ClusterIdOrigin;
   /** For a temporary id: where a run would keep one. */
   wouldKeepIn?: string;
@@ -39,19 +46,25 @@ export interface ClusterIdentity {
 
 /** What resolution logs through; a LogTape Logger fits. */
 export interface IdentityLog {
+  /** What was read or stored, and an access-control refusal (said once by the caller). */
   debug(message: string, properties?: Record<string, unknown>): void;
+  /** An id that cannot be used or kept, and what that costs. */
   warn(message: string, properties?: Record<string, unknown>): void;
 }
 
+/** What resolving the cluster id needs. */
 export interface ResolveClusterIdOptions {
   /** CLUSTER_ID, already validated as a UUID by the settings. */
   clusterId?: string;
+  /** STATE_DIR: where the state file keeps the id off Kubernetes. */
   stateDir: string;
   /** The ConfigMap store, when running with Kubernetes access. */
   kubeStore?: ClusterIdStore;
+  /** Where problems and what was stored are said. */
   logger: IdentityLog;
   /** A fresh random UUID; crypto.randomUUID unless a test fixes it. */
   newId?: () => string;
+  /** Stops the Kubernetes requests. */
   signal?: AbortSignal;
   /**
    * False for a dry run: a kept id is read, nothing is created or repaired,
@@ -62,6 +75,23 @@ export interface ResolveClusterIdOptions {
   namespace?: string;
 }
 
+/**
+ * The cluster id to report: CLUSTER_ID, else the kept one (ConfigMap, then
+ * state file), else a new one kept for next time. Never fails: when nothing
+ * can keep an id, a new one serves this process with a warning.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveClusterId } from "./cluster_id.ts";
+ * import { logger } from "../log/setup.ts";
+ *
+ * const identity = await resolveClusterId({
+ *   stateDir: `${Deno.env.get("HOME")}/.local/state/hodometer`,
+ *   logger: logger("identity"),
+ * });
+ * console.log(identity.id, identity.origin); // e.g. "6f1c…", "state file"
+ * ```
+ */
 export async function resolveClusterId(
   options: ResolveClusterIdOptions,
 ): Promise<ClusterIdentity> {

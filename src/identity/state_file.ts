@@ -5,24 +5,31 @@
 import { isUuid } from "../config/parsers.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 
+/** The state file's name in STATE_DIR. */
 export const CLUSTER_ID_FILE = "cluster_id";
 
 /** Longer content cannot be a UUID; the read stops there. */
 const MAX_READ = 256;
 
+/** The id the state file holds. */
 export interface StateFileId {
+  /** A UUID, lower-case. */
   id: string;
   /** True when this call wrote the file. */
   created: boolean;
 }
 
+/** What loading or creating the state file needs. */
 export interface StateFileOptions {
+  /** The directory of the file; created (private) when missing. */
   stateDir: string;
+  /** A fresh random UUID, for a file that is missing or holds none. */
   newId: () => string;
   /** Told when an existing file does not hold a UUID and is replaced. */
   warn: (message: string) => void;
 }
 
+/** The state file's path in `stateDir`. */
 export function clusterIdPath(stateDir: string): string {
   return `${stateDir.replace(/\/+$/, "")}/${CLUSTER_ID_FILE}`;
 }
