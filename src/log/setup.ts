@@ -4,7 +4,7 @@ import {
   configureSync,
   getLogger,
   getTextFormatter,
-  type Logger,
+  type Logger as LogTapeLogger,
   type LogRecord,
   resetSync,
   type Sink,
@@ -12,10 +12,17 @@ import {
 import { errorMessage } from "../runtime/error_message.ts";
 import type { LogLevel } from "../config/settings.ts";
 
-export type { Logger };
+/**
+ * A logger of hodometer's, as `logger()` returns it: LogTape's Logger, whose
+ * messages take `{name}` placeholders filled from the properties given.
+ */
+export type Logger = LogTapeLogger;
 
+/** How logs are written. */
 export interface LogOptions {
+  /** The lowest level written (LOG_LEVEL). */
   level: LogLevel;
+  /** LOG_FORMAT: `text` lines, or `json`, one object a line. */
   format: "text" | "json";
   /** Where formatted lines go; stderr unless a test captures them. */
   write?: (line: string) => void;
@@ -30,6 +37,20 @@ const writeStderr = (line: string) => {
   }
 };
 
+/**
+ * Sends hodometer's logs to stderr (or `options.write`) at `options.level`
+ * and in `options.format`, replacing any earlier setup; LogTape's own
+ * warnings go there too.
+ *
+ * @example
+ * ```ts
+ * import { logger, setupLogging } from "./setup.ts";
+ *
+ * setupLogging({ level: "info", format: "json" });
+ * logger("publish").info("delivered to {url}", { url: "http://receiver/track" });
+ * // stderr: {"@timestamp":"…","level":"INFO","message":"delivered to http://receiver/track",…}
+ * ```
+ */
 export function setupLogging(options: LogOptions): void {
   const format = options.format === "json" ? formatJsonLine : getTextFormatter({
     timestamp: "rfc3339",
@@ -61,7 +82,7 @@ export function setupLogging(options: LogOptions): void {
  * LogTape's own JSON formatter puts strings into the message JSON-quoted;
  * here, as in text logs, a string reads as itself.
  */
-export function formatJsonLine(record: LogRecord): string {
+function formatJsonLine(record: LogRecord): string {
   const message = record.message.map((part, i) =>
     i % 2 === 0 || typeof part === "string" ? String(part) : jsonText(part)
   ).join("");
@@ -95,7 +116,10 @@ function jsonText(value: unknown): string {
   }
 }
 
-/** A logger under the `hodometer` category. */
+/**
+ * A logger under the `hodometer` category: `logger("publish")` writes as
+ * `hodometer.publish`. Silent until setupLogging.
+ */
 export function logger(...category: string[]): Logger {
   return getLogger(["hodometer", ...category]);
 }
