@@ -30,6 +30,16 @@ export function decodeBase64(value: string): Uint8Array | null {
  * padding forgiven, a `+` that form decoding turned into a space restored, and
  * other ASCII white space skipped, as base64 decoders do. Null if invalid.
  * The bytes may be a shared buffer's: read them before the next call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeFormBase64 } from "./base64.ts";
+ *
+ * // "+/8" as a form decoder hands it over: its "+" turned into a space
+ * assert.deepEqual([...decodeFormBase64(" /8")!], [251, 255]);
+ * assert.equal(decodeFormBase64("not base64!"), null);
+ * ```
  */
 export function decodeFormBase64(value: string): Uint8Array | null {
   const s = standardUnpadded(

@@ -1,7 +1,9 @@
 // Reading a body with a cap on its size: whatever a server (or a client)
 // sends, at most `maxBytes` of it is held in memory.
 
+/** A body read up to a cap. */
 export interface BoundedBody {
+  /** What was read: all of it, or the first `maxBytes` when truncated. */
   bytes: Uint8Array;
   /** More bytes followed than `maxBytes`: the rest was not read. */
   truncated: boolean;
@@ -10,6 +12,17 @@ export interface BoundedBody {
 /**
  * Reads at most `maxBytes` of `stream`, then cancels the rest; rejects when
  * the stream errors (e.g. on abort), cancelling it first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readBounded } from "./body.ts";
+ *
+ * const body = new Response("a long answer").body;
+ * const { bytes, truncated } = await readBounded(body, 6);
+ * assert.equal(new TextDecoder().decode(bytes), "a long");
+ * assert.equal(truncated, true);
+ * ```
  */
 export async function readBounded(
   stream: ReadableStream<Uint8Array> | null,

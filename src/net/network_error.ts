@@ -120,6 +120,20 @@ function chain(error: unknown): string[] {
  * A failed request's cause in a few words when it is a known one (TLS
  * verification and which certificate problem, connection refused, DNS,
  * timeout, connection reset); otherwise the error's own chain of messages.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeNetworkError } from "./network_error.ts";
+ *
+ * const error = new TypeError("fetch failed", {
+ *   cause: new Error("tcp connect error: Connection refused (os error 111)"),
+ * });
+ * assert.equal(
+ *   describeNetworkError(error),
+ *   "connection refused (nothing listens on that port)",
+ * );
+ * ```
  */
 export function describeNetworkError(error: unknown): string {
   const parts = chain(error);
