@@ -1,9 +1,9 @@
 // The exit statuses of every subcommand, in one table: the commands return
 // them, `--help` and docs/configuration.md list them from here.
 
-/** The exit statuses by name; each command's meaning of them is below. */
+/** The exit statuses by name; EXIT_STATUSES says what each means per command. */
 export const EXIT = {
-  /** Success (for each command, see EXIT_STATUSES). */
+  /** The command did what it was asked. */
   ok: 0,
   /** An event did not reach every URL; the receiver could not start. */
   failed: 1,

@@ -13,9 +13,9 @@ import type { Command } from "commander";
  */
 export type CliCommand = Command;
 
-/** The narrowest help is laid out, however narrow the terminal. */
+/** The fewest columns help is laid out in, however narrow the terminal. */
 export const MIN_HELP_WIDTH = 80;
-/** The widest help is laid out, and its width when stdout is not a terminal. */
+/** The most columns help is laid out in, and its width off a terminal. */
 export const HELP_WIDTH = 100;
 const TERM_COLUMN = 30;
 const INDENT = 2;

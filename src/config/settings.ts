@@ -30,7 +30,10 @@ export interface SettingDef<T> {
   arg?: string;
   /** What it does, for `--help` and docs/configuration.md. */
   description: string;
-  /** The value when neither flag nor variable gives one; computed from the environment when a function. */
+  /**
+   * The value when neither flag nor variable gives one; a function computes
+   * it from the environment.
+   */
   default: T | ((env: Env) => T);
   /** How the default reads in help, when it is computed or unset. */
   defaultText?: string;

@@ -47,8 +47,8 @@ const writeStderr = (line: string) => {
  * import { logger, setupLogging } from "./setup.ts";
  *
  * setupLogging({ level: "info", format: "json" });
- * logger("publish").info("delivered to {url}", { url: "http://receiver/track" });
- * // stderr: {"@timestamp":"…","level":"INFO","message":"delivered to http://receiver/track",…}
+ * logger("publish").info("delivered to {url}", { url: "http://receiver" });
+ * // stderr: {"@timestamp":"…","level":"INFO","message":"delivered to http://receiver",…}
  * ```
  */
 export function setupLogging(options: LogOptions): void {

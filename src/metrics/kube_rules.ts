@@ -95,7 +95,7 @@ export function effectivePodSpec(
 
 /** A rule's result, and what was counted as 0 on the way and why. */
 export interface Counted<T> {
-  /** The result. */
+  /** What the rule found, a value it could not read counted as 0. */
   value: T;
   /** One line per value that could not be read, naming the resource. */
   warnings: string[];
