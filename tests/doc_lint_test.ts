@@ -1,0 +1,202 @@
+// Every export of the program is documented: `deno doc --lint` over main.ts
+// and src/ (the generated protobuf code aside) reports nothing. It asks for a
+// doc comment on each exported symbol and on each member of an exported type,
+// an explicit type on exported functions and constants, and no public
+// signature naming a type that is not exported (private-type-ref).
+//
+// Every file is given to deno doc at once, so a type exported by any module
+// counts as public; what it reports is then filtered by where it points (a
+// problem inside an npm package comes from a re-export of its types, and
+// counts). deno doc reads the modules and the npm packages from Deno's cache
+// (traced with strace, it opens no connection), and no remote module is
+// allowed. The examples in the doc comments are run too, without network.
+
+import { assert, assertEquals } from "./assert.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+/** Generated from proto/ by scripts/; never edited by hand, never checked. */
+const GENERATED = "src/proto/generated/";
+
+/**
+ * Folders not yet held to the rule (issue 23: they are being rewritten, and
+ * get their doc comments when they merge). Remove an entry once its folder is
+ * documented: the test says so when one has nothing left to report.
+ */
+const NOT_YET_DOCUMENTED: readonly string[] = [
+  "src/receive/", // the receiver, moving into sub-folders by concern
+  "src/collect/", // the collector and the scheduler client
+  "src/kube/", // the Kubernetes reads
+  "src/agent/", // run, collect and metrics
+  "src/runtime/", // delays, the heap pacer, stop signals
+];
+
+/** One problem deno doc reports. */
+interface DocProblem {
+  /** The lint's name, e.g. `missing-jsdoc` or `private-type-ref`. */
+  kind: string;
+  /** What is wrong, e.g. which private type a public one names. */
+  message: string;
+  /** The line of code it points at, trimmed. */
+  code: string;
+  /** Relative to the directory deno doc ran in when inside it, else absolute. */
+  file: string;
+  /** Its line in `file`, from 1. */
+  line: number;
+}
+
+/**
+ * `error[kind]: message`, ` --> file:line:column` on the next line, then the
+ * line of code it points at (`12 | export function …`), shown to say which.
+ */
+const PROBLEM_RE =
+  /^error\[([\w-]+)\]: (.*)\n\s*--> (.+):(\d+):\d+(?:\n\s*\|[^\n]*\n\s*\d+ \| ([^\n]*))?/gm;
+const TOTAL_RE = /^error: Found (\d+) documentation lint errors?\./m;
+
+/**
+ * `deno <args>` run in `dir`, to its end: its status and what it printed
+ * (stderr, then stdout), without the warnings every run repeats (type
+ * references of @types/node that do not resolve), each with its location.
+ */
+async function deno(
+  args: readonly string[],
+  dir: URL,
+): Promise<{ code: number; text: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    cwd: dir,
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = (new TextDecoder().decode(out.stderr) +
+    new TextDecoder().decode(out.stdout)).split("\n");
+  const warning = (i: number) => /^Warning /.test(lines[i] ?? "");
+  const text = lines.filter((line, i) =>
+    !warning(i) && !(warning(i - 1) && /^\s+at /.test(line))
+  ).join("\n");
+  return { code: out.code, text };
+}
+
+/**
+ * Runs `deno doc --lint` over `files` (paths relative to `dir`) and returns
+ * what it reports. Throws when deno doc fails for another reason (a module
+ * that does not resolve), or when its output cannot be read in full.
+ */
+async function docLint(
+  files: readonly string[],
+  dir: URL,
+): Promise<DocProblem[]> {
+  const { code, text } = await deno(
+    ["doc", "--lint", "--no-remote", "--frozen-lockfile", ...files],
+    dir,
+  );
+  const base = decodeURIComponent(dir.pathname);
+  const problems = [...text.matchAll(PROBLEM_RE)].map((m) => ({
+    kind: m[1]!,
+    message: m[2]!,
+    file: m[3]!.startsWith(base) ? m[3]!.slice(base.length) : m[3]!,
+    line: Number(m[4]),
+    code: (m[5] ?? "").trim(),
+  }));
+  if (code === 0 && problems.length === 0) return problems;
+  const total = TOTAL_RE.exec(text);
+  if (total === null || Number(total[1]) !== problems.length) {
+    throw new Error(
+      `deno doc --lint failed (status ${code}) or its output changed: ${problems.length} problems read, it says ${
+        total?.[1] ?? "none"
+      }\n${text}`,
+    );
+  }
+  return problems;
+}
+
+/** main.ts and every .ts file of src/ but the generated code, sorted. */
+function programFiles(): string[] {
+  const files = ["main.ts"];
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
+      const path = `${dir}${entry.name}`;
+      if (entry.isDirectory) {
+        if (`${path}/` !== GENERATED) walk(`${path}/`);
+      } else if (path.endsWith(".ts")) files.push(path);
+    }
+  };
+  walk("src/");
+  return files.sort();
+}
+
+const excludedFolder = (file: string) =>
+  [GENERATED, ...NOT_YET_DOCUMENTED].find((folder) => file.startsWith(folder));
+
+const shown = (p: DocProblem) =>
+  `${p.file}:${p.line}: ${p.kind}: ${p.message}: ${p.code}`;
+
+Deno.test("every export is documented: deno doc --lint reports nothing outside the folders not yet held to it", async () => {
+  const problems = await docLint(programFiles(), ROOT);
+  assertEquals(
+    problems.filter((p) => excludedFolder(p.file) === undefined).map(shown),
+    [],
+  );
+  for (const folder of NOT_YET_DOCUMENTED) {
+    assert(
+      Deno.statSync(new URL(folder, ROOT)).isDirectory,
+      `${folder} is not a folder`,
+    );
+    assert(
+      problems.some((p) => excludedFolder(p.file) === folder),
+      `${folder} is documented now: remove it from NOT_YET_DOCUMENTED`,
+    );
+  }
+});
+
+Deno.test("the examples in the doc comments of the folders held to it compile and run, with no network", async () => {
+  const files = programFiles().filter((f) => excludedFolder(f) === undefined);
+  // An example that would send or write is fenced `ts ignore`; the others run
+  // here, allowed to read the environment (the settings do) and nothing more.
+  const { code, text } = await deno(
+    ["test", "--doc", "--no-prompt", "--allow-env", ...files],
+    ROOT,
+  );
+  assertEquals(code, 0, text);
+  // Not vacuous: the examples were found and run.
+  assert(/ok \| ([1-9]\d*) passed \| 0 failed/.test(text), text);
+});
+
+Deno.test("doc lint check: an undocumented export and a private type in a public signature are found", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hodometer-doc-lint-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/mod.ts`,
+      [
+        "export function undocumented(): void {}",
+        "type Hidden = number;",
+        "/** Documented, but its result's type is not exported. */",
+        "export function leaks(): Hidden {",
+        "  return 1;",
+        "}",
+        "/** Documented, with every type public. */",
+        "export function fine(): number {",
+        "  return 1;",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const problems = await docLint(["mod.ts"], new URL(`file://${dir}/`));
+    const found = problems.map(({ kind, file, line }) => ({
+      kind,
+      file,
+      line,
+    }));
+    assertEquals(
+      found.sort((a, b) => a.line - b.line),
+      [
+        { kind: "missing-jsdoc", file: "mod.ts", line: 1 },
+        { kind: "private-type-ref", file: "mod.ts", line: 4 },
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
