@@ -234,7 +234,7 @@ Deno.test("the program's imports have no cycle and never reach a folder above", 
   }, { cycles: [], violations: [] });
 });
 
-Deno.test("test-only packages (fast-check, the Prometheus text parser) never reach the binary's module graph", async () => {
+Deno.test("test-only packages (fast-check, the Prometheus text parser, the .dockerignore matcher) never reach the binary's module graph", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "main.ts"],
     cwd: ROOT,
@@ -261,7 +261,13 @@ Deno.test("test-only packages (fast-check, the Prometheus text parser) never rea
   for (const used of ["commander@", "hono@", "@grpc/proto-loader@"]) {
     assert(names.some((p) => p.startsWith(used)), `${used} not reached`);
   }
-  for (const testOnly of ["fast-check@", "parse-prometheus-text-format@"]) {
+  for (
+    const testOnly of [
+      "fast-check@",
+      "parse-prometheus-text-format@",
+      "@balena/dockerignore@",
+    ]
+  ) {
     assertEquals(
       names.filter((p) => p.startsWith(testOnly)),
       [],
