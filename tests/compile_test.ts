@@ -16,6 +16,7 @@ import {
   V8_FLAGS,
 } from "../scripts/permissions.ts";
 import { stampBuildInfo } from "../scripts/compile.ts";
+import { denoCommand, RUNTIME_ENV } from "../scripts/runtime_env.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCRIPT = `${ROOT}scripts/compile.sh`;
@@ -44,7 +45,7 @@ const SCRIPT_INPUTS = [
   "HODOMETER_ALLOW_WRITE",
 ];
 
-/** compile.sh with the inherited environment less SCRIPT_INPUTS, plus `env`. */
+/** compile.sh with the inherited environment less SCRIPT_INPUTS, plus RUNTIME_ENV and `env`. */
 async function compileScript(
   args: string[],
   env: Record<string, string>,
@@ -53,6 +54,7 @@ async function compileScript(
   for (const name of SCRIPT_INPUTS) delete base[name];
   return await run("bash", [SCRIPT, ...args], Deno.cwd(), {
     ...base,
+    ...RUNTIME_ENV,
     DENO: Deno.execPath(),
     ...env,
   });
@@ -113,7 +115,7 @@ async function findRuntime(): Promise<
       ? { env: { DENORT_BIN: given }, found: `DENORT_BIN=${given}` }
       : { why: `DENORT_BIN=${given} is not a file` };
   }
-  const info = await new Deno.Command(Deno.execPath(), {
+  const info = await denoCommand({
     args: ["info", "--json"],
     stdout: "piped",
     stderr: "null",

@@ -9,6 +9,7 @@
 
 import dockerignore from "@balena/dockerignore";
 import { assert, assertEquals, assertMatch, nth } from "./assert.ts";
+import { denoCommand } from "../scripts/runtime_env.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const read = (path: string) => Deno.readTextFileSync(`${ROOT}${path}`);
@@ -91,7 +92,7 @@ function isDirectory(path: string): boolean {
 
 /** The repository's own modules in Deno's module graph of `entry`. */
 async function localModules(entry: string): Promise<string[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await denoCommand({
     args: ["info", "--json", entry],
     cwd: ROOT,
     stdin: "null",
