@@ -107,6 +107,7 @@ export async function startDoubleProcess(
       "--allow-env",
       "--allow-read",
       DOUBLE_MAIN,
+      "--exit-with-stdin",
     );
   }
   const child = new Deno.Command(command, {
