@@ -156,7 +156,7 @@ Deno.test("loopback check: a DNS query's questions are read from its bytes", () 
 Deno.test("loopback check: glibc's lookup is a DNS query for the name, by the command that asked, even on a thread", () => {
   const lookup = GLIBC_LOOKUP.map((l) => l.replace(/^16553/, "16560"));
   const a = audit([
-    exec(16553, [DENO, "test", "-A", "tests/fault_publish_test.ts"]),
+    exec(16553, [DENO, "test", "--no-prompt", "tests/fault_publish_test.ts"]),
     // A thread of it (flags on the line that starts the call, the new id on
     // the line that ends it) looks the name up.
     "16553 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0}, 88 <unfinished ...>",
@@ -217,8 +217,8 @@ Deno.test("loopback check: a TCP connection or a datagram beyond loopback is fou
 
 Deno.test("loopback check: commands are named by their program and words, Chromium's helpers by Chromium", () => {
   assertEquals(
-    describeCommand([DENO, "run", "--allow-net", "/w/main.ts", "receive"]),
-    "deno run /w/main.ts receive (1 options)",
+    describeCommand([DENO, "run", "--allow-net", "/srv/serve.ts", "receive"]),
+    "deno run /srv/serve.ts receive (1 options)",
   );
   const a = audit([
     exec(1, ["/usr/bin/chromium", "--headless"]),
