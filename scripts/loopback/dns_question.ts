@@ -3,7 +3,9 @@
 
 /** One question: the name asked for and the record type. */
 export interface DnsQuestion {
+  /** The name asked for, without the final dot. */
   name: string;
+  /** The record type: A, AAAA, HTTPS, ... (TYPEn for others, ? when cut off). */
   type: string;
 }
 

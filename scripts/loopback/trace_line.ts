@@ -8,7 +8,9 @@
 
 /** A system call as one line shows it. */
 export interface TraceLine {
+  /** The thread that made the call (strace -f prints thread ids). */
   pid: number;
+  /** The call's name: connect, sendto, execve, ... */
   syscall: string;
   /** The continuation of a call another line began (`<... name resumed>`). */
   resumed: boolean;
@@ -26,13 +28,17 @@ export interface TraceLine {
 
 /** A process's end, as `-f` without `-qq` shows it. */
 export interface TraceExit {
+  /** The process (or thread) that ended. */
   pid: number;
+  /** How: `exited with 0`, `killed by SIGKILL`. */
   exit: string;
 }
 
 /** An IPv4 or IPv6 socket address a call names. */
 export interface InetAddress {
+  /** The IP address as strace prints it: 127.0.0.1, ::1, ... */
   address: string;
+  /** The port number. */
   port: number;
 }
 
