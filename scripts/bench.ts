@@ -38,6 +38,7 @@ import { measurePages } from "./bench/page.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
+import { denoCommand } from "./runtime_env.ts";
 
 /** The V8 flags the binary is built with (scripts/permissions.ts says why). */
 export const AGENT_V8_FLAGS = V8_FLAGS.join(",");
@@ -496,7 +497,7 @@ const RECEIVER_PROFILE_NOTE =
 async function startBare(): Promise<
   { url: string; pid: number; stop(): Promise<void> }
 > {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = denoCommand({
     args: [
       "run",
       "--allow-net=127.0.0.1",

@@ -11,6 +11,7 @@ import {
 import { startReceiverProcess } from "../tests/fixtures/receiver_process.ts";
 
 import { shippedRunArgs } from "./permissions.ts";
+import { denoCommand } from "./runtime_env.ts";
 
 const say = (line: string) => console.error(`demo: ${line}`);
 
@@ -26,7 +27,7 @@ say(`hodometer receive on ${receiver.url}`);
 let exitCode = 1;
 try {
   say("hodometer run --once (its logs follow)");
-  const run = await new Deno.Command(Deno.execPath(), {
+  const run = await denoCommand({
     args: [...shippedRunArgs(), "run", "--once"],
     env: {
       SCHEDULER_HOST: "127.0.0.1",

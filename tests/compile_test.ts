@@ -16,12 +16,15 @@ import {
   V8_FLAGS,
 } from "../scripts/permissions.ts";
 import { stampBuildInfo } from "../scripts/compile.ts";
+import { denoCommand, RUNTIME_ENV } from "../scripts/runtime_env.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCRIPT = `${ROOT}scripts/compile.sh`;
 const BUILD_INFO = `${ROOT}src/build_info.ts`;
 const TARGET = Deno.build.target;
 const EXIT_NO_RUNTIME = 3;
+/** What Deno's update check prints, and so what a runtime that has one holds. */
+const UPDATE_CHECK = "A new release of Deno is available";
 const VERSION = "0.0.0-compile-test";
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const HINT =
@@ -44,7 +47,7 @@ const SCRIPT_INPUTS = [
   "HODOMETER_ALLOW_WRITE",
 ];
 
-/** compile.sh with the inherited environment less SCRIPT_INPUTS, plus `env`. */
+/** compile.sh with the inherited environment less SCRIPT_INPUTS, plus RUNTIME_ENV and `env`. */
 async function compileScript(
   args: string[],
   env: Record<string, string>,
@@ -53,6 +56,7 @@ async function compileScript(
   for (const name of SCRIPT_INPUTS) delete base[name];
   return await run("bash", [SCRIPT, ...args], Deno.cwd(), {
     ...base,
+    ...RUNTIME_ENV,
     DENO: Deno.execPath(),
     ...env,
   });
@@ -113,7 +117,7 @@ async function findRuntime(): Promise<
       ? { env: { DENORT_BIN: given }, found: `DENORT_BIN=${given}` }
       : { why: `DENORT_BIN=${given} is not a file` };
   }
-  const info = await new Deno.Command(Deno.execPath(), {
+  const info = await denoCommand({
     args: ["info", "--json"],
     stdout: "piped",
     stderr: "null",
@@ -306,6 +310,9 @@ Deno.test("compile: the real deno compile bakes in the permissions, V8 flags and
     const haystack = new TextDecoder("latin1").decode(binary);
     assert(haystack.includes(`"${VERSION}"`), "version not stamped");
     assert(haystack.includes(`"${COMMIT}"`), "commit not stamped");
+    // The control for the shipped binary's test below: the deno CLI standing
+    // in for denort carries Deno's update check, and the marker finds it.
+    assert(haystack.includes(UPDATE_CHECK), "the update check's marker");
   });
   assertEquals(await Deno.readTextFile(BUILD_INFO), before);
 });
@@ -319,7 +326,7 @@ if ("why" in runtime) {
 
 Deno.test({
   name:
-    "compile: the binary runs `version` and `--help` alone in an empty directory",
+    "compile: the binary runs `version` and `--help` alone in an empty directory, and has no update check",
   ignore: "why" in runtime,
   fn: async () => {
     if ("why" in runtime) return;
@@ -340,6 +347,12 @@ Deno.test({
       await Deno.chmod(`${alone}/hodometer`, 0o755);
       assertEquals(entries(alone), ["hodometer"]);
 
+      // denort has no update check (the deno CLI's run and serve have it):
+      // the shipped binary never asks dl.deno.land for a newer Deno.
+      const shipped = new TextDecoder("latin1").decode(
+        await Deno.readFile(`${alone}/hodometer`),
+      );
+      assert(!shipped.includes(UPDATE_CHECK), "Deno's update check is in it");
       const version = await run(`${alone}/hodometer`, ["version"], alone);
       assertEquals(version.code, 0, version.stderr);
       const lines = version.stdout.trimEnd().split("\n");

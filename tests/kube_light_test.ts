@@ -4,6 +4,7 @@
 // kubeconfig path.
 
 import { assert, assertEquals } from "./assert.ts";
+import { denoCommand } from "../scripts/runtime_env.ts";
 
 interface InfoModule {
   specifier: string;
@@ -16,7 +17,7 @@ interface InfoModule {
 
 Deno.test("the in-cluster modules import no npm package statically", async () => {
   const root = new URL("../src/kube/mod.ts", import.meta.url).href;
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await denoCommand({
     args: ["info", "--json", root],
     stdout: "piped",
     stderr: "piped",

@@ -4,6 +4,7 @@
 // dynamic and type-only imports alike.
 
 import { assert, assertEquals, nth } from "./assert.ts";
+import { denoCommand } from "../scripts/runtime_env.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -126,7 +127,7 @@ const relative = (specifier: string) =>
     : undefined;
 
 async function moduleGraph(root: string): Promise<InfoModule[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await denoCommand({
     args: ["info", "--json", root],
     cwd: ROOT,
     stdout: "piped",
@@ -234,8 +235,8 @@ Deno.test("the program's imports have no cycle and never reach a folder above", 
   }, { cycles: [], violations: [] });
 });
 
-Deno.test("test-only packages (fast-check, the Prometheus text parser) never reach the binary's module graph", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
+Deno.test("test-only packages (fast-check, the Prometheus text parser, the .dockerignore matcher) never reach the binary's module graph", async () => {
+  const out = await denoCommand({
     args: ["info", "--json", "main.ts"],
     cwd: ROOT,
     stdout: "piped",
@@ -261,7 +262,13 @@ Deno.test("test-only packages (fast-check, the Prometheus text parser) never rea
   for (const used of ["commander@", "hono@", "@grpc/proto-loader@"]) {
     assert(names.some((p) => p.startsWith(used)), `${used} not reached`);
   }
-  for (const testOnly of ["fast-check@", "parse-prometheus-text-format@"]) {
+  for (
+    const testOnly of [
+      "fast-check@",
+      "parse-prometheus-text-format@",
+      "@balena/dockerignore@",
+    ]
+  ) {
     assertEquals(
       names.filter((p) => p.startsWith(testOnly)),
       [],

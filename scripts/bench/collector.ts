@@ -2,6 +2,7 @@
 
 import { sampleMemory } from "./proc.ts";
 import { shippedRunArgs } from "../permissions.ts";
+import { denoCommand } from "../runtime_env.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -40,7 +41,7 @@ export async function measureProcess(
   options: RunOptions = {},
 ): Promise<ProcessRun> {
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = denoCommand({
     args: denoArgs,
     cwd: ROOT,
     env: { ...HERMETIC, ...options.env },

@@ -4,6 +4,7 @@
 // (tests/fixtures/scheduler_double_main.ts).
 
 import type { ScaleOptions } from "../../tests/fixtures/scheduler_double.ts";
+import { denoCommand, RUNTIME_ENV } from "../runtime_env.ts";
 
 const DOUBLE_MAIN = new URL(
   "../../tests/fixtures/scheduler_double_main.ts",
@@ -38,7 +39,7 @@ function bundledForNode(): Promise<string | null> {
     }
     const dir = await Deno.makeTempDir({ prefix: "hodometer-bench-node-" });
     const out = `${dir}/batched_main.mjs`;
-    const built = await new Deno.Command(Deno.execPath(), {
+    const built = await denoCommand({
       args: [
         "bundle",
         "--quiet",
@@ -106,10 +107,12 @@ export async function startDoubleProcess(
       "--allow-env",
       "--allow-read",
       DOUBLE_MAIN,
+      "--exit-with-stdin",
     );
   }
   const child = new Deno.Command(command, {
     args,
+    env: RUNTIME_ENV,
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

@@ -15,6 +15,7 @@ import {
   sampleMemory,
 } from "./proc.ts";
 import { shippedRunArgs } from "../permissions.ts";
+import { denoCommand } from "../runtime_env.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -81,7 +82,7 @@ export async function runLoopCheck(options: {
     const stateDir = `${kube.dir}/state`;
     await Deno.mkdir(stateDir);
     const t0 = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = denoCommand({
       args: [
         ...shippedRunArgs(MAIN, { v8Flags: options.v8Flags }),
         "run",
