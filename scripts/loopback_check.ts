@@ -116,17 +116,34 @@ async function follow(
   }
 }
 
+/**
+ * Whether a process still exists. strace may hold a process's last lines
+ * (its exit among them) in its buffer while other traced processes idle, so
+ * the trace alone cannot tell that the command has ended; SIGCONT changes
+ * nothing for a running process and fails for one that is gone.
+ */
+function exists(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops what the command left running, once it has ended and the grace is over. */
 function watchLeftovers(audit: TraceAudit, stopped: string[]): () => void {
   let endedAt: number | undefined;
   const timer = setInterval(() => {
+    const main = audit.main;
     if (
-      audit.main === undefined ||
-      audit.running().some((p) => p.pid === audit.main)
+      main === undefined ||
+      (audit.running().some((p) => p.pid === main) && exists(main))
     ) return;
     endedAt ??= Date.now();
     if (Date.now() - endedAt < GRACE_MS) return;
     for (const { pid, command } of audit.running()) {
+      if (!exists(pid)) continue;
       try {
         Deno.kill(pid, "SIGKILL");
         stopped.push(`pid ${pid}: ${command}`);

@@ -12,6 +12,7 @@
 // allowed. The examples in the doc comments are run too, without network.
 
 import { assert, assertEquals } from "./assert.ts";
+import { denoCommand } from "../scripts/runtime_env.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -62,10 +63,10 @@ async function deno(
   args: readonly string[],
   dir: URL,
 ): Promise<{ code: number; text: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await denoCommand({
     args: [...args],
     cwd: dir,
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -4,6 +4,7 @@
 // process tests) uses exactly the same ones, never broader.
 
 import { assert, assertEquals } from "./assert.ts";
+import { denoCommand } from "../scripts/runtime_env.ts";
 import {
   compileFlags,
   shippedRunArgs,
@@ -48,7 +49,7 @@ Deno.test("shipped: process runs get exactly the binary's flags, and nothing bro
 async function deno(
   args: string[],
 ): Promise<{ stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await denoCommand({
     args,
     cwd: ROOT,
     env: HERMETIC_ENV,
@@ -139,7 +140,7 @@ Deno.test({
       RECORD_LEVEL: "none",
     };
     const args = ["receive"];
-    const task = new Deno.Command(Deno.execPath(), {
+    const task = denoCommand({
       args: ["task", "hodometer", ...args],
       cwd: ROOT,
       env: { ...HERMETIC_ENV, ...env },
