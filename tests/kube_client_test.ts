@@ -24,17 +24,18 @@ function clientFor(
 Deno.test("client: a response over the cap is refused without being kept", async () => {
   await withKubeDouble(async (h) => {
     h.double.nodeNames = Array.from({ length: 50 }, (_, i) => `node-${i}`);
-    const client = clientFor(h.double.url, h.double.caPem, {
-      maxResponseBytes: 256,
-    });
+    const client = clientFor(h.double.url, h.double.caPem);
     try {
-      const res = await client.request({ path: "/api/v1/nodes" });
+      const res = await client.request({
+        path: "/api/v1/nodes",
+        maxBytes: 256,
+      });
       assertEquals(res.ok, false);
       if (!res.ok) {
         assertEquals(res.failure, "too large");
         assertMatch(
           res.message,
-          /GET \/api\/v1\/nodes: response larger than 256 bytes/,
+          /GET \/api\/v1\/nodes: the answer is larger than 256 bytes/,
         );
       }
       const small = await client.request({ path: "/version" });

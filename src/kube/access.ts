@@ -12,6 +12,7 @@ import { hostForAddress } from "../net/host.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import { KUBE_TIMEOUT_MS, SERVICE_ACCOUNT_DIR } from "../config/settings.ts";
 import { httpKubeClient, type KubeClient } from "./client.ts";
+import { ReadBudget } from "./read_budget.ts";
 
 export interface KubeAccessOptions {
   /** The process environment (KUBERNETES_SERVICE_*, KUBECONFIG, HOME). */
@@ -20,8 +21,13 @@ export interface KubeAccessOptions {
   kubeconfig?: string;
   /** Where the service-account token, ca.crt and namespace are mounted. */
   serviceAccountDir?: string;
-  /** Timeout of every request. */
+  /** Timeout of every request (reading its answer included). */
   timeoutMs?: number;
+  /**
+   * Bytes all reads of the client may take together (default
+   * DEFAULT_READ_BUDGET_BYTES); a client serves one collection.
+   */
+  readBudgetBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -36,17 +42,16 @@ export async function openKubernetes(
   options: KubeAccessOptions,
 ): Promise<KubeAccess> {
   const timeoutMs = options.timeoutMs ?? KUBE_TIMEOUT_MS;
+  const budget = new ReadBudget(options.readBudgetBytes);
   const host = options.env.KUBERNETES_SERVICE_HOST?.trim();
   const port = options.env.KUBERNETES_SERVICE_PORT?.trim();
   if (host && port) {
     const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-    const client = await inClusterClient(
-      host,
-      port,
-      dir,
+    const client = await inClusterClient(host, port, dir, {
       timeoutMs,
-      options.fetch,
-    );
+      budget,
+      fetch: options.fetch,
+    });
     return client instanceof Error
       ? { inKubernetes: true, problem: client.message }
       : { inKubernetes: true, client };
@@ -60,7 +65,7 @@ export async function openKubernetes(
       const loaded = await loadKubeconfig(choice.paths);
       const client = loaded instanceof Error ? loaded : await kubeconfigClient(
         loaded,
-        { timeoutMs, fetch: options.fetch },
+        { timeoutMs, budget, fetch: options.fetch },
       );
       return client instanceof Error
         ? {
@@ -187,8 +192,7 @@ async function inClusterClient(
   host: string,
   port: string,
   dir: string,
-  timeoutMs: number,
-  fetchFn?: typeof fetch,
+  how: { timeoutMs: number; budget: ReadBudget; fetch?: typeof fetch },
 ): Promise<KubeClient | Error> {
   const unusable = (why: string) =>
     new Error(
@@ -219,8 +223,7 @@ async function inClusterClient(
     server: `https://${hostForAddress(host)}:${port}`,
     namespace: ns instanceof Error ? undefined : ns.trim() || undefined,
     httpClient,
-    timeoutMs,
-    fetch: fetchFn,
+    ...how,
     credentials: async () => {
       const t = await readToken(dir);
       return t instanceof Error

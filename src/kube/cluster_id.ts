@@ -5,9 +5,15 @@
 
 import { isUuid } from "../config/parsers.ts";
 import { type DeniableError, failureError, type KubeClient } from "./client.ts";
+import { pick } from "./json_pick.ts";
 
 export const CLUSTER_ID_CONFIGMAP = "hodometer";
 export const CLUSTER_ID_KEY = "cluster_id";
+
+/** What is read of the ConfigMap: the id, and only a UUID's worth of it. */
+const CONFIGMAP_PICK = pick.object({
+  data: pick.object({ [CLUSTER_ID_KEY]: pick.scalar(64) }),
+});
 
 export interface ClusterIdStore {
   /** The stored id; undefined when there is no ConfigMap yet. */
@@ -28,6 +34,7 @@ export function kubeClusterIdStore(
     const res = await client.request({
       path: `/api/v1/namespaces/${ns}/configmaps/${CLUSTER_ID_CONFIGMAP}`,
       signal,
+      pick: CONFIGMAP_PICK,
     });
     if (!res.ok) {
       if (res.failure === "not found") return undefined;
@@ -69,6 +76,8 @@ export function kubeClusterIdStore(
         data: { [CLUSTER_ID_KEY]: id.trim().toLowerCase() },
       },
       signal,
+      // The created object's answer is not needed, only its status.
+      pick: pick.skip,
     });
     if (res.ok) return id.trim().toLowerCase();
     if (res.failure === "conflict") {

@@ -54,18 +54,24 @@ export function insecureFetch(
           res.resume();
           return resolve(new Response(null, { status, headers: out }));
         }
+        // The socket is read only as fast as the answer is: paused while a
+        // chunk waits, so an endless answer never queues up in memory.
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
-            res.on("data", (chunk: Buffer) =>
-              controller.enqueue(new Uint8Array(chunk)));
-            res.on("end", () =>
-              controller.close());
+            res.on("data", (chunk: Buffer) => {
+              controller.enqueue(new Uint8Array(chunk));
+              if ((controller.desiredSize ?? 0) <= 0) res.pause();
+            });
+            res.on("end", () => controller.close());
             res.on("error", (e) => controller.error(e));
+          },
+          pull() {
+            res.resume();
           },
           cancel() {
             res.destroy();
           },
-        });
+        }, { highWaterMark: 1 });
         resolve(new Response(stream, { status, headers: out }));
       });
       const onAbort = () =>

@@ -5,11 +5,14 @@
 // imported dynamically (see access.ts): the library is heavy.
 
 import { httpKubeClient, type KubeClient } from "./client.ts";
+import type { ReadBudget } from "./read_budget.ts";
 import type { KubeConfig } from "./client_node.d.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 
 export interface KubeconfigOptions {
   timeoutMs: number;
+  /** Shared by every read of the client (one collection's). */
+  budget?: ReadBudget;
   fetch?: typeof fetch;
 }
 
@@ -208,6 +211,7 @@ export async function kubeconfigClient(
     namespace: namespace || undefined,
     httpClient,
     timeoutMs: options.timeoutMs,
+    budget: options.budget,
     fetch: doFetch,
     credentials: async () => {
       const opts = await credentials();

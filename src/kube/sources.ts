@@ -1,6 +1,9 @@
 // The Kubernetes sources of metrics, opened beside the scheduler's by
 // collect/open_sources.ts. Each source fails on its own: a forbidden nodes
-// list loses node_count only.
+// list loses node_count only. Lists are read as they stream and only what the
+// rules take is kept (picks.ts); all reads share the client's byte budget, so
+// one answer that spends it costs its own metrics and those read after it,
+// each said with what was cut off.
 
 import { CATALOGUE, includedAt } from "../metrics/catalogue.ts";
 import type { MetricName } from "../metrics/catalogue.ts";
@@ -16,7 +19,20 @@ import {
   type Operation,
 } from "./client.ts";
 import { type ListOutcome, listPaged, METADATA_ONLY_ACCEPT } from "./list.ts";
-import { itemNamespace, readServer, readServerConfig } from "./objects.ts";
+import {
+  itemNamespace,
+  readServer,
+  readServerConfig,
+  ShapeError,
+} from "./objects.ts";
+import {
+  COUNTED_ITEM,
+  NAMESPACE_ITEM,
+  SERVER_CONFIG_ITEM,
+  SERVER_ITEM,
+  VERSION,
+} from "./picks.ts";
+import { formatBytes } from "./read_budget.ts";
 import {
   isGlobalInstallation,
   kubernetesVersion,
@@ -25,6 +41,15 @@ import {
 } from "../metrics/kube_rules.ts";
 
 export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
+
+/**
+ * Most bytes kept of all ServerConfigs together (they are held until every
+ * Server is read): a real cluster has a handful, each a few hundred bytes.
+ */
+export const MAX_SERVER_CONFIGS_KEPT = 1024 * 1024;
+
+/** Most warnings of one collection about Servers; the rest are counted. */
+export const MAX_SERVER_WARNINGS = 20;
 
 export interface KubeSourceOptions {
   /** Only sources with a metric reported at this level are returned (default feature). */
@@ -151,7 +176,12 @@ async function readVersion(
   signal: AbortSignal,
 ): Promise<SourceResult> {
   const lost = "kubernetes_version omitted";
-  const res = await client.request({ path: "/version", signal });
+  const res = await client.request({
+    path: "/version",
+    signal,
+    pick: VERSION,
+    maxBytes: 64 * 1024,
+  });
   if (!res.ok) {
     return requestFailed(
       { verb: "get", resource: "/version", scope: "cluster-wide" },
@@ -181,8 +211,9 @@ async function countNodes(
     pageSize,
     accept: METADATA_ONLY_ACCEPT,
     signal,
-    onPage: (items) => {
-      count += items.length;
+    item: COUNTED_ITEM,
+    onItem: () => {
+      count++;
     },
   });
   if (!out.ok) {
@@ -212,10 +243,9 @@ async function readGlobalInstallation(
     pageSize,
     accept: METADATA_ONLY_ACCEPT,
     signal,
-    onPage: (items, first) => {
-      items.forEach((item, i) =>
-        namespaces.add(itemNamespace(item, `seldonruntimes[${first + i}]`))
-      );
+    item: NAMESPACE_ITEM,
+    onItem: (item, i) => {
+      namespaces.add(itemNamespace(item, `seldonruntimes[${i}]`));
       return isGlobalInstallation(namespaces) ? "stop" : undefined;
     },
   });
@@ -249,35 +279,43 @@ async function readServers(
   pageSize: number,
   signal: AbortSignal,
 ): Promise<SourceResult> {
-  const warnings: string[] = [];
   const configs = new Map<string, PodSpecLite>();
-  const listConfigs = (scope: Scope) =>
-    listPaged(client, {
+  let configsKept = 0;
+  const listConfigs = (scope: Scope) => {
+    configs.clear();
+    configsKept = 0;
+    return listPaged(client, {
       path: scopedPath(scope, "serverconfigs"),
       what: "serverconfigs list",
       pageSize,
       signal,
-      onPage: (items, first) => {
-        items.forEach((item, i) => {
-          const c = readServerConfig(item, `serverconfigs[${first + i}]`);
-          configs.set(
-            KubeServerTally.configKey(c.namespace, c.name),
-            c.podSpec,
+      item: SERVER_CONFIG_ITEM,
+      onItem: (item, i, kept) => {
+        configsKept += kept;
+        if (configsKept > MAX_SERVER_CONFIGS_KEPT) {
+          throw new ShapeError(
+            `serverconfigs list: what the rules keep of ServerConfigs passes ${
+              formatBytes(MAX_SERVER_CONFIGS_KEPT)
+            } at serverconfigs[${i}]`,
           );
-        });
+        }
+        const c = readServerConfig(item, `serverconfigs[${i}]`);
+        configs.set(KubeServerTally.configKey(c.namespace, c.name), c.podSpec);
       },
     });
+  };
   const tally = new KubeServerTally(configs);
+  const warnings = boundedWarnings(tally.warnings, MAX_SERVER_WARNINGS);
   const listServers = (scope: Scope) =>
     listPaged(client, {
       path: scopedPath(scope, "servers"),
       what: "servers list",
       pageSize,
       signal,
-      onPage: (items, first) => {
-        items.forEach((item, i) =>
-          tally.add(readServer(item, `servers[${first + i}]`))
-        );
+      item: SERVER_ITEM,
+      onItem: (item, i) => {
+        tally.add(readServer(item, `servers[${i}]`));
+        warnings.trim();
       },
     });
 
@@ -315,7 +353,6 @@ async function readServers(
     const next = narrow("serverconfigs", refused);
     if (!("clusterWide" in next)) return next;
     scope = next;
-    configs.clear();
     out = await listConfigs(scope);
   }
   if (!out.ok) {
@@ -351,11 +388,32 @@ async function readServers(
       `kubernetes: server CPU sum is out of range: ${SERVER_METRICS}`,
     );
   }
-  warnings.push(...tally.warnings);
+  const said = warnings.all();
   return {
     snapshot: { ...metrics },
-    warnings: warnings.length ? warnings : undefined,
+    warnings: said.length ? said : undefined,
     denials: denials.length ? denials : undefined,
+  };
+}
+
+/**
+ * Keeps a growing list of warnings at its first `max` (one per Server could
+ * otherwise grow with the list); the rest are counted and said as one line.
+ */
+function boundedWarnings(list: string[], max: number) {
+  let dropped = 0;
+  return {
+    trim() {
+      if (list.length <= max) return;
+      dropped += list.length - max;
+      list.length = max;
+    },
+    all(): string[] {
+      return dropped === 0 ? [...list] : [
+        ...list,
+        `${dropped} more warning(s) about Servers like the ones above, not shown`,
+      ];
+    },
   };
 }
 
