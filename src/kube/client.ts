@@ -338,7 +338,10 @@ export function explainFailure(
     case "forbidden":
       return `kubernetes: forbidden to ${describeOp(op)}: ${lost}; ${grant}`;
     case "budget":
-      return `kubernetes: ${describeOp(op)} cut off: ${res.message}: ${lost}`;
+      // "GET /api/v1/nodes: cut off after …" → "list nodes (cluster-wide) cut off after …"
+      return `kubernetes: ${describeOp(op)} ${
+        res.message.replace(/^[A-Z]+ \S+: /, "")
+      }: ${lost}`;
     case "unauthorized":
       return `kubernetes: unauthorized to ${
         describeOp(op)
