@@ -56,19 +56,29 @@ export function insecureFetch(
         }
         // The socket is read only as fast as the answer is: paused while a
         // chunk waits, so an endless answer never queues up in memory.
+        // Nothing reaches the stream once it is cancelled or ended.
+        let open = true;
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
             res.on("data", (chunk: Buffer) => {
+              if (!open) return;
               controller.enqueue(new Uint8Array(chunk));
               if ((controller.desiredSize ?? 0) <= 0) res.pause();
             });
-            res.on("end", () => controller.close());
-            res.on("error", (e) => controller.error(e));
+            res.on("end", () => {
+              if (open) controller.close();
+              open = false;
+            });
+            res.on("error", (e) => {
+              if (open) controller.error(e);
+              open = false;
+            });
           },
           pull() {
             res.resume();
           },
           cancel() {
+            open = false;
             res.destroy();
           },
         }, { highWaterMark: 1 });

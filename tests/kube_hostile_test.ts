@@ -1,0 +1,373 @@
+// A hostile Kubernetes API server over TLS on loopback (the double's hostile
+// answers): whatever it sends, each metric is either right or omitted with a
+// line saying what was cut off and what it cost; never wrong, never a crash
+// or a hang. In-cluster, through a kubeconfig, and through a kubeconfig whose
+// server is not verified (node:http underneath).
+
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import {
+  type HostileShape,
+  type KubeHarness,
+  seldonRuntime,
+  server,
+  serverConfig,
+  withKubeDouble,
+} from "./fixtures/kube_double.ts";
+import { hugeItemCount } from "./fixtures/kube_hostile.ts";
+import { type KubeAccess, openKubernetes } from "../src/kube/access.ts";
+import { kubernetesSources } from "../src/kube/sources.ts";
+import { kubeClusterIdStore } from "../src/kube/cluster_id.ts";
+import type { Snapshot } from "../src/metrics/catalogue.ts";
+import type { MetricsLevel } from "../src/config/settings.ts";
+import { formatBytes, ReadBudget } from "../src/kube/read_budget.ts";
+
+const MiB = 1024 * 1024;
+
+interface Collected {
+  snapshot: Snapshot;
+  errors: string[];
+  warnings: string[];
+}
+
+async function collect(
+  access: KubeAccess,
+  level: MetricsLevel = "feature",
+): Promise<Collected> {
+  const signal = new AbortController().signal;
+  const results = await Promise.all(
+    kubernetesSources(access, { level }).map((s) => s.read(signal)),
+  );
+  const out: Collected = { snapshot: {}, errors: [], warnings: [] };
+  for (const r of results) {
+    Object.assign(out.snapshot, r.snapshot);
+    if (r.error) out.errors.push(r.error);
+    out.warnings.push(...(r.warnings ?? []));
+  }
+  return out;
+}
+
+/** A small installation whose metrics are known. */
+function populate(h: KubeHarness) {
+  const d = h.double;
+  d.nodeNames = ["n1", "n2"];
+  d.seldonRuntimes = [seldonRuntime("a"), seldonRuntime("b")];
+  d.serverConfigs = [serverConfig("a", "c", [
+    {
+      name: "server",
+      image: "seldonio/mlserver:1",
+      resources: { limits: { cpu: "2" } },
+    },
+  ])];
+  d.servers = [server("a", "s", { serverConfig: "c", replicas: 2 })];
+}
+
+const RIGHT: Snapshot = {
+  is_kubernetes: true,
+  kubernetes_version: "v1.30.2",
+  node_count: 2,
+  is_global_installation: true,
+  gpu_enabled_count: 0,
+  inference_server_name: "MLServer",
+  server_cpu_cores_sum: 4,
+};
+
+/** Each metric reported is the right one; each missing one is said in an error. */
+function rightOrOmitted(got: Collected, right: Snapshot = RIGHT) {
+  for (const [name, value] of Object.entries(got.snapshot)) {
+    assertEquals(value, right[name as keyof Snapshot], name);
+  }
+  for (const name of Object.keys(right)) {
+    if (name in got.snapshot) continue;
+    assert(
+      got.errors.some((e) => e.includes(name)),
+      `${name} is missing and no error says so: ${got.errors.join("\n")}`,
+    );
+  }
+}
+
+async function inCluster(
+  h: KubeHarness,
+  options: { budget?: number; timeoutMs?: number } = {},
+): Promise<KubeAccess> {
+  const access = await openKubernetes({
+    env: h.double.podEnv(),
+    serviceAccountDir: h.serviceAccountDir,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    readBudgetBytes: options.budget,
+  });
+  assert(access.client, `no client: ${access.problem}`);
+  return access;
+}
+
+/** Collects with the nodes list answered by `shape`. */
+async function withHostileNodes(
+  shape: HostileShape,
+  check: (got: Collected, h: KubeHarness) => void,
+  options: { budget?: number; timeoutMs?: number; nodes?: number } = {},
+) {
+  await withKubeDouble(async (h) => {
+    populate(h);
+    h.double.hostile.set("nodes", shape);
+    const access = await inCluster(h, options);
+    try {
+      const got = await collect(access);
+      rightOrOmitted(got, { ...RIGHT, node_count: options.nodes ?? 2 });
+      check(got, h);
+    } finally {
+      access.client?.close();
+    }
+  });
+}
+
+const nodeError = (got: Collected) => {
+  const found = got.errors.find((e) => e.includes("node_count omitted"));
+  assert(found, `no error about nodes: ${got.errors.join("\n")}`);
+  return found;
+};
+
+Deno.test("hostile: a 7 MB nodes list in one answer is counted as it streams", async () => {
+  const shape = { kind: "huge", bytes: 7_000_000 } as const;
+  await withHostileNodes(shape, (got, h) => {
+    assertEquals(got.errors, []);
+    assertEquals(got.snapshot.node_count, hugeItemCount(shape));
+    assertEquals(h.double.count("nodes"), 1);
+  }, { nodes: hugeItemCount(shape) });
+});
+
+Deno.test("hostile: an endless nodes answer is cut off at the collection's byte budget, and only node_count is lost", async () => {
+  await withHostileNodes({ kind: "endless" }, (got, h) => {
+    assertEquals(got.snapshot.node_count, undefined);
+    assertMatch(
+      nodeError(got),
+      /^kubernetes: list nodes \(cluster-wide\) cut off after \d+ bytes \([\d.]+ MiB\) of its answer: the 4194304 bytes \(4 MiB\) that all Kubernetes reads of one collection may take together are spent \(GET \/api\/v1\/nodes \d+ bytes .*\): node_count omitted$/,
+    );
+    assertEquals(h.double.count("nodes"), 1);
+  }, { budget: 4 * MiB });
+});
+
+Deno.test("hostile: a slow answer is bounded by the request timeout", async () => {
+  await withHostileNodes({ kind: "slow", everyMs: 50 }, (got) => {
+    assertEquals(got.snapshot.node_count, undefined);
+    assertMatch(
+      nodeError(got),
+      /GET \/api\/v1\/nodes: no complete answer within 400 ms \(\d+ bytes of its answer read\): node_count omitted$/,
+    );
+  }, { timeoutMs: 400 });
+});
+
+const malformedCases: [string, HostileShape, RegExp][] = [
+  [
+    "an answer that ends early",
+    { kind: "truncated", bytes: 300_000 },
+    /the answer ends before its JSON does \(after 300000 bytes\): node_count omitted$/,
+  ],
+  [
+    "garbage late in an answer",
+    { kind: "garbage-late", bytes: 300_001 },
+    /the answer (is not JSON: unexpected .* at byte 30000\d|ends before its JSON does)/,
+  ],
+  [
+    "nesting 200 000 deep",
+    { kind: "deep", depth: 200_000 },
+    /the answer nests deeper than 512 levels at byte \d+: node_count omitted$/,
+  ],
+  [
+    "a page of HTML",
+    { kind: "html", bytes: 1_000_000 },
+    /the answer is "text\/html; charset=utf-8", not JSON: node_count omitted$/,
+  ],
+];
+
+for (const [name, shape, expected] of malformedCases) {
+  Deno.test(`hostile: ${name} loses node_count only, said`, async () => {
+    await withHostileNodes(shape, (got) => {
+      assertEquals(got.snapshot.node_count, undefined);
+      assertMatch(nodeError(got), expected);
+      assertEquals(got.errors.length, 1, got.errors.join("\n"));
+    });
+  });
+}
+
+Deno.test("hostile: a connection broken mid-answer loses node_count only, said", async () => {
+  await withHostileNodes({ kind: "cut", bytes: 200_000 }, (got) => {
+    assertEquals(got.snapshot.node_count, undefined);
+    assertMatch(
+      nodeError(got),
+      /^kubernetes: cannot list nodes .*GET \/api\/v1\/nodes: .*node_count omitted$/,
+    );
+  });
+});
+
+Deno.test("hostile: a name of 20 MB in a node is skipped over; in a Server it is an error naming the field", async () => {
+  await withHostileNodes({ kind: "long-string", bytes: 20_000_000 }, (got) => {
+    assertEquals(got.errors, []);
+    assertEquals(got.snapshot.node_count, 1);
+  }, { budget: 32 * MiB, nodes: 1 });
+  await withKubeDouble(async (h) => {
+    populate(h);
+    h.double.hostile.set("servers", { kind: "long-string", bytes: 5_000_000 });
+    const access = await inCluster(h);
+    try {
+      const got = await collect(access);
+      rightOrOmitted(got);
+      assertEquals(got.errors.length, 1);
+      assertMatch(
+        got.errors[0]!,
+        /servers\[0\]\.metadata\.name is \(a string of 5000000 bytes\), longer than any it can be: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted$/,
+      );
+    } finally {
+      access.client?.close();
+    }
+  });
+});
+
+Deno.test("hostile: /version and the cluster id's ConfigMap are read up to their own caps", async () => {
+  await withKubeDouble(async (h) => {
+    populate(h);
+    h.double.hostile.set("version", { kind: "endless" });
+    h.double.hostile.set("configmaps.get", { kind: "endless" });
+    const access = await inCluster(h);
+    try {
+      const got = await collect(access, "cluster");
+      rightOrOmitted(got, {
+        is_kubernetes: true,
+        kubernetes_version: "v1.30.2",
+        node_count: 2,
+        is_global_installation: true,
+      });
+      assertEquals(got.snapshot.kubernetes_version, undefined);
+      assertMatch(
+        got.errors.join("\n"),
+        /GET \/version: the answer is larger than 65536 bytes \(cut off there\): kubernetes_version omitted/,
+      );
+      const id = await kubeClusterIdStore(access.client!, h.namespace).load();
+      assert(id instanceof Error);
+      assertMatch(
+        id.message,
+        /configmaps "hodometer".*the answer is larger than 2097152 bytes \(2 MiB\) \(cut off there\): falling back to the state file/,
+      );
+    } finally {
+      access.client?.close();
+    }
+  });
+});
+
+Deno.test("hostile: the budget is one for every read of the collection", async () => {
+  await withKubeDouble(async (h) => {
+    populate(h);
+    const access = await inCluster(h, { budget: MiB });
+    try {
+      // Spent by reads before these (e.g. the TLS secrets): every list
+      // after it is cut off before its first byte.
+      assert(!access.client!.budget.take(2 * MiB, "GET /earlier"));
+      const got = await collect(access);
+      assertEquals(got.snapshot, { is_kubernetes: true });
+      assertEquals(got.errors.length, 4);
+      for (const e of got.errors) {
+        assertMatch(
+          e,
+          /cut off after 0 bytes of its answer: the 1048576 bytes \(1 MiB\) .* are spent \(GET \/earlier 1048576 bytes \(1 MiB\)\)/,
+        );
+      }
+    } finally {
+      access.client?.close();
+    }
+  });
+});
+
+Deno.test("hostile: a huge Servers list keeps 20 warnings about Servers and counts the rest", async () => {
+  await withKubeDouble(async (h) => {
+    populate(h);
+    h.double.hostile.set("servers", { kind: "huge", bytes: 1_000_000 });
+    const access = await inCluster(h);
+    try {
+      const got = await collect(access, "feature");
+      assertEquals(got.errors, []);
+      // items with no spec: no serverConfig, no containers
+      assertEquals(got.snapshot.server_cpu_cores_sum, 0);
+      assertEquals(got.warnings.length, 21);
+      const n = hugeItemCount({ bytes: 1_000_000 });
+      assertEquals(
+        got.warnings[20],
+        `${
+          n - 20
+        } more warning(s) about Servers like the ones above, not shown`,
+      );
+    } finally {
+      access.client?.close();
+    }
+  });
+});
+
+Deno.test("hostile: ServerConfigs are kept up to 1 MiB together", async () => {
+  await withKubeDouble(async (h) => {
+    populate(h);
+    h.double.hostile.set("serverconfigs", { kind: "endless", itemBytes: 200 });
+    const access = await inCluster(h);
+    try {
+      const got = await collect(access, "feature");
+      rightOrOmitted(got);
+      assertMatch(
+        got.errors.join("\n"),
+        /what the rules keep of ServerConfigs passes 1048576 bytes \(1 MiB\) at serverconfigs\[\d+\]: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted/,
+      );
+    } finally {
+      access.client?.close();
+    }
+  });
+});
+
+for (const insecure of [false, true]) {
+  Deno.test(`hostile: through a kubeconfig${insecure ? " whose server is not verified" : ""}, the same bounds`, async () => {
+    await withKubeDouble(async (h) => {
+      populate(h);
+      h.double.hostile.set("nodes", { kind: "endless" });
+      const config = JSON.parse(h.double.kubeconfig());
+      if (insecure) {
+        config.clusters[0].cluster = {
+          server: h.double.url,
+          "insecure-skip-tls-verify": true,
+        };
+      }
+      const path = `${h.dir}/kubeconfig`;
+      await Deno.writeTextFile(path, JSON.stringify(config));
+      const access = await openKubernetes({
+        env: {},
+        kubeconfig: path,
+        timeoutMs: 10_000,
+        readBudgetBytes: 2 * MiB,
+      });
+      assert(access.client, `no client: ${access.problem}`);
+      try {
+        assertEquals(access.client.mode, "kubeconfig");
+        const got = await collect(access, "cluster");
+        rightOrOmitted(got, {
+          is_kubernetes: true,
+          kubernetes_version: "v1.30.2",
+          node_count: 2,
+          is_global_installation: true,
+        });
+        assertMatch(
+          nodeError(got),
+          /list nodes \(cluster-wide\) cut off after \d+ bytes .* the 2097152 bytes \(2 MiB\) that all Kubernetes reads/,
+        );
+      } finally {
+        access.client.close();
+      }
+    });
+  });
+}
+
+Deno.test("read budget: takes what fits, refuses what does not, and says who spent it", () => {
+  const budget = new ReadBudget(100);
+  assert(budget.take(60, "GET /a"));
+  assert(budget.take(30, "GET /b"));
+  assert(!budget.take(20, "GET /a"));
+  assertEquals(budget.used, 100);
+  assert(budget.exhausted);
+  assert(!budget.take(1, "GET /c"));
+  assertEquals(budget.spentBy(), "GET /a 70 bytes, GET /b 30 bytes");
+  assertEquals(formatBytes(1), "1 byte");
+  assertEquals(formatBytes(3 * MiB / 2), "1572864 bytes (1.5 MiB)");
+  assertEquals(formatBytes(32 * MiB), "33554432 bytes (32 MiB)");
+});
