@@ -88,3 +88,36 @@ Deno.test("client: a server certificate from another CA is refused", async () =>
     });
   });
 });
+
+Deno.test("client: requests take turns, each with its own timeout from its turn", async () => {
+  await withKubeDouble(async (h) => {
+    h.double.faults.set("nodes", "hang");
+    const client = clientFor(h.double.url, h.double.caPem, { timeoutMs: 300 });
+    try {
+      const done: string[] = [];
+      const ask = async (path: string) => {
+        const res = await client.request({ path });
+        done.push(path);
+        return res;
+      };
+      const [first, second, third] = await Promise.all([
+        ask("/api/v1/nodes"),
+        ask("/api/v1/nodes"),
+        ask("/version"),
+      ]);
+      // both hanging requests had their whole 300 ms, one after the other
+      for (const res of [first, second]) {
+        assertEquals(res.ok ? "ok" : res.failure, "timeout");
+      }
+      assertEquals(third.ok, true);
+      assertEquals(done, ["/api/v1/nodes", "/api/v1/nodes", "/version"]);
+      assertEquals(h.double.requests.map((r) => r.path), [
+        "/api/v1/nodes",
+        "/api/v1/nodes",
+        "/version",
+      ]);
+    } finally {
+      client.close();
+    }
+  }, { hangMs: 2_000 });
+});

@@ -212,7 +212,8 @@ async function inClusterClient(
   const ns = await readFileText(`${dir}/namespace`);
   let httpClient: Deno.HttpClient;
   try {
-    httpClient = Deno.createHttpClient({ caCerts: [ca] });
+    // HTTP/1.1 only: see HTTP_1_ONLY in client.ts.
+    httpClient = Deno.createHttpClient({ caCerts: [ca], http2: false });
   } catch (e) {
     return unusable(
       `${dir}/ca.crt is not a usable CA certificate: ${errorMessage(e)}`,

@@ -17,6 +17,8 @@ export interface AnswerOptions {
   /** Most bytes kept outside items (default: maxBytes, capped at 64 MiB). */
   maxKeptBytes?: number;
   budget: ReadBudget;
+  /** Budget bytes this read must leave to others (lists: objectReserve). */
+  leaveBytes?: number;
   /** Frees spent chunks of a stream that is not a byte stream, every RELEASE_EVERY_BYTES (default scavenge). */
   release?: () => void;
   /** The read, in messages and the budget's account, e.g. `GET /api/v1/nodes`. */
@@ -167,13 +169,13 @@ function cutOff(
       bytes: read,
     };
   }
-  if (o.budget.take(n, o.what)) return undefined;
+  if (o.budget.take(n, o.what, o.leaveBytes)) return undefined;
   return {
     ok: false,
     failure: "budget",
-    message: `${o.what}: cut off after ${
-      formatBytes(read)
-    } of its answer: ${o.budget.explain()}`,
+    message: `${o.what}: cut off after ${formatBytes(read)} of its answer: ${
+      o.budget.explain(o.leaveBytes)
+    }`,
     bytes: read,
   };
 }

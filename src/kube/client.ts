@@ -4,6 +4,8 @@
 // how the credentials are obtained differs. Answers are read as they stream,
 // keeping only what the request's Pick names (answer.ts); one client serves
 // one collection, and its ReadBudget bounds what all its reads take together.
+// Its requests take turns: what an answer costs in flight (its connection's
+// buffers) is paid for one answer at a time, whatever the sources ask at once.
 
 import { describeNetworkError } from "../net/network_error.ts";
 import type { Denial } from "../metrics/source.ts";
@@ -28,6 +30,8 @@ export interface KubeRequest {
   onItem?: OnItem;
   /** Most bytes of this answer, whatever is left of the budget (default MAX_OBJECT_BYTES). */
   maxBytes?: number;
+  /** Budget bytes this read must leave to others (lists leave objectReserve). */
+  leaveBytes?: number;
 }
 
 /** Why a request failed. */
@@ -89,6 +93,15 @@ export interface HttpKubeClientOptions {
  */
 export const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
 
+/**
+ * HTTP_1_ONLY: the clients of access.ts and kubeconfig.ts speak HTTP/1.1
+ * (`http2: false`). Over HTTP/2 the API server may send a whole stream
+ * window (megabytes) ahead of a reader that parses as it reads, and the
+ * client holds it; over HTTP/1.1 the socket is read as fast as the answer
+ * is (measured: an endless answer added 1.2–2.0 MiB over HTTP/2, 0.3–0.7
+ * over HTTP/1.1). Requests take turns anyway, so nothing is multiplexed.
+ */
+
 /** Most bytes read of an error's answer, for its Status message. */
 const MAX_STATUS_BYTES = 64 * 1024;
 const STATUS_PICK = pick.object({ message: pick.scalar(1024) });
@@ -96,6 +109,7 @@ const STATUS_PICK = pick.object({ message: pick.scalar(1024) });
 /** A client of the API server at `options.server`, on fetch. */
 export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {
   const budget = options.budget ?? new ReadBudget();
+  const inTurn = takingTurns();
   return {
     mode: options.mode,
     namespace: options.namespace,
@@ -110,8 +124,21 @@ export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {
         return { ok: false, failure: "credentials", message: creds.message };
       }
       const send: Send = { options, req, what, headers: creds.headers, budget };
-      return await withTimeout(send, options.timeoutMs, req.signal);
+      // The timeout starts with the request's turn.
+      return await inTurn(() =>
+        withTimeout(send, options.timeoutMs, req.signal)
+      );
     },
+  };
+}
+
+/** Runs the functions it is given one at a time, in the order given. */
+function takingTurns(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const turn = last.then(fn, fn);
+    last = turn.catch(() => {});
+    return turn;
   };
 }
 
@@ -211,6 +238,7 @@ async function exchange(
     onItem: req.onItem,
     maxBytes: req.maxBytes ?? MAX_OBJECT_BYTES,
     budget: send.budget,
+    leaveBytes: req.leaveBytes,
     what,
   }, progress);
   return read.ok

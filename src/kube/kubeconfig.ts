@@ -198,6 +198,8 @@ export async function kubeconfigClient(
         ...clientCert,
         caCerts: first.ca ? [text(first.ca)] : undefined,
         proxy: cluster.proxyUrl ? { url: cluster.proxyUrl } : undefined,
+        // HTTP/1.1 only: see HTTP_1_ONLY in client.ts.
+        http2: false,
       });
     } catch (e) {
       return fail(`TLS or proxy settings: ${errorMessage(e)}`);

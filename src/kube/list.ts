@@ -7,6 +7,7 @@ import type { KubeClient, KubeResponse } from "./client.ts";
 import type { Pick } from "./json_pick.ts";
 import { checkListItems, continueToken, ShapeError } from "./objects.ts";
 import { listPick } from "./picks.ts";
+import { maxListAnswer, objectReserve } from "./read_budget.ts";
 
 /** Asks for metadata only (PartialObjectMetadataList), falling back to full objects. */
 export const METADATA_ONLY_ACCEPT = [
@@ -59,8 +60,10 @@ export async function listPaged(
       accept: req.accept,
       signal: req.signal,
       pick: listPick(req.item),
-      // A list is bounded by the collection's budget, not by a page size.
-      maxBytes: Infinity,
+      // Bounded by the collection's budget, not by a page size, leaving
+      // single objects theirs; and one answer never takes half of it.
+      maxBytes: maxListAnswer(client.budget),
+      leaveBytes: objectReserve(client.budget),
       onItem: (item, _index, kept) => {
         try {
           stop = req.onItem(item, seen++, kept) === "stop";
