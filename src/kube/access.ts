@@ -14,6 +14,7 @@ import { KUBE_TIMEOUT_MS, SERVICE_ACCOUNT_DIR } from "../config/settings.ts";
 import { httpKubeClient, type KubeClient } from "./client.ts";
 import { ReadBudget } from "./read_budget.ts";
 
+/** How openKubernetes finds and reaches the API. */
 export interface KubeAccessOptions {
   /** The process environment (KUBERNETES_SERVICE_*, KUBECONFIG, HOME). */
   env: Readonly<Record<string, string | undefined>>;
@@ -28,9 +29,11 @@ export interface KubeAccessOptions {
    * DEFAULT_READ_BUDGET_BYTES); a client serves one collection.
    */
   readBudgetBytes?: number;
+  /** fetch to use instead of the global one (tests). */
   fetch?: typeof fetch;
 }
 
+/** Whether hodometer runs in Kubernetes, and the client of its API when it can be used. */
 export type KubeAccess =
   | { inKubernetes: false; client?: undefined; problem?: undefined }
   | { inKubernetes: true; client: KubeClient; problem?: undefined }
@@ -87,6 +90,7 @@ export async function openKubernetes(
 
 /** Which kubeconfig files are used outside a pod, and whether someone named them. */
 export interface KubeconfigChoice {
+  /** The files, in order. */
   paths: string[];
   /** Named by --kubeconfig or KUBECONFIG (a problem stops start-up), else the default. */
   explicit: boolean;

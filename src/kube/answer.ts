@@ -10,12 +10,15 @@ import { formatBytes, type ReadBudget } from "./read_budget.ts";
 
 /** How one answer is read. */
 export interface AnswerOptions {
+  /** What is kept of the answer. */
   pick: Pick;
+  /** Each element of the answer's `items` (when the Pick has them), as read. */
   onItem?: OnItem;
   /** Most bytes of this answer, whatever is left of the budget. */
   maxBytes: number;
   /** Most bytes kept outside items (default: maxBytes, capped at 64 MiB). */
   maxKeptBytes?: number;
+  /** The collection's budget, charged with every chunk read. */
   budget: ReadBudget;
   /** Budget bytes this read must leave to others (lists: objectReserve). */
   leaveBytes?: number;
@@ -105,6 +108,7 @@ function chunksOf(
 
 /** Bytes read so far of an answer still being read (for a timeout's message). */
 export interface AnswerProgress {
+  /** Bytes read so far. */
   bytes: number;
 }
 

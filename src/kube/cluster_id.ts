@@ -7,7 +7,9 @@ import { isUuid } from "../config/parsers.ts";
 import { type DeniableError, failureError, type KubeClient } from "./client.ts";
 import { pick } from "./json_pick.ts";
 
+/** The ConfigMap that keeps the cluster id, in the pod's namespace. */
 export const CLUSTER_ID_CONFIGMAP = "hodometer";
+/** The ConfigMap's key that holds the id. */
 export const CLUSTER_ID_KEY = "cluster_id";
 
 /** What is read of the ConfigMap: the id, and only a UUID's worth of it. */
@@ -15,6 +17,7 @@ const CONFIGMAP_PICK = pick.object({
   data: pick.object({ [CLUSTER_ID_KEY]: pick.scalar(64) }),
 });
 
+/** Where the cluster id is kept in Kubernetes. */
 export interface ClusterIdStore {
   /** The stored id; undefined when there is no ConfigMap yet. */
   load(signal?: AbortSignal): Promise<string | undefined | DeniableError>;
@@ -22,6 +25,7 @@ export interface ClusterIdStore {
   save(id: string, signal?: AbortSignal): Promise<string | DeniableError>;
 }
 
+/** The cluster id's store in ConfigMap `hodometer` of `namespace`. */
 export function kubeClusterIdStore(
   client: KubeClient,
   namespace: string,

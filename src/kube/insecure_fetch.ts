@@ -13,6 +13,7 @@ import { isIpLiteral } from "../net/host.ts";
 /** No body may come with these statuses (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/** A fetch over HTTP/1.1 and TLS that does not verify the server (with a client certificate when given). */
 export function insecureFetch(
   clientCert?: { cert: string; key: string },
 ): typeof fetch {

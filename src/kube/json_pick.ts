@@ -64,7 +64,9 @@ export type OnItem = (
 
 /** How a JsonPicker reads. */
 export interface JsonPickOptions {
+  /** What is kept of the document. */
   pick: Pick;
+  /** Each element of the `items` array (when the Pick has one). */
   onItem?: OnItem;
   /** Deepest nesting accepted (default 512). */
   maxDepth?: number;
@@ -206,6 +208,7 @@ export class JsonPicker {
   #literal: { bytes: Uint8Array; value: unknown } | undefined;
   #literalAt = 0;
 
+  /** A picker for one document. */
   constructor(options: JsonPickOptions) {
     this.#pick = options.pick;
     this.#onItem = options.onItem;

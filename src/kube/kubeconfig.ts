@@ -9,10 +9,13 @@ import type { ReadBudget } from "./read_budget.ts";
 import type { KubeConfig } from "./client_node.d.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 
+/** How kubeconfigClient's requests are made. */
 export interface KubeconfigOptions {
+  /** Timeout of each request, reading its answer included. */
   timeoutMs: number;
   /** Shared by every read of the client (one collection's). */
   budget?: ReadBudget;
+  /** fetch to use instead of the global one (tests). */
   fetch?: typeof fetch;
 }
 
@@ -28,7 +31,9 @@ type HttpsOptions = {
 export interface LoadedKubeconfig {
   /** The files, as named (joined with ":" in messages). */
   paths: readonly string[];
+  /** The merged configuration, as @kubernetes/client-node reads it. */
   config: KubeConfig;
+  /** The API server of the current context. */
   server: URL;
   /** insecure-skip-tls-verify: the API server's certificate is not verified. */
   insecure: boolean;
@@ -163,6 +168,7 @@ function mayRunPrograms(): boolean {
   return Deno.permissions.querySync({ name: "run" }).state === "granted";
 }
 
+/** A client of the current context's API server: credentials from the kubeconfig, requests through our fetch client. */
 export async function kubeconfigClient(
   loaded: LoadedKubeconfig,
   options: KubeconfigOptions,

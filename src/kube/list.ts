@@ -10,7 +10,7 @@ import { listPick } from "./picks.ts";
 import { maxListAnswer, objectReserve } from "./read_budget.ts";
 
 /** Asks for metadata only (PartialObjectMetadataList), falling back to full objects. */
-export const METADATA_ONLY_ACCEPT = [
+export const METADATA_ONLY_ACCEPT: string = [
   "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
   "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1",
   "application/json",
@@ -27,11 +27,15 @@ export type ListOutcome =
 
 /** One paged list. */
 export interface ListRequest {
+  /** Path of the list, e.g. `/api/v1/nodes`. */
   path: string;
   /** Name used in errors, e.g. "nodes list". */
   what: string;
+  /** Items asked for per page (`limit`). */
   pageSize: number;
+  /** Accept header; JSON when unset. */
   accept?: string;
+  /** Aborts the list. */
   signal?: AbortSignal;
   /** What is kept of each item. */
   item: Pick;

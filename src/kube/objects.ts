@@ -12,6 +12,7 @@ import { Overlong } from "./json_pick.ts";
 
 type Obj = Record<string, unknown>;
 
+/** An answer whose JSON is not shaped as the rules need, naming the field. */
 export class ShapeError extends Error {}
 
 function isObj(v: unknown): v is Obj {
@@ -93,6 +94,7 @@ export function itemNamespace(item: unknown, where: string): string {
   return stringAt(meta.namespace, `${where}.metadata.namespace`);
 }
 
+/** A pod spec's containers as the rules take them; `where` names it in errors. */
 export function readPodSpec(v: unknown, where: string): PodSpecLite {
   const spec = objectAt(v, where);
   if (spec.containers === undefined || spec.containers === null) {
@@ -127,6 +129,7 @@ function readMeta(item: unknown, where: string) {
   };
 }
 
+/** A ServerConfig item as the rules take it. */
 export function readServerConfig(
   item: unknown,
   where: string,
@@ -139,6 +142,7 @@ export function readServerConfig(
   };
 }
 
+/** A Server item as the rules take it. */
 export function readServer(item: unknown, where: string): ServerLite {
   const { namespace, name, spec } = readMeta(item, where);
   return {

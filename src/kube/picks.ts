@@ -26,7 +26,7 @@ export function ruleResource(name: string): boolean {
 const RESOURCES = pick.map(ruleResource, RESOURCE_NAME_BYTES, QUANTITY);
 
 /** A pod spec as PodSpecLite needs it: containers' names, images, cpu and GPU resources. */
-export const POD_SPEC = pick.object({
+export const POD_SPEC: Pick = pick.object({
   containers: pick.array(pick.object({
     name: NAME,
     image: IMAGE,
@@ -37,13 +37,13 @@ export const POD_SPEC = pick.object({
 const META = pick.object({ namespace: NAME, name: NAME });
 
 /** A ServerConfig as readServerConfig needs it. */
-export const SERVER_CONFIG_ITEM = pick.object({
+export const SERVER_CONFIG_ITEM: Pick = pick.object({
   metadata: META,
   spec: pick.object({ podSpec: POD_SPEC }),
 });
 
 /** A Server as readServer needs it. */
-export const SERVER_ITEM = pick.object({
+export const SERVER_ITEM: Pick = pick.object({
   metadata: META,
   spec: pick.object({
     serverConfig: NAME,
@@ -53,15 +53,15 @@ export const SERVER_ITEM = pick.object({
 });
 
 /** A SeldonRuntime's namespace (is_global_installation). */
-export const NAMESPACE_ITEM = pick.object({
+export const NAMESPACE_ITEM: Pick = pick.object({
   metadata: pick.object({ namespace: NAME }),
 });
 
 /** A node: nothing but that it is one (node_count). */
-export const COUNTED_ITEM = pick.skip;
+export const COUNTED_ITEM: Pick = pick.skip;
 
 /** `/version`: gitVersion only (a real one is under 100 characters). */
-export const VERSION = pick.object({ gitVersion: pick.scalar(256) });
+export const VERSION: Pick = pick.object({ gitVersion: pick.scalar(256) });
 
 /** A continue token is a few hundred bytes; 16 KiB is far beyond any. */
 const CONTINUE_TOKEN = pick.scalar(16 * 1024);

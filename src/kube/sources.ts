@@ -40,6 +40,7 @@ import {
   type PodSpecLite,
 } from "../metrics/kube_rules.ts";
 
+/** Where Seldon's custom resources are served. */
 export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
 
 /**
@@ -51,6 +52,7 @@ export const MAX_SERVER_CONFIGS_KEPT = 1024 * 1024;
 /** Most warnings of one collection about Servers; the rest are counted. */
 export const MAX_SERVER_WARNINGS = 20;
 
+/** Which Kubernetes sources are made, and how they list. */
 export interface KubeSourceOptions {
   /** Only sources with a metric reported at this level are returned (default feature). */
   level?: MetricsLevel;
