@@ -168,7 +168,7 @@ Deno.test("hostile: lists that together pass the budget: the one cut off says so
       for (const e of got.errors) {
         assertMatch(
           e,
-          /^kubernetes: list \S+ \(cluster-wide\) cut off after \d+ bytes( \([\d.]+ MiB\))? of its answer: the 4194304 bytes \(4 MiB\) that all Kubernetes reads of one collection may take together are spent, but for the 524288 bytes kept for single objects, \(.*GET \/(api\/v1\/nodes|apis\/mlops\.seldon\.io\/v1alpha1\/serverconfigs) 1[78]\d{5} bytes \(1\.\d MiB\).*\): \S.* omitted$/,
+          /^kubernetes: list \S+ \(cluster-wide\) cut off after \d+ bytes( \([\d.]+ [KM]iB\))? of its answer: the 4194304 bytes \(4 MiB\) that all Kubernetes reads of one collection may take together are spent, but for the 524288 bytes \(512 KiB\) kept for single objects, \(.*GET \/(api\/v1\/nodes|apis\/mlops\.seldon\.io\/v1alpha1\/serverconfigs) 1[78]\d{5} bytes \(1\.\d MiB\).*\): \S.* omitted$/,
         );
       }
     } finally {
@@ -270,7 +270,7 @@ Deno.test("hostile: /version and the cluster id's ConfigMap are read up to their
       assertEquals(got.snapshot.kubernetes_version, undefined);
       assertMatch(
         got.errors.join("\n"),
-        /GET \/version: the answer is larger than 65536 bytes \(cut off there\): kubernetes_version omitted/,
+        /GET \/version: the answer is larger than 65536 bytes \(64 KiB\) \(cut off there\): kubernetes_version omitted/,
       );
       const id = await kubeClusterIdStore(access.client!, h.namespace).load();
       assert(id instanceof Error);
@@ -298,7 +298,7 @@ Deno.test("hostile: the budget is one for every read of the collection", async (
       for (const e of got.errors) {
         assertMatch(
           e,
-          /cut off after 0 bytes of its answer: the 1048576 bytes \(1 MiB\) that all Kubernetes reads of one collection may take together are spent(, but for the 131072 bytes kept for single objects,)? \(GET \/earlier 1048576 bytes \(1 MiB\)\)/,
+          /cut off after 0 bytes of its answer: the 1048576 bytes \(1 MiB\) that all Kubernetes reads of one collection may take together are spent(, but for the 131072 bytes \(128 KiB\) kept for single objects,)? \(GET \/earlier 1048576 bytes \(1 MiB\)\)/,
         );
       }
     } finally {
@@ -331,7 +331,7 @@ Deno.test("hostile: a huge Servers list keeps 20 warnings about Servers and coun
   });
 });
 
-Deno.test("hostile: ServerConfigs are kept up to 1 MiB together", async () => {
+Deno.test("hostile: ServerConfigs are kept up to 256 KiB together", async () => {
   await withKubeDouble(async (h) => {
     populate(h);
     h.double.hostile.set("serverconfigs", { kind: "endless", itemBytes: 200 });
@@ -341,7 +341,7 @@ Deno.test("hostile: ServerConfigs are kept up to 1 MiB together", async () => {
       rightOrOmitted(got);
       assertMatch(
         got.errors.join("\n"),
-        /what the rules keep of ServerConfigs passes 1048576 bytes \(1 MiB\) at serverconfigs\[\d+\]: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted/,
+        /what the rules keep of ServerConfigs passes 262144 bytes \(256 KiB\) at serverconfigs\[\d+\]: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted/,
       );
     } finally {
       access.client?.close();
@@ -400,6 +400,8 @@ Deno.test("read budget: takes what fits, refuses what does not, and says who spe
   assert(!budget.take(1, "GET /c"));
   assertEquals(budget.spentBy(), "GET /a 70 bytes, GET /b 30 bytes");
   assertEquals(formatBytes(1), "1 byte");
+  assertEquals(formatBytes(1023), "1023 bytes");
+  assertEquals(formatBytes(1536), "1536 bytes (1.5 KiB)");
   assertEquals(formatBytes(3 * MiB / 2), "1572864 bytes (1.5 MiB)");
   assertEquals(formatBytes(32 * MiB), "33554432 bytes (32 MiB)");
 });

@@ -22,11 +22,15 @@ export function maxListAnswer(budget: ReadBudget): number {
   return Math.floor(budget.limit / 2);
 }
 
-/** Bytes as operators read them: `33554432 bytes (32 MiB)`. */
+/** Bytes as operators read them: `33554432 bytes (32 MiB)`, `65536 bytes (64 KiB)`. */
 export function formatBytes(n: number): string {
-  const mib = n / (1024 * 1024);
-  if (mib >= 1) {
-    return `${n} bytes (${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB)`;
+  const [unit, size] = n >= 1024 * 1024
+    ? ["MiB", n / (1024 * 1024)]
+    : ["KiB", n / 1024];
+  if (size >= 1) {
+    return `${n} bytes (${
+      Number.isInteger(size) ? size : size.toFixed(1)
+    } ${unit})`;
   }
   return `${n} byte${n === 1 ? "" : "s"}`;
 }

@@ -45,9 +45,11 @@ export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
 
 /**
  * Most bytes kept of all ServerConfigs together (they are held until every
- * Server is read): a real cluster has a handful, each a few hundred bytes.
+ * Server is read), as the picker estimates them: a real cluster has a
+ * handful of a few hundred bytes. (1 MiB was measured to cost 1.5 MiB more
+ * heap in a 32 MiB pod than this, with an endless ServerConfigs list.)
  */
-export const MAX_SERVER_CONFIGS_KEPT = 1024 * 1024;
+export const MAX_SERVER_CONFIGS_KEPT = 256 * 1024;
 
 /** Most warnings of one collection about Servers; the rest are counted. */
 export const MAX_SERVER_WARNINGS = 20;
@@ -281,121 +283,137 @@ async function readServers(
   pageSize: number,
   signal: AbortSignal,
 ): Promise<SourceResult> {
-  const configs = new Map<string, PodSpecLite>();
-  let configsKept = 0;
-  const listConfigs = (scope: Scope) => {
-    configs.clear();
-    configsKept = 0;
-    return listPaged(client, {
-      path: scopedPath(scope, "serverconfigs"),
-      what: "serverconfigs list",
-      pageSize,
-      signal,
-      item: SERVER_CONFIG_ITEM,
-      onItem: (item, i, kept) => {
-        configsKept += kept;
-        if (configsKept > MAX_SERVER_CONFIGS_KEPT) {
-          throw new ShapeError(
-            `serverconfigs list: what the rules keep of ServerConfigs passes ${
-              formatBytes(MAX_SERVER_CONFIGS_KEPT)
-            } at serverconfigs[${i}]`,
-          );
-        }
-        const c = readServerConfig(item, `serverconfigs[${i}]`);
-        configs.set(KubeServerTally.configKey(c.namespace, c.name), c.podSpec);
-      },
-    });
-  };
-  const tally = new KubeServerTally(configs);
-  const warnings = boundedWarnings(tally.warnings, MAX_SERVER_WARNINGS);
-  const listServers = (scope: Scope) =>
-    listPaged(client, {
-      path: scopedPath(scope, "servers"),
-      what: "servers list",
-      pageSize,
-      signal,
-      item: SERVER_ITEM,
-      onItem: (item, i) => {
-        tally.add(readServer(item, `servers[${i}]`));
-        warnings.trim();
-      },
-    });
-
-  let scope: Scope = { clusterWide: true };
-  // A namespaced installation without the optional ClusterRole: count the
-  // pod's namespace instead; what that costs is said with the result.
-  let narrowed:
-    | { op: Operation; res: Extract<KubeResponse, { ok: false }> }
-    | undefined;
-  const narrowedDenial = (cost: string): Denial[] =>
-    narrowed ? [denialOf(narrowed.op, narrowed.res, cost)!] : [];
-  const narrow = (
-    resource: string,
-    res: Extract<KubeResponse, { ok: false }>,
-  ): Scope | SourceResult => {
-    const op = opFor(resource, scope);
-    if (namespace === undefined) {
-      return requestFailed(
-        op,
-        res,
-        `${SERVER_METRICS} (and the pod namespace is unknown: set POD_NAMESPACE)`,
+  const lists = serverLists(client, pageSize, signal);
+  const scope = new Narrowing(namespace);
+  for (const resource of ["serverconfigs", "servers"] as const) {
+    const out = await scope.list(resource, lists[resource]);
+    if ("snapshot" in out) return out;
+    if (!out.ok) {
+      return listFailed(
+        opFor(resource, scope.scope),
+        out,
+        SERVER_METRICS,
+        scope.denials(SERVER_METRICS),
       );
     }
-    narrowed = { op, res };
-    return { clusterWide: false, namespace };
-  };
-  const forbidden = (out: ListOutcome) =>
-    !out.ok && "failure" in out && out.failure.failure === "forbidden"
-      ? out.failure
-      : undefined;
-
-  let out = await listConfigs(scope);
-  let refused = forbidden(out);
-  if (refused) {
-    const next = narrow("serverconfigs", refused);
-    if (!("clusterWide" in next)) return next;
-    scope = next;
-    out = await listConfigs(scope);
   }
-  if (!out.ok) {
-    return listFailed(
-      opFor("serverconfigs", scope),
-      out,
-      SERVER_METRICS,
-      narrowedDenial(SERVER_METRICS),
-    );
-  }
-  out = await listServers(scope);
-  refused = scope.clusterWide ? forbidden(out) : undefined;
-  if (refused) {
-    const next = narrow("servers", refused);
-    if (!("clusterWide" in next)) return next;
-    scope = next;
-    out = await listServers(scope);
-  }
-  if (!out.ok) {
-    return listFailed(
-      opFor("servers", scope),
-      out,
-      SERVER_METRICS,
-      narrowedDenial(SERVER_METRICS),
-    );
-  }
-  const denials = narrowedDenial(
+  const denials = scope.denials(
     `gpu_enabled_count, inference_server_name and server_cpu_cores_sum count namespace ${namespace} only`,
   );
-  const metrics = tally.result();
+  const metrics = lists.tally.result();
   if (!Number.isFinite(metrics.server_cpu_cores_sum)) {
     return failed(
       `kubernetes: server CPU sum is out of range: ${SERVER_METRICS}`,
     );
   }
-  const said = warnings.all();
+  const said = lists.warnings.all();
   return {
     snapshot: { ...metrics },
     warnings: said.length ? said : undefined,
     denials: denials.length ? denials : undefined,
   };
+}
+
+/**
+ * The two lists the server metrics come from, folded as they stream:
+ * ServerConfigs kept (at most MAX_SERVER_CONFIGS_KEPT of them) until the
+ * Servers are tallied against them.
+ */
+function serverLists(
+  client: KubeClient,
+  pageSize: number,
+  signal: AbortSignal,
+) {
+  const configs = new Map<string, PodSpecLite>();
+  const tally = new KubeServerTally(configs);
+  const warnings = boundedWarnings(tally.warnings, MAX_SERVER_WARNINGS);
+  let configsKept = 0;
+  const list = (scope: Scope, resource: string) => ({
+    path: scopedPath(scope, resource),
+    what: `${resource} list`,
+    pageSize,
+    signal,
+  });
+  return {
+    tally,
+    warnings,
+    serverconfigs: (scope: Scope) => {
+      configs.clear();
+      configsKept = 0;
+      return listPaged(client, {
+        ...list(scope, "serverconfigs"),
+        item: SERVER_CONFIG_ITEM,
+        onItem: (item, i, kept) => {
+          configsKept += kept;
+          if (configsKept > MAX_SERVER_CONFIGS_KEPT) {
+            throw new ShapeError(
+              `serverconfigs list: what the rules keep of ServerConfigs passes ${
+                formatBytes(MAX_SERVER_CONFIGS_KEPT)
+              } at serverconfigs[${i}]`,
+            );
+          }
+          const c = readServerConfig(item, `serverconfigs[${i}]`);
+          configs.set(
+            KubeServerTally.configKey(c.namespace, c.name),
+            c.podSpec,
+          );
+        },
+      });
+    },
+    servers: (scope: Scope) =>
+      listPaged(client, {
+        ...list(scope, "servers"),
+        item: SERVER_ITEM,
+        onItem: (item, i) => {
+          tally.add(readServer(item, `servers[${i}]`));
+          warnings.trim();
+        },
+      }),
+  };
+}
+
+type Refusal = Extract<KubeResponse, { ok: false }>;
+
+/**
+ * Where the server lists are read: cluster-wide until that is forbidden,
+ * then the pod's namespace (a namespaced installation without the optional
+ * ClusterRole); what that costs is said with the result.
+ */
+class Narrowing {
+  scope: Scope = { clusterWide: true };
+  #narrowed: { op: Operation; res: Refusal } | undefined;
+
+  constructor(private readonly namespace: string | undefined) {}
+
+  /** The list in the current scope, again in the pod's namespace when refused cluster-wide. */
+  async list(
+    resource: string,
+    read: (scope: Scope) => Promise<ListOutcome>,
+  ): Promise<ListOutcome | SourceResult> {
+    const out = await read(this.scope);
+    const refused = this.scope.clusterWide && !out.ok && "failure" in out &&
+        out.failure.failure === "forbidden"
+      ? out.failure
+      : undefined;
+    if (!refused) return out;
+    const op = opFor(resource, this.scope);
+    if (this.namespace === undefined) {
+      return requestFailed(
+        op,
+        refused,
+        `${SERVER_METRICS} (and the pod namespace is unknown: set POD_NAMESPACE)`,
+      );
+    }
+    this.#narrowed = { op, res: refused };
+    this.scope = { clusterWide: false, namespace: this.namespace };
+    return await read(this.scope);
+  }
+
+  /** The cluster-wide refusal, with what it cost, once narrowed. */
+  denials(cost: string): Denial[] {
+    const n = this.#narrowed;
+    return n ? [denialOf(n.op, n.res, cost)!] : [];
+  }
 }
 
 /**
