@@ -99,23 +99,45 @@ async function inCluster(
   return access;
 }
 
-/** Collects with the nodes list answered by `shape`. */
+interface HostileCase {
+  /** Routes answered with a hostile body. */
+  routes: Record<string, HostileShape>;
+  budget?: number;
+  timeoutMs?: number;
+  level?: MetricsLevel;
+  /** Called with the open access before the collection. */
+  before?: (access: KubeAccess) => void;
+}
+
+/** One collection from the populated double with `c.routes` answered hostile. */
+async function withHostile(
+  c: HostileCase,
+  check: (got: Collected, access: KubeAccess, h: KubeHarness) => unknown,
+) {
+  await withKubeDouble(async (h) => {
+    populate(h);
+    for (const [route, shape] of Object.entries(c.routes)) {
+      h.double.hostile.set(route, shape);
+    }
+    const access = await inCluster(h, c);
+    try {
+      c.before?.(access);
+      await check(await collect(access, c.level), access, h);
+    } finally {
+      access.client?.close();
+    }
+  });
+}
+
+/** Collects with the nodes list answered by `shape`: everything else right. */
 async function withHostileNodes(
   shape: HostileShape,
   check: (got: Collected, h: KubeHarness) => void,
   options: { budget?: number; timeoutMs?: number; nodes?: number } = {},
 ) {
-  await withKubeDouble(async (h) => {
-    populate(h);
-    h.double.hostile.set("nodes", shape);
-    const access = await inCluster(h, options);
-    try {
-      const got = await collect(access);
-      rightOrOmitted(got, { ...RIGHT, node_count: options.nodes ?? 2 });
-      check(got, h);
-    } finally {
-      access.client?.close();
-    }
+  await withHostile({ routes: { nodes: shape }, ...options }, (got, _, h) => {
+    rightOrOmitted(got, { ...RIGHT, node_count: options.nodes ?? 2 });
+    check(got, h);
   });
 }
 
@@ -146,33 +168,27 @@ Deno.test("hostile: an endless nodes answer is cut off at half the collection's 
 });
 
 Deno.test("hostile: lists that together pass the budget: the one cut off says so, and the ones read are right", async () => {
-  await withKubeDouble(async (h) => {
-    populate(h);
-    // each under half the budget, together over what lists may take (7/8)
-    h.double.hostile.set("nodes", { kind: "huge", bytes: 1_900_000 });
-    h.double.hostile.set("serverconfigs", { kind: "huge", bytes: 1_900_000 });
-    const access = await inCluster(h, { budget: 4 * MiB });
-    try {
-      const got = await collect(access);
-      const nodes = hugeItemCount({ bytes: 1_900_000 });
-      // The Server names a ServerConfig the hostile list does not hold.
-      rightOrOmitted(got, {
-        ...RIGHT,
-        node_count: nodes,
-        inference_server_name: "",
-        server_cpu_cores_sum: 0,
-      });
-      // Which lists come last (and are cut) depends on the order the
-      // sources ask in; each cut one says so, and nothing read is wrong.
-      assert(got.errors.length >= 1);
-      for (const e of got.errors) {
-        assertMatch(
-          e,
-          /^kubernetes: list \S+ \(cluster-wide\) cut off after \d+ bytes( \([\d.]+ [KM]iB\))? of its answer: the 4194304 bytes \(4 MiB\) that all Kubernetes reads of one collection may take together are spent, but for the 524288 bytes \(512 KiB\) kept for single objects, \(.*GET \/(api\/v1\/nodes|apis\/mlops\.seldon\.io\/v1alpha1\/serverconfigs) 1[78]\d{5} bytes \(1\.\d MiB\).*\): \S.* omitted$/,
-        );
-      }
-    } finally {
-      access.client?.close();
+  // each under half the budget, together over what lists may take (7/8)
+  const routes = {
+    nodes: { kind: "huge", bytes: 1_900_000 },
+    serverconfigs: { kind: "huge", bytes: 1_900_000 },
+  } as const;
+  await withHostile({ routes, budget: 4 * MiB }, (got) => {
+    // The Server names a ServerConfig the hostile list does not hold.
+    rightOrOmitted(got, {
+      ...RIGHT,
+      node_count: hugeItemCount(routes.nodes),
+      inference_server_name: "",
+      server_cpu_cores_sum: 0,
+    });
+    // Which lists come last (and are cut) depends on the order the sources
+    // ask in; each cut one says so, and nothing read is wrong.
+    assert(got.errors.length >= 1);
+    for (const e of got.errors) {
+      assertMatch(
+        e,
+        /^kubernetes: list \S+ \(cluster-wide\) cut off after \d+ bytes( \([\d.]+ [KM]iB\))? of its answer: the 4194304 bytes \(4 MiB\) that all Kubernetes reads of one collection may take together are spent, but for the 524288 bytes \(512 KiB\) kept for single objects, \(.*GET \/(api\/v1\/nodes|apis\/mlops\.seldon\.io\/v1alpha1\/serverconfigs) 1[78]\d{5} bytes \(1\.\d MiB\).*\): \S.* omitted$/,
+      );
     }
   });
 });
@@ -235,117 +251,84 @@ Deno.test("hostile: a name of 10 MB in a node is skipped over; in a Server it is
     assertEquals(got.errors, []);
     assertEquals(got.snapshot.node_count, 1);
   }, { budget: 32 * MiB, nodes: 1 });
-  await withKubeDouble(async (h) => {
-    populate(h);
-    h.double.hostile.set("servers", { kind: "long-string", bytes: 5_000_000 });
-    const access = await inCluster(h);
-    try {
-      const got = await collect(access);
-      rightOrOmitted(got);
-      assertEquals(got.errors.length, 1);
-      assertMatch(
-        got.errors[0]!,
-        /servers\[0\]\.metadata\.name is \(a string of 5000000 bytes\), longer than any it can be: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted$/,
-      );
-    } finally {
-      access.client?.close();
-    }
+  const servers = { kind: "long-string", bytes: 5_000_000 } as const;
+  await withHostile({ routes: { servers } }, (got) => {
+    rightOrOmitted(got);
+    assertEquals(got.errors.length, 1);
+    assertMatch(
+      got.errors[0]!,
+      /servers\[0\]\.metadata\.name is \(a string of 5000000 bytes\), longer than any it can be: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted$/,
+    );
   });
 });
 
 Deno.test("hostile: /version and the cluster id's ConfigMap are read up to their own caps", async () => {
-  await withKubeDouble(async (h) => {
-    populate(h);
-    h.double.hostile.set("version", { kind: "endless" });
-    h.double.hostile.set("configmaps.get", { kind: "endless" });
-    const access = await inCluster(h);
-    try {
-      const got = await collect(access, "cluster");
-      rightOrOmitted(got, {
-        is_kubernetes: true,
-        kubernetes_version: "v1.30.2",
-        node_count: 2,
-        is_global_installation: true,
-      });
-      assertEquals(got.snapshot.kubernetes_version, undefined);
-      assertMatch(
-        got.errors.join("\n"),
-        /GET \/version: the answer is larger than 65536 bytes \(64 KiB\) \(cut off there\): kubernetes_version omitted/,
-      );
-      const id = await kubeClusterIdStore(access.client!, h.namespace).load();
-      assert(id instanceof Error);
-      assertMatch(
-        id.message,
-        /configmaps "hodometer".*the answer is larger than 2097152 bytes \(2 MiB\) \(cut off there\): falling back to the state file/,
-      );
-    } finally {
-      access.client?.close();
-    }
+  const routes = {
+    version: { kind: "endless" },
+    "configmaps.get": { kind: "endless" },
+  } as const;
+  await withHostile({ routes, level: "cluster" }, async (got, access, h) => {
+    rightOrOmitted(got, {
+      is_kubernetes: true,
+      kubernetes_version: "v1.30.2",
+      node_count: 2,
+      is_global_installation: true,
+    });
+    assertEquals(got.snapshot.kubernetes_version, undefined);
+    assertMatch(
+      got.errors.join("\n"),
+      /GET \/version: the answer is larger than 65536 bytes \(64 KiB\) \(cut off there\): kubernetes_version omitted/,
+    );
+    const id = await kubeClusterIdStore(access.client!, h.namespace).load();
+    assert(id instanceof Error);
+    assertMatch(
+      id.message,
+      /configmaps "hodometer".*the answer is larger than 2097152 bytes \(2 MiB\) \(cut off there\): falling back to the state file/,
+    );
   });
 });
 
 Deno.test("hostile: the budget is one for every read of the collection", async () => {
-  await withKubeDouble(async (h) => {
-    populate(h);
-    const access = await inCluster(h, { budget: MiB });
-    try {
-      // Spent by reads before these (e.g. the TLS secrets): every list
-      // after it is cut off before its first byte.
-      assert(!access.client!.budget.take(2 * MiB, "GET /earlier"));
-      const got = await collect(access);
-      assertEquals(got.snapshot, { is_kubernetes: true });
-      assertEquals(got.errors.length, 4);
-      for (const e of got.errors) {
-        assertMatch(
-          e,
-          /cut off after 0 bytes of its answer: the 1048576 bytes \(1 MiB\) that all Kubernetes reads of one collection may take together are spent(, but for the 131072 bytes \(128 KiB\) kept for single objects,)? \(GET \/earlier 1048576 bytes \(1 MiB\)\)/,
-        );
-      }
-    } finally {
-      access.client?.close();
+  // Spent by reads before these (e.g. the TLS secrets): every list after it
+  // is cut off before its first byte.
+  const before = (access: KubeAccess) =>
+    assert(!access.client!.budget.take(2 * MiB, "GET /earlier"));
+  await withHostile({ routes: {}, budget: MiB, before }, (got) => {
+    assertEquals(got.snapshot, { is_kubernetes: true });
+    assertEquals(got.errors.length, 4);
+    for (const e of got.errors) {
+      assertMatch(
+        e,
+        /cut off after 0 bytes of its answer: the 1048576 bytes \(1 MiB\) that all Kubernetes reads of one collection may take together are spent(, but for the 131072 bytes \(128 KiB\) kept for single objects,)? \(GET \/earlier 1048576 bytes \(1 MiB\)\)/,
+      );
     }
   });
 });
 
 Deno.test("hostile: a huge Servers list keeps 20 warnings about Servers and counts the rest", async () => {
-  await withKubeDouble(async (h) => {
-    populate(h);
-    h.double.hostile.set("servers", { kind: "huge", bytes: 1_000_000 });
-    const access = await inCluster(h);
-    try {
-      const got = await collect(access, "feature");
-      assertEquals(got.errors, []);
-      // items with no spec: no serverConfig, no containers
-      assertEquals(got.snapshot.server_cpu_cores_sum, 0);
-      assertEquals(got.warnings.length, 21);
-      const n = hugeItemCount({ bytes: 1_000_000 });
-      assertEquals(
-        got.warnings[20],
-        `${
-          n - 20
-        } more warning(s) about Servers like the ones above, not shown`,
-      );
-    } finally {
-      access.client?.close();
-    }
+  const servers = { kind: "huge", bytes: 1_000_000 } as const;
+  await withHostile({ routes: { servers } }, (got) => {
+    assertEquals(got.errors, []);
+    // items with no spec: no serverConfig, no containers
+    assertEquals(got.snapshot.server_cpu_cores_sum, 0);
+    assertEquals(got.warnings.length, 21);
+    assertEquals(
+      got.warnings[20],
+      `${
+        hugeItemCount(servers) - 20
+      } more warning(s) about Servers like the ones above, not shown`,
+    );
   });
 });
 
 Deno.test("hostile: ServerConfigs are kept up to 256 KiB together", async () => {
-  await withKubeDouble(async (h) => {
-    populate(h);
-    h.double.hostile.set("serverconfigs", { kind: "endless", itemBytes: 200 });
-    const access = await inCluster(h);
-    try {
-      const got = await collect(access, "feature");
-      rightOrOmitted(got);
-      assertMatch(
-        got.errors.join("\n"),
-        /what the rules keep of ServerConfigs passes 262144 bytes \(256 KiB\) at serverconfigs\[\d+\]: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted/,
-      );
-    } finally {
-      access.client?.close();
-    }
+  const serverconfigs = { kind: "endless", itemBytes: 200 } as const;
+  await withHostile({ routes: { serverconfigs } }, (got) => {
+    rightOrOmitted(got);
+    assertMatch(
+      got.errors.join("\n"),
+      /what the rules keep of ServerConfigs passes 262144 bytes \(256 KiB\) at serverconfigs\[\d+\]: gpu_enabled_count, inference_server_name and server_cpu_cores_sum omitted/,
+    );
   });
 });
 
