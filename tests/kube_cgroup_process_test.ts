@@ -133,6 +133,8 @@ function describe(label: string, p: Published): string {
 /** Exited 0, not killed, published with everything but what the nodes list gives. */
 function assertPublished(label: string, p: Published): void {
   const why = describe(label, p);
+  // The figures, for whoever reads the test's output.
+  console.log(why.split("\n")[0]);
   assertEquals(p.run.oomKills, 0, why);
   assertEquals(p.run.code, 0, why);
   assert(p.event, `no event published: ${why}`);
