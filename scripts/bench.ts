@@ -2,7 +2,7 @@
 // loopback.
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
-//                                [--v8-flags LIST] [--only collector,run,receiver,page]
+//                                [--v8-flags LIST] [--only collector,run,kube,receiver,page]
 //                                [--scheduler batched|double]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
@@ -35,6 +35,7 @@ import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
 import { cpuTimeMs } from "./bench/proc.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
+import { kubeHostileBench } from "./bench/kube_hostile.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
@@ -73,10 +74,10 @@ interface Options {
   goReceiver?: string;
 }
 
-const SECTIONS = ["collector", "run", "receiver", "page"] as const;
+const SECTIONS = ["collector", "run", "kube", "receiver", "page"] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,receiver,page] [--scheduler batched|double] [--go-receiver PATH]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page] [--scheduler batched|double] [--go-receiver PATH]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -384,6 +385,16 @@ async function collectorSection(o: Options) {
       "collector: measured against the grpc-js test double, which sends slower than a client drains; use the default (batched) scheduler for realistic peaks",
     );
   }
+}
+
+// ------------------------------------------------------------ kubernetes
+
+/** Hostile Kubernetes answers against benign ones (bench/kube_hostile.ts). */
+async function kubeSection(o: Options) {
+  const r = await kubeHostileBench(o.reps, o.v8Flags, progress);
+  figures.kube = { peaks: r.peaks, pickerMiBPerSecond: r.pickerMiBPerSecond };
+  rows.push(...r.rows);
+  verdicts.push(...r.verdicts);
 }
 
 // ------------------------------------------------------------ run loop
@@ -907,6 +918,7 @@ if (import.meta.main) {
   const sections: [string, (o: Options) => Promise<void>][] = [
     ["collector", collectorSection],
     ["run", runSection],
+    ["kube", kubeSection],
     ["receiver", receiverSection],
     ["page", pageSection],
   ];

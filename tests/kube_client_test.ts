@@ -24,17 +24,18 @@ function clientFor(
 Deno.test("client: a response over the cap is refused without being kept", async () => {
   await withKubeDouble(async (h) => {
     h.double.nodeNames = Array.from({ length: 50 }, (_, i) => `node-${i}`);
-    const client = clientFor(h.double.url, h.double.caPem, {
-      maxResponseBytes: 256,
-    });
+    const client = clientFor(h.double.url, h.double.caPem);
     try {
-      const res = await client.request({ path: "/api/v1/nodes" });
+      const res = await client.request({
+        path: "/api/v1/nodes",
+        maxBytes: 256,
+      });
       assertEquals(res.ok, false);
       if (!res.ok) {
         assertEquals(res.failure, "too large");
         assertMatch(
           res.message,
-          /GET \/api\/v1\/nodes: response larger than 256 bytes/,
+          /GET \/api\/v1\/nodes: the answer is larger than 256 bytes/,
         );
       }
       const small = await client.request({ path: "/version" });
@@ -86,4 +87,37 @@ Deno.test("client: a server certificate from another CA is refused", async () =>
       }
     });
   });
+});
+
+Deno.test("client: requests take turns, each with its own timeout from its turn", async () => {
+  await withKubeDouble(async (h) => {
+    h.double.faults.set("nodes", "hang");
+    const client = clientFor(h.double.url, h.double.caPem, { timeoutMs: 300 });
+    try {
+      const done: string[] = [];
+      const ask = async (path: string) => {
+        const res = await client.request({ path });
+        done.push(path);
+        return res;
+      };
+      const [first, second, third] = await Promise.all([
+        ask("/api/v1/nodes"),
+        ask("/api/v1/nodes"),
+        ask("/version"),
+      ]);
+      // both hanging requests had their whole 300 ms, one after the other
+      for (const res of [first, second]) {
+        assertEquals(res.ok ? "ok" : res.failure, "timeout");
+      }
+      assertEquals(third.ok, true);
+      assertEquals(done, ["/api/v1/nodes", "/api/v1/nodes", "/version"]);
+      assertEquals(h.double.requests.map((r) => r.path), [
+        "/api/v1/nodes",
+        "/api/v1/nodes",
+        "/version",
+      ]);
+    } finally {
+      client.close();
+    }
+  }, { hangMs: 2_000 });
 });

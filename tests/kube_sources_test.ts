@@ -336,7 +336,7 @@ Deno.test("every request has a timeout, and the collector's signal aborts", asyn
       assertEquals(got.errors.length, 1);
       assertMatch(
         nth(got.errors, 0),
-        /GET \/api\/v1\/nodes: no answer within 200 ms: node_count omitted/,
+        /GET \/api\/v1\/nodes: no complete answer within 200 ms: node_count omitted/,
       );
 
       const controller = new AbortController();

@@ -12,7 +12,9 @@ import { hostForAddress } from "../net/host.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import { KUBE_TIMEOUT_MS, SERVICE_ACCOUNT_DIR } from "../config/settings.ts";
 import { httpKubeClient, type KubeClient } from "./client.ts";
+import { ReadBudget } from "./read_budget.ts";
 
+/** How openKubernetes finds and reaches the API. */
 export interface KubeAccessOptions {
   /** The process environment (KUBERNETES_SERVICE_*, KUBECONFIG, HOME). */
   env: Readonly<Record<string, string | undefined>>;
@@ -20,11 +22,18 @@ export interface KubeAccessOptions {
   kubeconfig?: string;
   /** Where the service-account token, ca.crt and namespace are mounted. */
   serviceAccountDir?: string;
-  /** Timeout of every request. */
+  /** Timeout of every request (reading its answer included). */
   timeoutMs?: number;
+  /**
+   * Bytes all reads of the client may take together (default
+   * DEFAULT_READ_BUDGET_BYTES); a client serves one collection.
+   */
+  readBudgetBytes?: number;
+  /** fetch to use instead of the global one (tests). */
   fetch?: typeof fetch;
 }
 
+/** Whether hodometer runs in Kubernetes, and the client of its API when it can be used. */
 export type KubeAccess =
   | { inKubernetes: false; client?: undefined; problem?: undefined }
   | { inKubernetes: true; client: KubeClient; problem?: undefined }
@@ -36,17 +45,16 @@ export async function openKubernetes(
   options: KubeAccessOptions,
 ): Promise<KubeAccess> {
   const timeoutMs = options.timeoutMs ?? KUBE_TIMEOUT_MS;
+  const budget = new ReadBudget(options.readBudgetBytes);
   const host = options.env.KUBERNETES_SERVICE_HOST?.trim();
   const port = options.env.KUBERNETES_SERVICE_PORT?.trim();
   if (host && port) {
     const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-    const client = await inClusterClient(
-      host,
-      port,
-      dir,
+    const client = await inClusterClient(host, port, dir, {
       timeoutMs,
-      options.fetch,
-    );
+      budget,
+      fetch: options.fetch,
+    });
     return client instanceof Error
       ? { inKubernetes: true, problem: client.message }
       : { inKubernetes: true, client };
@@ -60,7 +68,7 @@ export async function openKubernetes(
       const loaded = await loadKubeconfig(choice.paths);
       const client = loaded instanceof Error ? loaded : await kubeconfigClient(
         loaded,
-        { timeoutMs, fetch: options.fetch },
+        { timeoutMs, budget, fetch: options.fetch },
       );
       return client instanceof Error
         ? {
@@ -82,6 +90,7 @@ export async function openKubernetes(
 
 /** Which kubeconfig files are used outside a pod, and whether someone named them. */
 export interface KubeconfigChoice {
+  /** The files, in order. */
   paths: string[];
   /** Named by --kubeconfig or KUBECONFIG (a problem stops start-up), else the default. */
   explicit: boolean;
@@ -187,8 +196,7 @@ async function inClusterClient(
   host: string,
   port: string,
   dir: string,
-  timeoutMs: number,
-  fetchFn?: typeof fetch,
+  how: { timeoutMs: number; budget: ReadBudget; fetch?: typeof fetch },
 ): Promise<KubeClient | Error> {
   const unusable = (why: string) =>
     new Error(
@@ -208,7 +216,8 @@ async function inClusterClient(
   const ns = await readFileText(`${dir}/namespace`);
   let httpClient: Deno.HttpClient;
   try {
-    httpClient = Deno.createHttpClient({ caCerts: [ca] });
+    // HTTP/1.1 only: see HTTP_1_ONLY in client.ts.
+    httpClient = Deno.createHttpClient({ caCerts: [ca], http2: false });
   } catch (e) {
     return unusable(
       `${dir}/ca.crt is not a usable CA certificate: ${errorMessage(e)}`,
@@ -219,8 +228,7 @@ async function inClusterClient(
     server: `https://${hostForAddress(host)}:${port}`,
     namespace: ns instanceof Error ? undefined : ns.trim() || undefined,
     httpClient,
-    timeoutMs,
-    fetch: fetchFn,
+    ...how,
     credentials: async () => {
       const t = await readToken(dir);
       return t instanceof Error

@@ -1,24 +1,43 @@
 // A small Kubernetes API client on `fetch`: one request shape, results as values
-// (never thrown), a timeout on every request, a cap on response size. Both the
-// in-cluster path and the kubeconfig path build one of these; only how the
-// credentials are obtained differs.
+// (never thrown), a timeout on every request (reading its answer included).
+// Both the in-cluster path and the kubeconfig path build one of these; only
+// how the credentials are obtained differs. Answers are read as they stream,
+// keeping only what the request's Pick names (answer.ts); one client serves
+// one collection, and its ReadBudget bounds what all its reads take together.
+// Its requests take turns: what an answer costs in flight (its connection's
+// buffers) is paid for one answer at a time, whatever the sources ask at once.
 
-import { readBounded } from "../net/body.ts";
 import { describeNetworkError } from "../net/network_error.ts";
 import type { Denial } from "../metrics/source.ts";
+import { type OnItem, type Pick, pick } from "./json_pick.ts";
+import { type AnswerProgress, readJsonAnswer } from "./answer.ts";
+import { formatBytes, ReadBudget } from "./read_budget.ts";
 
+/** One request to the API server. */
 export interface KubeRequest {
+  /** GET unless said. */
   method?: "GET" | "POST";
   /** Path from the API root, e.g. `/api/v1/nodes`. */
   path: string;
+  /** Query parameters; undefined ones are left out. */
   query?: Record<string, string | undefined>;
   /** Sent as JSON. */
   body?: unknown;
   /** Accept header; JSON when unset. */
   accept?: string;
+  /** Aborts the request and the reading of its answer. */
   signal?: AbortSignal;
+  /** What to keep of the answer; all of it (up to maxBytes) when unset. */
+  pick?: Pick;
+  /** Each element of the answer's `items` (when the Pick has them), as read. */
+  onItem?: OnItem;
+  /** Most bytes of this answer, whatever is left of the budget (default MAX_OBJECT_BYTES). */
+  maxBytes?: number;
+  /** Budget bytes this read must leave to others (lists leave objectReserve). */
+  leaveBytes?: number;
 }
 
+/** Why a request failed. */
 export type KubeFailure =
   | "unauthorized"
   | "forbidden"
@@ -31,54 +50,83 @@ export type KubeFailure =
   | "aborted"
   | "malformed"
   | "too large"
+  | "budget"
   | "credentials";
 
+/** A request's outcome: what was kept of the answer, or why there is none. */
 export type KubeResponse =
-  | { ok: true; status: number; body: unknown }
+  | { ok: true; status: number; body: unknown; stopped?: boolean }
   | { ok: false; failure: KubeFailure; status?: number; message: string };
 
+/** The API server, as one collection reads it. */
 export interface KubeClient {
+  /** How the API is reached: the pod's service account, or a kubeconfig. */
   readonly mode: "in-cluster" | "kubeconfig";
   /** The namespace of the service account or the kubeconfig context, when known. */
   readonly namespace?: string;
+  /** What every read of this client (of one collection) may still take. */
+  readonly budget: ReadBudget;
+  /** Sends one request and reads its answer; never throws. */
   request(req: KubeRequest): Promise<KubeResponse>;
+  /** Closes the TLS client; the client is not used after. */
   close(): void;
 }
 
 /** What a request needs besides its path: fresh for every request (tokens rotate). */
 export interface Credentials {
+  /** Headers to send, e.g. authorization. */
   headers: Record<string, string>;
 }
 
+/** How httpKubeClient reaches the API server. */
 export interface HttpKubeClientOptions {
+  /** How the API is reached, for messages. */
   mode: "in-cluster" | "kubeconfig";
   /** API server URL, e.g. `https://10.96.0.1:443`. */
   server: string;
+  /** The namespace of the service account or the kubeconfig context. */
   namespace?: string;
   /** Called before every request; an Error fails that request only. */
   credentials: () => Promise<Credentials | Error>;
   /** TLS client for the API server's CA (and client certificate); closed by close(). */
   httpClient?: Deno.HttpClient;
+  /** Timeout of each request, reading its answer included (KUBERNETES_TIMEOUT). */
   timeoutMs: number;
-  maxResponseBytes?: number;
+  /** The byte budget of every read together (default DEFAULT_READ_BUDGET_BYTES). */
+  budget?: ReadBudget;
+  /** fetch to use instead of the global one (tests, the insecure kubeconfig path). */
   fetch?: typeof fetch;
 }
 
-export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/**
+ * Most bytes of one object's answer: etcd stores at most 1.5 MiB per object
+ * (a Secret's data at most 1 MiB, 4/3 of it as base64).
+ */
+export const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
 
+/**
+ * HTTP_1_ONLY: the clients of access.ts and kubeconfig.ts speak HTTP/1.1
+ * (`http2: false`). Over HTTP/2 the API server may send a whole stream
+ * window (megabytes) ahead of a reader that parses as it reads, and the
+ * client holds it; over HTTP/1.1 the socket is read as fast as the answer
+ * is (measured: an endless answer added 1.1–2.2 MiB over HTTP/2, 0.2–0.8
+ * over HTTP/1.1). Requests take turns anyway, so nothing is multiplexed.
+ */
+
+/** Most bytes read of an error's answer, for its Status message. */
+const MAX_STATUS_BYTES = 64 * 1024;
+const STATUS_PICK = pick.object({ message: pick.scalar(1024) });
+
+/** A client of the API server at `options.server`, on fetch. */
 export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {
-  const doFetch = options.fetch ?? fetch;
-  const base = options.server.replace(/\/+$/, "");
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const budget = options.budget ?? new ReadBudget();
+  const inTurn = takingTurns();
   return {
     mode: options.mode,
     namespace: options.namespace,
+    budget,
     close: () => options.httpClient?.close(),
     async request(req) {
-      const url = new URL(base + req.path);
-      for (const [k, v] of Object.entries(req.query ?? {})) {
-        if (v !== undefined) url.searchParams.set(k, v);
-      }
       const what = `${req.method ?? "GET"} ${req.path}`;
       const creds = await options.credentials().catch((e) =>
         e instanceof Error ? e : new Error(String(e))
@@ -86,78 +134,164 @@ export function httpKubeClient(options: HttpKubeClientOptions): KubeClient {
       if (creds instanceof Error) {
         return { ok: false, failure: "credentials", message: creds.message };
       }
-      const controller = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, options.timeoutMs);
-      const onAbort = () => controller.abort();
-      req.signal?.addEventListener("abort", onAbort, { once: true });
-      if (req.signal?.aborted) controller.abort();
-      try {
-        const headers: Record<string, string> = {
-          ...creds.headers,
-          accept: req.accept ?? "application/json",
-        };
-        if (req.body !== undefined) {
-          headers["content-type"] = "application/json";
-        }
-        const res = await doFetch(url, {
-          method: req.method ?? "GET",
-          headers,
-          body: req.body === undefined ? undefined : JSON.stringify(req.body),
-          signal: controller.signal,
-          client: options.httpClient,
-        } as RequestInit);
-        const text = await readCapped(res, maxBytes);
-        if (text === undefined) {
-          return {
-            ok: false,
-            failure: "too large",
-            status: res.status,
-            message: `${what}: response larger than ${maxBytes} bytes`,
-          };
-        }
-        if (!res.ok) {
-          return {
-            ok: false,
-            failure: failureOf(res.status),
-            status: res.status,
-            message: `${what}: HTTP ${res.status}${statusMessage(text)}`,
-          };
-        }
-        try {
-          return { ok: true, status: res.status, body: JSON.parse(text) };
-        } catch {
-          return {
-            ok: false,
-            failure: "malformed",
-            status: res.status,
-            message: `${what}: response is not JSON`,
-          };
-        }
-      } catch (e) {
-        if (timedOut) {
-          return {
-            ok: false,
-            failure: "timeout",
-            message: `${what}: no answer within ${options.timeoutMs} ms`,
-          };
-        }
-        if (req.signal?.aborted) {
-          return { ok: false, failure: "aborted", message: `${what}: aborted` };
-        }
-        return {
-          ok: false,
-          failure: "network",
-          message: `${what}: ${describeNetworkError(e)}`,
-        };
-      } finally {
-        clearTimeout(timer);
-        req.signal?.removeEventListener("abort", onAbort);
-      }
+      const send: Send = { options, req, what, headers: creds.headers, budget };
+      // The timeout starts with the request's turn.
+      return await inTurn(() =>
+        withTimeout(send, options.timeoutMs, req.signal)
+      );
     },
+  };
+}
+
+/** Runs the functions it is given one at a time, in the order given. */
+function takingTurns(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const turn = last.then(fn, fn);
+    last = turn.catch(() => {});
+    return turn;
+  };
+}
+
+interface Send {
+  options: HttpKubeClientOptions;
+  req: KubeRequest;
+  what: string;
+  headers: Record<string, string>;
+  budget: ReadBudget;
+}
+
+/** The request and the reading of its answer, under one timeout. */
+async function withTimeout(
+  send: Send,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<KubeResponse> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onAbort = () => controller.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) controller.abort();
+  const progress: AnswerProgress = { bytes: 0 };
+  try {
+    return await exchange(send, controller.signal, progress);
+  } catch (e) {
+    const read = progress.bytes > 0
+      ? ` (${formatBytes(progress.bytes)} of its answer read)`
+      : "";
+    if (timedOut) {
+      return {
+        ok: false,
+        failure: "timeout",
+        message:
+          `${send.what}: no complete answer within ${timeoutMs} ms${read}`,
+      };
+    }
+    if (signal?.aborted) {
+      return {
+        ok: false,
+        failure: "aborted",
+        message: `${send.what}: aborted`,
+      };
+    }
+    return {
+      ok: false,
+      failure: "network",
+      message: `${send.what}: ${describeNetworkError(e)}${read}`,
+    };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function exchange(
+  send: Send,
+  signal: AbortSignal,
+  progress: AnswerProgress,
+): Promise<KubeResponse> {
+  const { options, req, what } = send;
+  const url = new URL(options.server.replace(/\/+$/, "") + req.path);
+  for (const [k, v] of Object.entries(req.query ?? {})) {
+    if (v !== undefined) url.searchParams.set(k, v);
+  }
+  const headers: Record<string, string> = {
+    ...send.headers,
+    accept: req.accept ?? "application/json",
+  };
+  if (req.body !== undefined) headers["content-type"] = "application/json";
+  const res = await (options.fetch ?? fetch)(url, {
+    method: req.method ?? "GET",
+    headers,
+    body: req.body === undefined ? undefined : JSON.stringify(req.body),
+    signal,
+    client: options.httpClient,
+  } as RequestInit);
+  if (!res.ok) return await failed(send, res, progress);
+  const type = res.headers.get("content-type");
+  if (type !== null && !isJson(type)) {
+    await res.body?.cancel().catch(() => {});
+    return {
+      ok: false,
+      failure: "malformed",
+      status: res.status,
+      message: `${what}: the answer is ${
+        JSON.stringify(type.slice(0, 100))
+      }, not JSON`,
+    };
+  }
+  const read = await readJsonAnswer(res.body, {
+    pick: req.pick ?? pick.any,
+    onItem: req.onItem,
+    maxBytes: req.maxBytes ?? MAX_OBJECT_BYTES,
+    budget: send.budget,
+    leaveBytes: req.leaveBytes,
+    what,
+  }, progress);
+  return read.ok
+    ? { ok: true, status: res.status, body: read.body, stopped: read.stopped }
+    : {
+      ok: false,
+      failure: read.failure,
+      status: res.status,
+      message: read.message,
+    };
+}
+
+const isJson = (type: string) =>
+  /^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(type.trim());
+
+/** A status other than 2xx, with the Status message when there is one. */
+async function failed(
+  send: Send,
+  res: Response,
+  progress: AnswerProgress,
+): Promise<KubeResponse> {
+  let message = "";
+  const type = res.headers.get("content-type");
+  if (type !== null && isJson(type)) {
+    const read = await readJsonAnswer(res.body, {
+      pick: STATUS_PICK,
+      maxBytes: MAX_STATUS_BYTES,
+      budget: send.budget,
+      what: send.what,
+    }, progress).catch(() => undefined);
+    const text = read?.ok
+      ? (read.body as { message?: unknown } | null)?.message
+      : undefined;
+    if (typeof text === "string" && text !== "") {
+      message = ` (${text.slice(0, 200)})`;
+    }
+  } else await res.body?.cancel().catch(() => {});
+  return {
+    ok: false,
+    failure: failureOf(res.status),
+    status: res.status,
+    message: `${send.what}: HTTP ${res.status}${message}`,
   };
 }
 
@@ -178,34 +312,9 @@ function failureOf(status: number): KubeFailure {
   }
 }
 
-/** The `message` of a Kubernetes Status body, shortened, when there is one. */
-function statusMessage(text: string): string {
-  try {
-    const body = JSON.parse(text);
-    if (typeof body?.message === "string" && body.message !== "") {
-      return ` (${body.message.slice(0, 200)})`;
-    }
-  } catch {
-    // not a Status object: the HTTP status says enough
-  }
-  return "";
-}
-
-/** The body as text, or undefined when it exceeds the cap (the rest is not read). */
-async function readCapped(
-  res: Response,
-  maxBytes: number,
-): Promise<string | undefined> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  const body = await readBounded(res.body, maxBytes);
-  return body.truncated ? undefined : new TextDecoder().decode(body.bytes);
-}
-
+/** A request as access control sees it: verb, resource, scope. */
 export interface Operation {
+  /** The Kubernetes verb. */
   verb: "get" | "list" | "create";
   /** Plural resource, e.g. `nodes`, `servers.mlops.seldon.io`, or a URL such as `/version`. */
   resource: string;
@@ -269,6 +378,11 @@ export function explainFailure(
   switch (res.failure) {
     case "forbidden":
       return `kubernetes: forbidden to ${describeOp(op)}: ${lost}; ${grant}`;
+    case "budget":
+      // "GET /api/v1/nodes: cut off after …" → "list nodes (cluster-wide) cut off after …"
+      return `kubernetes: ${describeOp(op)} ${
+        res.message.replace(/^[A-Z]+ \S+: /, "")
+      }: ${lost}`;
     case "unauthorized":
       return `kubernetes: unauthorized to ${
         describeOp(op)

@@ -5,10 +5,19 @@
 
 import { isUuid } from "../config/parsers.ts";
 import { type DeniableError, failureError, type KubeClient } from "./client.ts";
+import { pick } from "./json_pick.ts";
 
+/** The ConfigMap that keeps the cluster id, in the pod's namespace. */
 export const CLUSTER_ID_CONFIGMAP = "hodometer";
+/** The ConfigMap's key that holds the id. */
 export const CLUSTER_ID_KEY = "cluster_id";
 
+/** What is read of the ConfigMap: the id, and only a UUID's worth of it. */
+const CONFIGMAP_PICK = pick.object({
+  data: pick.object({ [CLUSTER_ID_KEY]: pick.scalar(64) }),
+});
+
+/** Where the cluster id is kept in Kubernetes. */
 export interface ClusterIdStore {
   /** The stored id; undefined when there is no ConfigMap yet. */
   load(signal?: AbortSignal): Promise<string | undefined | DeniableError>;
@@ -16,6 +25,7 @@ export interface ClusterIdStore {
   save(id: string, signal?: AbortSignal): Promise<string | DeniableError>;
 }
 
+/** The cluster id's store in ConfigMap `hodometer` of `namespace`. */
 export function kubeClusterIdStore(
   client: KubeClient,
   namespace: string,
@@ -28,6 +38,7 @@ export function kubeClusterIdStore(
     const res = await client.request({
       path: `/api/v1/namespaces/${ns}/configmaps/${CLUSTER_ID_CONFIGMAP}`,
       signal,
+      pick: CONFIGMAP_PICK,
     });
     if (!res.ok) {
       if (res.failure === "not found") return undefined;
@@ -69,6 +80,8 @@ export function kubeClusterIdStore(
         data: { [CLUSTER_ID_KEY]: id.trim().toLowerCase() },
       },
       signal,
+      // The created object's answer is not needed, only its status.
+      pick: pick.skip,
     });
     if (res.ok) return id.trim().toLowerCase();
     if (res.failure === "conflict") {

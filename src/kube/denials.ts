@@ -7,7 +7,9 @@ import type { Denial } from "../metrics/source.ts";
 
 /** The ConfigMap of the cluster id refused, and what the agent keeps it in instead. */
 export interface IdDenial {
+  /** The refused request. */
   denial: Denial;
+  /** Where the id is kept instead. */
   fallback: { kind: "state file"; path: string } | { kind: "ephemeral" };
 }
 

@@ -13,6 +13,7 @@ import { isIpLiteral } from "../net/host.ts";
 /** No body may come with these statuses (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/** A fetch over HTTP/1.1 and TLS that does not verify the server (with a client certificate when given). */
 export function insecureFetch(
   clientCert?: { cert: string; key: string },
 ): typeof fetch {
@@ -54,18 +55,34 @@ export function insecureFetch(
           res.resume();
           return resolve(new Response(null, { status, headers: out }));
         }
+        // The socket is read only as fast as the answer is: paused while a
+        // chunk waits, so an endless answer never queues up in memory.
+        // Nothing reaches the stream once it is cancelled or ended.
+        let open = true;
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
-            res.on("data", (chunk: Buffer) =>
-              controller.enqueue(new Uint8Array(chunk)));
-            res.on("end", () =>
-              controller.close());
-            res.on("error", (e) => controller.error(e));
+            res.on("data", (chunk: Buffer) => {
+              if (!open) return;
+              controller.enqueue(new Uint8Array(chunk));
+              if ((controller.desiredSize ?? 0) <= 0) res.pause();
+            });
+            res.on("end", () => {
+              if (open) controller.close();
+              open = false;
+            });
+            res.on("error", (e) => {
+              if (open) controller.error(e);
+              open = false;
+            });
+          },
+          pull() {
+            res.resume();
           },
           cancel() {
+            open = false;
             res.destroy();
           },
-        });
+        }, { highWaterMark: 1 });
         resolve(new Response(stream, { status, headers: out }));
       });
       const onAbort = () =>

@@ -5,11 +5,17 @@
 // imported dynamically (see access.ts): the library is heavy.
 
 import { httpKubeClient, type KubeClient } from "./client.ts";
+import type { ReadBudget } from "./read_budget.ts";
 import type { KubeConfig } from "./client_node.d.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 
+/** How kubeconfigClient's requests are made. */
 export interface KubeconfigOptions {
+  /** Timeout of each request, reading its answer included. */
   timeoutMs: number;
+  /** Shared by every read of the client (one collection's). */
+  budget?: ReadBudget;
+  /** fetch to use instead of the global one (tests). */
   fetch?: typeof fetch;
 }
 
@@ -25,7 +31,9 @@ type HttpsOptions = {
 export interface LoadedKubeconfig {
   /** The files, as named (joined with ":" in messages). */
   paths: readonly string[];
+  /** The merged configuration, as @kubernetes/client-node reads it. */
   config: KubeConfig;
+  /** The API server of the current context. */
   server: URL;
   /** insecure-skip-tls-verify: the API server's certificate is not verified. */
   insecure: boolean;
@@ -160,6 +168,7 @@ function mayRunPrograms(): boolean {
   return Deno.permissions.querySync({ name: "run" }).state === "granted";
 }
 
+/** A client of the current context's API server: credentials from the kubeconfig, requests through our fetch client. */
 export async function kubeconfigClient(
   loaded: LoadedKubeconfig,
   options: KubeconfigOptions,
@@ -195,6 +204,8 @@ export async function kubeconfigClient(
         ...clientCert,
         caCerts: first.ca ? [text(first.ca)] : undefined,
         proxy: cluster.proxyUrl ? { url: cluster.proxyUrl } : undefined,
+        // HTTP/1.1 only: see HTTP_1_ONLY in client.ts.
+        http2: false,
       });
     } catch (e) {
       return fail(`TLS or proxy settings: ${errorMessage(e)}`);
@@ -208,6 +219,7 @@ export async function kubeconfigClient(
     namespace: namespace || undefined,
     httpClient,
     timeoutMs: options.timeoutMs,
+    budget: options.budget,
     fetch: doFetch,
     credentials: async () => {
       const opts = await credentials();

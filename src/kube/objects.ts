@@ -1,20 +1,23 @@
 // Kubernetes API objects decoded into the shapes the counting rules take
-// (src/metrics/kube_rules.ts): only the fields those rules read, each checked
-// for its JSON type, so a malformed answer is a ShapeError naming the field,
-// never a wrong count.
+// (src/metrics/kube_rules.ts): only the fields those rules read (picks.ts
+// names them, json_pick.ts keeps them), each checked for its JSON type, so a
+// malformed answer is a ShapeError naming the field, never a wrong count.
 
 import type {
   PodSpecLite,
   ServerConfigLite,
   ServerLite,
 } from "../metrics/kube_rules.ts";
+import { Overlong } from "./json_pick.ts";
 
 type Obj = Record<string, unknown>;
 
+/** An answer whose JSON is not shaped as the rules need, naming the field. */
 export class ShapeError extends Error {}
 
 function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  return typeof v === "object" && v !== null && !Array.isArray(v) &&
+    !(v instanceof Overlong);
 }
 
 function objectAt(v: unknown, where: string, optional = true): Obj {
@@ -27,6 +30,11 @@ function objectAt(v: unknown, where: string, optional = true): Obj {
 }
 
 function stringAt(v: unknown, where: string): string {
+  if (v instanceof Overlong) {
+    throw new ShapeError(
+      `${where} is ${v.toJSON()}, longer than any it can be`,
+    );
+  }
   if (typeof v !== "string" || v === "") {
     throw new ShapeError(`${where} is not a non-empty string`);
   }
@@ -37,13 +45,15 @@ function optionalStringAt(v: unknown, where: string): string | undefined {
   return v === undefined || v === null ? undefined : stringAt(v, where);
 }
 
-/** The items of a Kubernetes list response, or a ShapeError naming what is wrong. */
-export function listItems(body: unknown, what: string): unknown[] {
+/**
+ * Checks that a list response had an "items" list (its items were handed
+ * over as they streamed), or throws a ShapeError naming what is wrong.
+ */
+export function checkListItems(body: unknown, what: string): void {
   const list = objectAt(body, `${what} response`, false);
   if (!Array.isArray(list.items)) {
     throw new ShapeError(`${what} response has no "items" list`);
   }
-  return list.items;
 }
 
 /** The `metadata.continue` token of a list response, when more pages follow. */
@@ -54,10 +64,24 @@ export function continueToken(body: unknown, what: string): string | undefined {
   );
   const token = meta.continue;
   if (token === undefined || token === null || token === "") return undefined;
+  if (token instanceof Overlong) {
+    throw new ShapeError(
+      `${what} response metadata.continue is ${token.toJSON()}`,
+    );
+  }
   if (typeof token !== "string") {
     throw new ShapeError(`${what} response metadata.continue is not a string`);
   }
   return token;
+}
+
+/** A limits or requests map; a value too long to keep reads as a text that is no quantity. */
+function resourceMap(v: unknown, where: string): Record<string, unknown> {
+  const map = objectAt(v, where);
+  for (const [name, value] of Object.entries(map)) {
+    if (value instanceof Overlong) map[name] = value.toJSON();
+  }
+  return map;
 }
 
 /** The namespace of a namespaced list item (e.g. a SeldonRuntime). */
@@ -70,6 +94,7 @@ export function itemNamespace(item: unknown, where: string): string {
   return stringAt(meta.namespace, `${where}.metadata.namespace`);
 }
 
+/** A pod spec's containers as the rules take them; `where` names it in errors. */
 export function readPodSpec(v: unknown, where: string): PodSpecLite {
   const spec = objectAt(v, where);
   if (spec.containers === undefined || spec.containers === null) {
@@ -86,8 +111,8 @@ export function readPodSpec(v: unknown, where: string): PodSpecLite {
       return {
         name: stringAt(container.name, `${at}.name`),
         image: optionalStringAt(container.image, `${at}.image`),
-        limits: objectAt(resources.limits, `${at}.resources.limits`),
-        requests: objectAt(resources.requests, `${at}.resources.requests`),
+        limits: resourceMap(resources.limits, `${at}.resources.limits`),
+        requests: resourceMap(resources.requests, `${at}.resources.requests`),
       };
     }),
   };
@@ -104,6 +129,7 @@ function readMeta(item: unknown, where: string) {
   };
 }
 
+/** A ServerConfig item as the rules take it. */
 export function readServerConfig(
   item: unknown,
   where: string,
@@ -116,6 +142,7 @@ export function readServerConfig(
   };
 }
 
+/** A Server item as the rules take it. */
 export function readServer(item: unknown, where: string): ServerLite {
   const { namespace, name, spec } = readMeta(item, where);
   return {

@@ -1,6 +1,9 @@
 // The Kubernetes sources of metrics, opened beside the scheduler's by
 // collect/open_sources.ts. Each source fails on its own: a forbidden nodes
-// list loses node_count only.
+// list loses node_count only. Lists are read as they stream and only what the
+// rules take is kept (picks.ts); all reads share the client's byte budget, so
+// one answer that spends it costs its own metrics and those read after it,
+// each said with what was cut off.
 
 import { CATALOGUE, includedAt } from "../metrics/catalogue.ts";
 import type { MetricName } from "../metrics/catalogue.ts";
@@ -16,7 +19,20 @@ import {
   type Operation,
 } from "./client.ts";
 import { type ListOutcome, listPaged, METADATA_ONLY_ACCEPT } from "./list.ts";
-import { itemNamespace, readServer, readServerConfig } from "./objects.ts";
+import {
+  itemNamespace,
+  readServer,
+  readServerConfig,
+  ShapeError,
+} from "./objects.ts";
+import {
+  COUNTED_ITEM,
+  NAMESPACE_ITEM,
+  SERVER_CONFIG_ITEM,
+  SERVER_ITEM,
+  VERSION,
+} from "./picks.ts";
+import { formatBytes } from "./read_budget.ts";
 import {
   isGlobalInstallation,
   kubernetesVersion,
@@ -24,8 +40,21 @@ import {
   type PodSpecLite,
 } from "../metrics/kube_rules.ts";
 
+/** Where Seldon's custom resources are served. */
 export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
 
+/**
+ * Most bytes kept of all ServerConfigs together (they are held until every
+ * Server is read), as the picker estimates them: a real cluster has a
+ * handful of a few hundred bytes. (1 MiB was measured to cost 1.5 MiB more
+ * heap in a 32 MiB pod than this, with an endless ServerConfigs list.)
+ */
+export const MAX_SERVER_CONFIGS_KEPT = 256 * 1024;
+
+/** Most warnings of one collection about Servers; the rest are counted. */
+export const MAX_SERVER_WARNINGS = 20;
+
+/** Which Kubernetes sources are made, and how they list. */
 export interface KubeSourceOptions {
   /** Only sources with a metric reported at this level are returned (default feature). */
   level?: MetricsLevel;
@@ -151,7 +180,12 @@ async function readVersion(
   signal: AbortSignal,
 ): Promise<SourceResult> {
   const lost = "kubernetes_version omitted";
-  const res = await client.request({ path: "/version", signal });
+  const res = await client.request({
+    path: "/version",
+    signal,
+    pick: VERSION,
+    maxBytes: 64 * 1024,
+  });
   if (!res.ok) {
     return requestFailed(
       { verb: "get", resource: "/version", scope: "cluster-wide" },
@@ -181,8 +215,9 @@ async function countNodes(
     pageSize,
     accept: METADATA_ONLY_ACCEPT,
     signal,
-    onPage: (items) => {
-      count += items.length;
+    item: COUNTED_ITEM,
+    onItem: () => {
+      count++;
     },
   });
   if (!out.ok) {
@@ -212,10 +247,9 @@ async function readGlobalInstallation(
     pageSize,
     accept: METADATA_ONLY_ACCEPT,
     signal,
-    onPage: (items, first) => {
-      items.forEach((item, i) =>
-        namespaces.add(itemNamespace(item, `seldonruntimes[${first + i}]`))
-      );
+    item: NAMESPACE_ITEM,
+    onItem: (item, i) => {
+      namespaces.add(itemNamespace(item, `seldonruntimes[${i}]`));
       return isGlobalInstallation(namespaces) ? "stop" : undefined;
     },
   });
@@ -249,113 +283,157 @@ async function readServers(
   pageSize: number,
   signal: AbortSignal,
 ): Promise<SourceResult> {
-  const warnings: string[] = [];
-  const configs = new Map<string, PodSpecLite>();
-  const listConfigs = (scope: Scope) =>
-    listPaged(client, {
-      path: scopedPath(scope, "serverconfigs"),
-      what: "serverconfigs list",
-      pageSize,
-      signal,
-      onPage: (items, first) => {
-        items.forEach((item, i) => {
-          const c = readServerConfig(item, `serverconfigs[${first + i}]`);
-          configs.set(
-            KubeServerTally.configKey(c.namespace, c.name),
-            c.podSpec,
-          );
-        });
-      },
-    });
-  const tally = new KubeServerTally(configs);
-  const listServers = (scope: Scope) =>
-    listPaged(client, {
-      path: scopedPath(scope, "servers"),
-      what: "servers list",
-      pageSize,
-      signal,
-      onPage: (items, first) => {
-        items.forEach((item, i) =>
-          tally.add(readServer(item, `servers[${first + i}]`))
-        );
-      },
-    });
-
-  let scope: Scope = { clusterWide: true };
-  // A namespaced installation without the optional ClusterRole: count the
-  // pod's namespace instead; what that costs is said with the result.
-  let narrowed:
-    | { op: Operation; res: Extract<KubeResponse, { ok: false }> }
-    | undefined;
-  const narrowedDenial = (cost: string): Denial[] =>
-    narrowed ? [denialOf(narrowed.op, narrowed.res, cost)!] : [];
-  const narrow = (
-    resource: string,
-    res: Extract<KubeResponse, { ok: false }>,
-  ): Scope | SourceResult => {
-    const op = opFor(resource, scope);
-    if (namespace === undefined) {
-      return requestFailed(
-        op,
-        res,
-        `${SERVER_METRICS} (and the pod namespace is unknown: set POD_NAMESPACE)`,
+  const lists = serverLists(client, pageSize, signal);
+  const scope = new Narrowing(namespace);
+  for (const resource of ["serverconfigs", "servers"] as const) {
+    const out = await scope.list(resource, lists[resource]);
+    if ("snapshot" in out) return out;
+    if (!out.ok) {
+      return listFailed(
+        opFor(resource, scope.scope),
+        out,
+        SERVER_METRICS,
+        scope.denials(SERVER_METRICS),
       );
     }
-    narrowed = { op, res };
-    return { clusterWide: false, namespace };
-  };
-  const forbidden = (out: ListOutcome) =>
-    !out.ok && "failure" in out && out.failure.failure === "forbidden"
-      ? out.failure
-      : undefined;
-
-  let out = await listConfigs(scope);
-  let refused = forbidden(out);
-  if (refused) {
-    const next = narrow("serverconfigs", refused);
-    if (!("clusterWide" in next)) return next;
-    scope = next;
-    configs.clear();
-    out = await listConfigs(scope);
   }
-  if (!out.ok) {
-    return listFailed(
-      opFor("serverconfigs", scope),
-      out,
-      SERVER_METRICS,
-      narrowedDenial(SERVER_METRICS),
-    );
-  }
-  out = await listServers(scope);
-  refused = scope.clusterWide ? forbidden(out) : undefined;
-  if (refused) {
-    const next = narrow("servers", refused);
-    if (!("clusterWide" in next)) return next;
-    scope = next;
-    out = await listServers(scope);
-  }
-  if (!out.ok) {
-    return listFailed(
-      opFor("servers", scope),
-      out,
-      SERVER_METRICS,
-      narrowedDenial(SERVER_METRICS),
-    );
-  }
-  const denials = narrowedDenial(
+  const denials = scope.denials(
     `gpu_enabled_count, inference_server_name and server_cpu_cores_sum count namespace ${namespace} only`,
   );
-  const metrics = tally.result();
+  const metrics = lists.tally.result();
   if (!Number.isFinite(metrics.server_cpu_cores_sum)) {
     return failed(
       `kubernetes: server CPU sum is out of range: ${SERVER_METRICS}`,
     );
   }
-  warnings.push(...tally.warnings);
+  const said = lists.warnings.all();
   return {
     snapshot: { ...metrics },
-    warnings: warnings.length ? warnings : undefined,
+    warnings: said.length ? said : undefined,
     denials: denials.length ? denials : undefined,
+  };
+}
+
+/**
+ * The two lists the server metrics come from, folded as they stream:
+ * ServerConfigs kept (at most MAX_SERVER_CONFIGS_KEPT of them) until the
+ * Servers are tallied against them.
+ */
+function serverLists(
+  client: KubeClient,
+  pageSize: number,
+  signal: AbortSignal,
+) {
+  const configs = new Map<string, PodSpecLite>();
+  const tally = new KubeServerTally(configs);
+  const warnings = boundedWarnings(tally.warnings, MAX_SERVER_WARNINGS);
+  let configsKept = 0;
+  const list = (scope: Scope, resource: string) => ({
+    path: scopedPath(scope, resource),
+    what: `${resource} list`,
+    pageSize,
+    signal,
+  });
+  return {
+    tally,
+    warnings,
+    serverconfigs: (scope: Scope) => {
+      configs.clear();
+      configsKept = 0;
+      return listPaged(client, {
+        ...list(scope, "serverconfigs"),
+        item: SERVER_CONFIG_ITEM,
+        onItem: (item, i, kept) => {
+          configsKept += kept;
+          if (configsKept > MAX_SERVER_CONFIGS_KEPT) {
+            throw new ShapeError(
+              `serverconfigs list: what the rules keep of ServerConfigs passes ${
+                formatBytes(MAX_SERVER_CONFIGS_KEPT)
+              } at serverconfigs[${i}]`,
+            );
+          }
+          const c = readServerConfig(item, `serverconfigs[${i}]`);
+          configs.set(
+            KubeServerTally.configKey(c.namespace, c.name),
+            c.podSpec,
+          );
+        },
+      });
+    },
+    servers: (scope: Scope) =>
+      listPaged(client, {
+        ...list(scope, "servers"),
+        item: SERVER_ITEM,
+        onItem: (item, i) => {
+          tally.add(readServer(item, `servers[${i}]`));
+          warnings.trim();
+        },
+      }),
+  };
+}
+
+type Refusal = Extract<KubeResponse, { ok: false }>;
+
+/**
+ * Where the server lists are read: cluster-wide until that is forbidden,
+ * then the pod's namespace (a namespaced installation without the optional
+ * ClusterRole); what that costs is said with the result.
+ */
+class Narrowing {
+  scope: Scope = { clusterWide: true };
+  #narrowed: { op: Operation; res: Refusal } | undefined;
+
+  constructor(private readonly namespace: string | undefined) {}
+
+  /** The list in the current scope, again in the pod's namespace when refused cluster-wide. */
+  async list(
+    resource: string,
+    read: (scope: Scope) => Promise<ListOutcome>,
+  ): Promise<ListOutcome | SourceResult> {
+    const out = await read(this.scope);
+    const refused = this.scope.clusterWide && !out.ok && "failure" in out &&
+        out.failure.failure === "forbidden"
+      ? out.failure
+      : undefined;
+    if (!refused) return out;
+    const op = opFor(resource, this.scope);
+    if (this.namespace === undefined) {
+      return requestFailed(
+        op,
+        refused,
+        `${SERVER_METRICS} (and the pod namespace is unknown: set POD_NAMESPACE)`,
+      );
+    }
+    this.#narrowed = { op, res: refused };
+    this.scope = { clusterWide: false, namespace: this.namespace };
+    return await read(this.scope);
+  }
+
+  /** The cluster-wide refusal, with what it cost, once narrowed. */
+  denials(cost: string): Denial[] {
+    const n = this.#narrowed;
+    return n ? [denialOf(n.op, n.res, cost)!] : [];
+  }
+}
+
+/**
+ * Keeps a growing list of warnings at its first `max` (one per Server could
+ * otherwise grow with the list); the rest are counted and said as one line.
+ */
+function boundedWarnings(list: string[], max: number) {
+  let dropped = 0;
+  return {
+    trim() {
+      if (list.length <= max) return;
+      dropped += list.length - max;
+      list.length = max;
+    },
+    all(): string[] {
+      return dropped === 0 ? [...list] : [
+        ...list,
+        `${dropped} more warning(s) about Servers like the ones above, not shown`,
+      ];
+    },
   };
 }
 
