@@ -2,13 +2,19 @@
 // once a cycle has shown what its heap held, a warning when the limit is
 // below what the cluster needs.
 
-import type { Logger } from "../log/setup.ts";
 import {
   type LimitReading,
   readMemoryLimit,
 } from "../runtime/cgroup_memory.ts";
 
 const MIB = 1024 * 1024;
+
+/** What the functions below say things with (a Logger, or a test's recorder). */
+export interface LimitLog {
+  info(message: string, properties?: Record<string, unknown>): void;
+  debug(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+}
 
 /**
  * What the agent needs besides its JavaScript heap, measured in a cold 32 MiB
@@ -59,7 +65,7 @@ export function limitAdvice(
 
 /** Reads the limit and says it (info), or why it is unknown (debug). */
 export async function startWithLimit(
-  log: Logger,
+  log: LimitLog,
   read: () => Promise<LimitReading> = readMemoryLimit,
 ): Promise<number | undefined> {
   const reading = await read();
@@ -86,7 +92,7 @@ export async function startWithLimit(
  */
 export function limitWatch(
   limitBytes: number | undefined,
-  log: Logger,
+  log: LimitLog,
 ): (heapPeakBytes: number) => void {
   let warnedAt = 0;
   return (heapPeakBytes) => {
