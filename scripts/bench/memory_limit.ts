@@ -118,13 +118,11 @@ export async function probe(
 ): Promise<Probe> {
   const scheduler = await startDoubleProcess(scale, { batched: false });
   const sink = startTrackSink();
+  let watch: ReturnType<typeof setInterval> | undefined;
   try {
     const published = new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (sink.requests.length > 0) {
-          clearInterval(timer);
-          resolve();
-        }
+      watch = setInterval(() => {
+        if (sink.requests.length > 0) resolve();
       }, 50);
     });
     const run = await runInCgroup(host, {
@@ -140,6 +138,7 @@ export async function probe(
     const problem = !held(run) ? describe(run) : eventProblem(props, scale);
     return { limitMiB, run, problem };
   } finally {
+    clearInterval(watch);
     await sink.close();
     await scheduler.stop();
   }
