@@ -2,8 +2,8 @@
 // loopback.
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
-//                                [--v8-flags LIST] [--only collector,run,kube,receiver,page]
-//                                [--scheduler batched|double]
+//                                [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit]
+//                                [--scheduler batched|double] [--go-agent PATH]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
 // measures, stops everything, and prints a table, PASS/MISS per budget and
@@ -36,6 +36,7 @@ import { cpuTimeMs } from "./bench/proc.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
 import { kubeHostileBench } from "./bench/kube_hostile.ts";
+import { limitSection } from "./bench/limit_section.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
@@ -72,12 +73,21 @@ interface Options {
   cycles?: number;
   /** A built Go reference receiver to measure in the same rounds. */
   goReceiver?: string;
+  /** A built Go agent (hodometer/cmd/hodometer) for the limit section. */
+  goAgent?: string;
 }
 
-const SECTIONS = ["collector", "run", "kube", "receiver", "page"] as const;
+const SECTIONS = [
+  "collector",
+  "run",
+  "kube",
+  "receiver",
+  "page",
+  "limit",
+] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page] [--scheduler batched|double] [--go-receiver PATH]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -143,6 +153,10 @@ export function parseOptions(args: string[]): Options | number {
       "--go-receiver <path>",
       "a built Go reference receiver (Seldon's hodometer/cmd/receiver) to measure in the receiver section's rounds",
     )
+    .option(
+      "--go-agent <path>",
+      "a built Go agent (Seldon's hodometer/cmd/hodometer): its smallest memory limit beside ours in the limit section",
+    )
     .exitOverride();
   try {
     cli.parse(args, { from: "user" });
@@ -158,6 +172,7 @@ export function parseOptions(args: string[]): Options | number {
     only?: Set<string>;
     scheduler: "batched" | "double";
     goReceiver?: string;
+    goAgent?: string;
   }>();
   return {
     quick: o.quick === true,
@@ -167,6 +182,7 @@ export function parseOptions(args: string[]): Options | number {
     batched: o.scheduler === "batched",
     cycles: o.cycles,
     goReceiver: o.goReceiver,
+    goAgent: o.goAgent,
   };
 }
 
@@ -921,6 +937,13 @@ if (import.meta.main) {
     ["kube", kubeSection],
     ["receiver", receiverSection],
     ["page", pageSection],
+    ["limit", async (o: Options) => {
+      const found = await limitSection(o, progress);
+      figures.limit = found.figures;
+      rows.push(...found.rows);
+      verdicts.push(...found.verdicts);
+      notes.push(...found.notes);
+    }],
   ];
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;

@@ -144,6 +144,11 @@ export function permissions(
         "the settings' variables (with aliases) and HOME, XDG_STATE_HOME, KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT",
     },
     {
+      flag: "--allow-sys=systemMemoryInfo",
+      why:
+        "the memory limit of the agent's cgroup (a pod's limit), which sizes its heap pacing (src/runtime/cgroup_memory.ts): Deno reads nothing under /proc or /sys unless every permission is granted, so the runtime's own reading (node:process constrainedMemory) is used, and it needs this; it also tells the host's memory, nothing else",
+    },
+    {
       flag: "--ignore-env",
       why:
         "any other variable reads as unset instead of stopping the program: libraries probe optional ones (GRPC_TRACE, grpc_proxy, ...) and none of them is visible",
@@ -244,7 +249,7 @@ export function permissionsMarkdown(perms: Permission[]): string {
       `--v8-flags=${V8_FLAGS.join(",")}`,
       "memory over speed (small young generation, no V8 worker threads, a 96 MB old generation paced to its live size while the agent collects; `gc()` for that pacing and after each `run` cycle)",
     ),
-    "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys`.",
+    "- Not granted: `--allow-run` (no subprocesses, so no kubeconfig exec credential plugins), `--allow-ffi`, `--allow-sys` for anything but `systemMemoryInfo`, and not every permission at once (so nothing under /proc or /sys is read).",
   ].join("\n");
 }
 

@@ -273,7 +273,12 @@ Deno.test("compile: --print-permissions lists every flag with its reason", async
   assertMatch(r.stdout, /Not granted: `--allow-run`.*`--allow-ffi`/);
   const printed = await compileScript(["--print-flags"], {});
   assertEquals(printed.stdout.trim().split("\n"), flags);
-  assert(!flags.some((f) => /^--allow-(run|ffi|sys|all)|^-A$/.test(f)));
+  assert(!flags.some((f) => /^--allow-(run|ffi|all)|^-A$/.test(f)));
+  // The memory limit only (src/runtime/cgroup_memory.ts).
+  assertEquals(
+    flags.filter((f) => f.startsWith("--allow-sys")),
+    ["--allow-sys=systemMemoryInfo"],
+  );
 });
 
 Deno.test("compile: the real deno compile bakes in the permissions, V8 flags and stamp", async () => {
@@ -298,9 +303,11 @@ Deno.test("compile: the real deno compile bakes in the permissions, V8 flags and
     // directory, the store): any path; an empty list is Deno's "all".
     assertEquals(perms.allow_read, []);
     assertEquals(perms.allow_write, []);
-    for (const never of ["allow_run", "allow_ffi", "allow_sys"]) {
+    for (const never of ["allow_run", "allow_ffi"]) {
       assertEquals(perms[never], null, never);
     }
+    // The memory limit only (src/runtime/cgroup_memory.ts).
+    assertEquals(perms.allow_sys, ["systemMemoryInfo"]);
     assertEquals(perms.deny_import, []);
     assertEquals(perms.prompt, false);
     for (const flag of V8_FLAGS) {

@@ -2,7 +2,13 @@
 // follows the live heap: a floor, or what a collection left plus the slack.
 
 import { assertEquals } from "./assert.ts";
-import { paceHeap } from "../src/runtime/heap_pacer.ts";
+import {
+  MIN_SLACK_BYTES,
+  paceHeap,
+  PACER_DEFAULTS,
+  pacingFor,
+  ROOMY_LIMIT_BYTES,
+} from "../src/runtime/heap_pacer.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 15));
 
@@ -64,4 +70,49 @@ Deno.test("heap pacer: without gc() it does nothing", async () => {
   await tick();
   assertEquals(pacer.collections, 0);
   pacer.stop();
+});
+
+Deno.test("heap pacer: collectNow collects whatever the heap, and the limit follows what it left", async () => {
+  let used = 5;
+  let collections = 0;
+  const pacer = paceHeap({
+    floorBytes: 0,
+    slackBytes: 2,
+    everyMs: 1,
+    usedHeap: () => used,
+    heldHeap: () => used + 1,
+    collect: () => {
+      collections++;
+      used = 4;
+    },
+  });
+  try {
+    pacer.collectNow();
+    assertEquals(collections, 1, "asked: collected although under the limit");
+    used = 6; // 4 live + 2 slack
+    await tick();
+    assertEquals(collections, 1);
+    used = 7;
+    await tick();
+    assertEquals(collections, 2);
+    assertEquals(pacer.peakHeldBytes, 8, "the most held at a look");
+  } finally {
+    pacer.stop();
+  }
+});
+
+Deno.test("heap pacing from the memory limit: defaults when roomy or unknown, a shrinking slack and no floor below", () => {
+  const MIB = 1024 * 1024;
+  assertEquals(pacingFor(undefined), {});
+  assertEquals(pacingFor(ROOMY_LIMIT_BYTES), {});
+  assertEquals(pacingFor(128 * MIB), {});
+  assertEquals(pacingFor(32 * MIB), {
+    floorBytes: 0,
+    slackBytes: MIN_SLACK_BYTES,
+  });
+  assertEquals(pacingFor(16 * MIB).slackBytes, MIN_SLACK_BYTES);
+  const at48 = pacingFor(48 * MIB).slackBytes ?? 0;
+  assertEquals(at48, (MIN_SLACK_BYTES + PACER_DEFAULTS.slackBytes) / 2);
+  const justBelow = pacingFor(ROOMY_LIMIT_BYTES - 1).slackBytes ?? 0;
+  assertEquals(Math.round(justBelow / 1000), PACER_DEFAULTS.slackBytes / 1000);
 });

@@ -21,8 +21,8 @@ import {
 import { hugeItemCount } from "./fixtures/kube_hostile.ts";
 import {
   type CgroupRun,
-  memoryCgroupSupport,
-  runInMemoryCgroup,
+  memoryCgroups,
+  runInCgroup,
 } from "./fixtures/memory_cgroup.ts";
 import {
   SAMPLE_COUNTS,
@@ -32,8 +32,9 @@ import {
 import { startTrackSink } from "./fixtures/track_sink.ts";
 import { shippedRunArgs } from "../scripts/permissions.ts";
 
-const support = memoryCgroupSupport();
-const skipped = "unsupported" in support ? support.unsupported : undefined;
+const host = await memoryCgroups();
+const skipped = typeof host === "string" ? host : undefined;
+const MiB = 1024 * 1024;
 
 /** The stock chart's memory limit. */
 const POD_MIB = 32;
@@ -69,9 +70,12 @@ async function runOnce(
     const scheduler = await startSchedulerDouble(sampleScenario());
     const sink = startTrackSink();
     try {
-      const run = await runInMemoryCgroup({
-        limitMiB: mode === "in-cluster" ? POD_MIB : KUBECONFIG_MIB,
-        command: Deno.execPath(),
+      if (typeof host === "string") throw new Error(host);
+      const run = await runInCgroup(host, {
+        limitBytes: (mode === "in-cluster" ? POD_MIB : KUBECONFIG_MIB) * MiB,
+        cold: true,
+        timeoutMs: 120_000,
+        cmd: Deno.execPath(),
         args: [...shippedRunArgs(), "run", "--once"],
         env: {
           ...HERMETIC_ENV,
@@ -122,12 +126,12 @@ async function kubeEnv(
 function describe(label: string, p: Published): string {
   const r = p.run;
   return `${label}: exit ${r.code}, peak ${
-    r.peakMiB?.toFixed(1)
+    (r.peakBytes / MiB).toFixed(1)
   } MiB, anonymous ${
-    r.anonPeakMiB.toFixed(1)
-  } MiB, failcnt ${r.failcnt}, OOM kills ${r.oomKills}, ${
-    r.cold ? "cold" : "warm"
-  }\n${r.stderr.slice(-2000)}`;
+    (r.anonPeakBytes / MiB).toFixed(1)
+  } MiB, limit hits ${r.limitHits}, OOM kills ${r.oomKills}, cold\n${
+    r.stderr.slice(-2000)
+  }`;
 }
 
 /** Exited 0, not killed, published with everything but what the nodes list gives. */
@@ -177,11 +181,13 @@ for (const mode of ["in-cluster", "kubeconfig"] as const) {
       ]];
       for (const [label, hostile] of shapes) {
         assert(
-          hostile.run.anonPeakMiB <=
-            benign.run.anonPeakMiB + HOSTILE_EXTRA_ANON_MIB,
+          hostile.run.anonPeakBytes <=
+            benign.run.anonPeakBytes + HOSTILE_EXTRA_ANON_MIB * MiB,
           `${label}: anonymous peak ${
-            hostile.run.anonPeakMiB.toFixed(1)
-          } MiB against ${benign.run.anonPeakMiB.toFixed(1)} MiB benign`,
+            (hostile.run.anonPeakBytes / MiB).toFixed(1)
+          } MiB against ${
+            (benign.run.anonPeakBytes / MiB).toFixed(1)
+          } MiB benign`,
         );
       }
     },

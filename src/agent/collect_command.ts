@@ -28,6 +28,8 @@ export async function collectCommand(
   }
   for (const warning of check.warnings) log.warn("{warning}", { warning });
   const { takeSnapshot, publishEvent } = await import("./cycle.ts");
+  const { limitWatch, startWithLimit } = await import("./memory_limit.ts");
+  const memoryLimitBytes = await startWithLimit(log);
   const { publishTargets } = await import("../publish/targets.ts");
   const { stoppedBeforeDelivery } = await import("../publish/deliver.ts");
   const urls = publish ? publishTargets(config).urls : [];
@@ -40,7 +42,9 @@ export async function collectCommand(
       log,
       signal: stop?.signal,
       persistId: publish,
+      memoryLimitBytes,
     });
+    limitWatch(memoryLimitBytes, log)(collection.heapPeakBytes);
     if (stop?.signal.aborted) {
       stoppedBeforeDelivery(urls);
       return EXIT.failed;

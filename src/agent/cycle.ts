@@ -6,7 +6,7 @@ import type { Logger } from "../log/setup.ts";
 import { filterByLevel } from "../metrics/catalogue.ts";
 import type { Collection } from "../collect/collector.ts";
 import type { COLLECT_KEYS } from "./keys.ts";
-import { takeCollection } from "./take.ts";
+import { takeCollection, type TakenCollection } from "./take.ts";
 import type { OpenedSources } from "../collect/open_sources.ts";
 import {
   type ClusterIdentity,
@@ -46,12 +46,14 @@ export interface SnapshotOptions {
    * created (a temporary one when there is none). True unless said.
    */
   persistId?: boolean;
+  /** The cgroup's memory limit, when there is one (heap pacing). */
+  memoryLimitBytes?: number;
 }
 
 /** One collection, as the event that carries it. */
 export interface EventSnapshot {
   event: TrackEvent;
-  collection: Collection;
+  collection: TakenCollection;
   identity: ClusterIdentity;
 }
 
@@ -84,6 +86,7 @@ export async function takeSnapshot(
     log,
     signal,
     whileOpen: identify,
+    memoryLimitBytes: options.memoryLimitBytes,
   });
   const identity = state.identity!;
   reportDenials(collection, identity, state, config.stateDir, log);

@@ -17,6 +17,7 @@ import { publishTargets } from "../publish/targets.ts";
 import { redactUrl, requestedUrl } from "../publish/url.ts";
 import { formatDuration } from "../config/parsers.ts";
 import { checkSources } from "../collect/open_sources.ts";
+import { limitWatch, startWithLimit } from "./memory_limit.ts";
 
 type RunKey = typeof RUN_KEYS[number];
 
@@ -58,14 +59,18 @@ export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
       },
     );
 
+    const memoryLimitBytes = await startWithLimit(log);
+    const watchLimit = limitWatch(memoryLimitBytes, log);
     const state: Snapshotter = {};
     let last: DeliveryResult[] = [];
     const cycle = async (n: number) => {
-      const { event } = await takeSnapshot(config, state, {
+      const { event, collection } = await takeSnapshot(config, state, {
         env,
         log,
         signal: stop.signal,
+        memoryLimitBytes,
       });
+      watchLimit(collection.heapPeakBytes);
       last = stop.signal.aborted
         ? stoppedBeforeDelivery(urls)
         : await publishEvent(event, urls, {

@@ -2,8 +2,8 @@
 // say what failed, close everything.
 
 import type { Logger } from "../log/setup.ts";
-import { paceHeap } from "../runtime/heap_pacer.ts";
-import { collect, type Collection } from "../collect/collector.ts";
+import { paceHeap, pacingFor } from "../runtime/heap_pacer.ts";
+import { type Collection, collectStages } from "../collect/collector.ts";
 import {
   type OpenedSources,
   type OpenOptions,
@@ -17,17 +17,29 @@ const GIVE_UP_MARGIN_MS = 2_000;
 export interface TakeOptions extends OpenOptions {
   /** Called with the opened sources before they are closed (cluster id lookup). */
   whileOpen?: (opened: OpenedSources) => Promise<void>;
+  /** The cgroup's memory limit, when there is one: the heap pacing is sized from it. */
+  memoryLimitBytes?: number;
+}
+
+/** A collection, and what its JavaScript heap held at most meanwhile. */
+export interface TakenCollection extends Collection {
+  /** Peak of V8's committed heap and buffers during the collection (0 unknown). */
+  heapPeakBytes: number;
 }
 
 export async function takeCollection(
   config: SourceConfig,
   options: TakeOptions,
-): Promise<Collection> {
-  const pacer = paceHeap();
+): Promise<TakenCollection> {
+  const pacer = paceHeap(pacingFor(options.memoryLimitBytes));
   try {
     const opened = await openSources(config, options);
     try {
-      return await collectOpened(config, options, opened);
+      const collection = await collectOpened(config, options, opened, () =>
+        // What one stage left is garbage before the next one begins.
+        pacer.collectNow());
+      pacer.check();
+      return { ...collection, heapPeakBytes: pacer.peakHeldBytes };
     } finally {
       opened.close();
     }
@@ -40,14 +52,16 @@ async function collectOpened(
   config: SourceConfig,
   options: TakeOptions,
   opened: OpenedSources,
+  betweenStages: () => void,
 ): Promise<Collection> {
   const log: Logger = options.log;
   const [collection] = await Promise.all([
-    collect(opened.sources, {
+    collectStages(opened.stages, {
       level: config.metricsLevel,
       signal: options.signal,
       giveUpAfterMs: Math.max(config.schedulerTimeoutMs, config.kubeTimeoutMs) +
         GIVE_UP_MARGIN_MS,
+      betweenStages,
     }),
     options.whileOpen?.(opened),
   ]);

@@ -1,5 +1,11 @@
-// One collection: every source read concurrently, each failing on its own,
-// the results merged, type-checked against the catalogue and filtered by level.
+// One collection: the sources read in stages, one stage after another and the
+// sources of a stage concurrently, each failing on its own; the results
+// merged, type-checked against the catalogue and filtered by level.
+//
+// Stages keep the peak of memory down (docs/performance.md, "Where the
+// agent's memory goes"): what one stage allocates (the Kubernetes lists'
+// pages) is garbage before the next (the scheduler's streams, and the gRPC
+// client it loads) begins. The event does not depend on the order.
 
 import { COLLECTOR_GIT_COMMIT, COLLECTOR_VERSION } from "../version.ts";
 import { errorMessage } from "../runtime/error_message.ts";
@@ -26,38 +32,97 @@ export interface CollectOptions {
   level: MetricsLevel;
   signal?: AbortSignal;
   /**
-   * A source still running after this is abandoned (and aborted) as failed:
-   * a misbehaving source can delay the collection, never hang it.
+   * A source still running this long after its stage began is abandoned
+   * (and aborted) as failed: a misbehaving source can delay the collection,
+   * never hang it.
    */
   giveUpAfterMs: number;
+  /** Called after each stage but the last (a full collection between stages). */
+  betweenStages?: () => void;
 }
 
-export async function collect(
+/**
+ * Sources read together. A function is called when the stage begins, so that
+ * what its sources need (the gRPC client) is loaded only then; one that
+ * throws fails the stage's sources as one, named by `name`.
+ */
+export type Stage =
+  | readonly Source[]
+  | { name: string; open: () => Promise<readonly Source[]> };
+
+/** One stage: every source read concurrently. */
+export function collect(
   sources: readonly Source[],
+  options: CollectOptions,
+): Promise<Collection> {
+  return collectStages([sources], options);
+}
+
+/** Stage after stage, the sources of each concurrently; one collection. */
+export async function collectStages(
+  stages: readonly Stage[],
   options: CollectOptions,
 ): Promise<Collection> {
   const abort = new AbortController();
   const stop = () => abort.abort();
   options.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const results: SourceResult[] = [];
+    for (const [i, stage] of stages.entries()) {
+      if (i > 0) options.betweenStages?.();
+      if (abort.signal.aborted) break;
+      results.push(
+        ...await readStage(stage, abort.signal, options.giveUpAfterMs),
+      );
+    }
+    return merge(results, options.level);
+  } finally {
+    abort.abort();
+    options.signal?.removeEventListener("abort", stop);
+  }
+}
+
+async function readStage(
+  stage: Stage,
+  signal: AbortSignal,
+  giveUpAfterMs: number,
+): Promise<SourceResult[]> {
+  let sources: readonly Source[];
+  if ("open" in stage) {
+    try {
+      sources = await stage.open();
+    } catch (e) {
+      return [{
+        snapshot: {},
+        error: `${stage.name}: unexpected failure: ${errorMessage(e)}`,
+      }];
+    }
+  } else {
+    sources = stage;
+  }
+  // What is still running when the stage ends (abandoned) is aborted then,
+  // not when the whole collection ends.
+  const stageAbort = new AbortController();
+  const stop = () => stageAbort.abort();
+  signal.addEventListener("abort", stop, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const giveUp = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), options.giveUpAfterMs);
+    timer = setTimeout(() => resolve("late"), giveUpAfterMs);
   });
   try {
-    const results = await Promise.all(sources.map(async (source) => {
-      const read = readSafely(source, abort.signal);
+    return await Promise.all(sources.map(async (source) => {
+      const read = readSafely(source, stageAbort.signal);
       const r = await Promise.race([read, giveUp]);
       if (r !== "late") return r;
       return {
         snapshot: {},
-        error: `${source.name}: no answer within ${options.giveUpAfterMs} ms`,
+        error: `${source.name}: no answer within ${giveUpAfterMs} ms`,
       };
     }));
-    return merge(results, options.level);
   } finally {
     clearTimeout(timer);
-    abort.abort();
-    options.signal?.removeEventListener("abort", stop);
+    stageAbort.abort();
+    signal.removeEventListener("abort", stop);
   }
 }
 

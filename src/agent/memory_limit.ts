@@ -1,0 +1,106 @@
+// The agent and its pod's memory limit: read once at start and said, and,
+// once a cycle has shown what its heap held, a warning when the limit is
+// below what the cluster needs.
+
+import {
+  type LimitReading,
+  readMemoryLimit,
+} from "../runtime/cgroup_memory.ts";
+
+const MIB = 1024 * 1024;
+
+/** What the functions below say things with (a Logger, or a test's recorder). */
+export interface LimitLog {
+  info(message: string, properties?: Record<string, unknown>): void;
+  debug(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+}
+
+/**
+ * What the agent needs besides its JavaScript heap: the runtime's own memory
+ * (Rust and C++ allocations, the executable's data, the kernel's share, the
+ * code pages it keeps resident) with Deno and grpc-js loaded. Measured
+ * (`deno task bench --only limit`, docs/performance.md): 100 000 models hold
+ * from a 29 MiB limit up, cache-cold, with the heap holding up to 16 MiB.
+ */
+export const BESIDES_HEAP_BYTES = 13 * MIB;
+
+/** MiB, one decimal. */
+export function mib(bytes: number): string {
+  return (bytes / MIB).toFixed(1);
+}
+
+/**
+ * What a cycle whose heap peaked at `heapPeakBytes` needs in all, rounded up
+ * to whole MiB (0 when the peak is unknown).
+ */
+export function memoryNeed(heapPeakBytes: number): number {
+  if (heapPeakBytes <= 0) return 0;
+  return Math.ceil((heapPeakBytes + BESIDES_HEAP_BYTES) / MIB) * MIB;
+}
+
+/**
+ * The warning for a limit below a cycle's need, or undefined when it fits
+ * (or either is unknown).
+ */
+export function limitAdvice(
+  limitBytes: number | undefined,
+  heapPeakBytes: number,
+): string | undefined {
+  const need = memoryNeed(heapPeakBytes);
+  if (limitBytes === undefined || need === 0 || need <= limitBytes) {
+    return undefined;
+  }
+  return `the memory limit (${
+    mib(limitBytes)
+  } MiB) is below what this cluster needs: the last cycle's JavaScript heap held up to ${
+    mib(heapPeakBytes)
+  } MiB, and the runtime needs about ${
+    mib(BESIDES_HEAP_BYTES)
+  } MiB besides it, ${
+    need / MIB
+  } MiB in all; below that the kernel keeps evicting the agent's own code, and it may be killed (OOM). Give the pod at least ${
+    need / MIB
+  } MiB (docs/performance.md)`;
+}
+
+/** Reads the limit and says it (info), or why it is unknown (debug). */
+export async function startWithLimit(
+  log: LimitLog,
+  read: () => Promise<LimitReading> = readMemoryLimit,
+): Promise<number | undefined> {
+  const reading = await read();
+  if (reading.limit) {
+    log.info("memory limit {limit} MiB (from {source})", {
+      limit: mib(reading.limit.bytes),
+      source: reading.limit.source === "runtime"
+        ? "the cgroup, read by the runtime"
+        : reading.limit.source,
+    });
+    return reading.limit.bytes;
+  }
+  if (reading.unknown) {
+    log.debug("memory limit unknown: {why}", { why: reading.unknown });
+  } else {
+    log.debug("no memory limit (no cgroup limit found)");
+  }
+  return undefined;
+}
+
+/**
+ * After each cycle: warns when the limit is below the cycle's need, once
+ * per process unless a later cycle needs more.
+ */
+export function limitWatch(
+  limitBytes: number | undefined,
+  log: LimitLog,
+): (heapPeakBytes: number) => void {
+  let warnedAt = 0;
+  return (heapPeakBytes) => {
+    const need = memoryNeed(heapPeakBytes);
+    const advice = limitAdvice(limitBytes, heapPeakBytes);
+    if (advice === undefined || need <= warnedAt) return;
+    warnedAt = need;
+    log.warn("{advice}", { advice });
+  };
+}

@@ -1,0 +1,106 @@
+// The agent and its memory limit: said at start, and a warning (once, or
+// again when a cycle needs more) when a cycle shows the limit is too small.
+
+import { assertEquals, assertMatch } from "./assert.ts";
+import {
+  BESIDES_HEAP_BYTES,
+  limitAdvice,
+  type LimitLog,
+  limitWatch,
+  memoryNeed,
+  startWithLimit,
+} from "../src/agent/memory_limit.ts";
+
+const MIB = 1024 * 1024;
+
+function recorder(): LimitLog & { lines: string[] } {
+  const lines: string[] = [];
+  const say =
+    (level: string) => (message: string, props: Record<string, unknown> = {}) =>
+      lines.push(
+        `${level} ${
+          message.replace(/\{(\w+)\}/g, (_, k: string) => String(props[k]))
+        }`,
+      );
+  return { lines, info: say("info"), debug: say("debug"), warn: say("warn") };
+}
+
+Deno.test("memory need: the heap's peak and what the runtime needs besides, in whole MiB", () => {
+  assertEquals(memoryNeed(0), 0, "unknown peak: no need said");
+  const need = memoryNeed(10 * MIB + 1);
+  assertEquals(need % MIB, 0);
+  assertEquals(
+    need,
+    Math.ceil((10 * MIB + 1 + BESIDES_HEAP_BYTES) / MIB) * MIB,
+  );
+});
+
+Deno.test("limit advice: only when the limit is below the need, naming both and what to give", () => {
+  const heap = 14 * MIB;
+  const need = memoryNeed(heap);
+  assertEquals(limitAdvice(undefined, heap), undefined, "no limit");
+  assertEquals(limitAdvice(need, heap), undefined, "exactly enough");
+  assertEquals(limitAdvice(need - MIB, 0), undefined, "peak unknown");
+  const advice = limitAdvice(need - MIB, heap) ?? "";
+  assertMatch(
+    advice,
+    new RegExp(
+      `memory limit \\(${
+        need / MIB - 1
+      }\\.0 MiB\\) is below what this cluster needs: .*14\\.0 MiB.*Give the pod at least ${
+        need / MIB
+      } MiB`,
+    ),
+  );
+});
+
+Deno.test("limit watch: warns once, and again only when a later cycle needs more", () => {
+  const log = recorder();
+  const watch = limitWatch(20 * MIB, log);
+  watch(10 * MIB);
+  watch(10 * MIB);
+  watch(9 * MIB);
+  assertEquals(log.lines.length, 1, log.lines.join("\n"));
+  watch(12 * MIB);
+  assertEquals(log.lines.length, 2, log.lines.join("\n"));
+  assertMatch(log.lines[1] ?? "", /^warn the memory limit \(20\.0 MiB\)/);
+  const roomy = recorder();
+  limitWatch(512 * MIB, roomy)(12 * MIB);
+  limitWatch(undefined, roomy)(12 * MIB);
+  assertEquals(roomy.lines, []);
+});
+
+Deno.test("the limit at start: said with where it came from; none and unknown at debug level", async () => {
+  const log = recorder();
+  assertEquals(
+    await startWithLimit(
+      log,
+      () => Promise.resolve({ limit: { bytes: 32 * MIB, source: "runtime" } }),
+    ),
+    32 * MIB,
+  );
+  assertEquals(
+    await startWithLimit(log, () =>
+      Promise.resolve({
+        limit: { bytes: 48 * MIB, source: "/sys/fs/cgroup/memory.max" },
+      })),
+    48 * MIB,
+  );
+  assertEquals(
+    await startWithLimit(log, () => Promise.resolve({ limit: undefined })),
+    undefined,
+  );
+  assertEquals(
+    await startWithLimit(
+      log,
+      () => Promise.resolve({ limit: undefined, unknown: "not permitted" }),
+    ),
+    undefined,
+  );
+  assertEquals(log.lines, [
+    "info memory limit 32.0 MiB (from the cgroup, read by the runtime)",
+    "info memory limit 48.0 MiB (from /sys/fs/cgroup/memory.max)",
+    "debug no memory limit (no cgroup limit found)",
+    "debug memory limit unknown: not permitted",
+  ]);
+});
