@@ -9,6 +9,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { formDecode, queryParams } from "../src/receive/query.ts";
 import { decodeEvents, isNdjson } from "../src/receive/decode.ts";
 import { HOSTILE_FAMILIES } from "./fixtures/hostile_inputs.ts";
+import { replaceAscii } from "../src/net/replace_ascii.ts";
 
 /** Characters that matter to a query, and a few that do not. */
 const QUERY_CHARS = ["&", "=", "+", "%", "2", "B", "d", "a", "t", " ", "é"];
@@ -71,4 +72,20 @@ Deno.test("every hostile input family of the bench is refused, at small sizes", 
     }
     assert(body.length >= 4096, `${family.name} is ${body.length} bytes`);
   }
+});
+
+Deno.test("property: replaceAscii replaces every occurrence, in short texts and long ones", () => {
+  const chars = ["+", " ", "a", "é", "😀", "-", "_"];
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...chars), { maxLength: 40 }),
+      fc.integer({ min: 1, max: 400 }),
+      fc.constantFrom(["+", " "], [" ", "+"], ["-", "+"], ["_", "/"]),
+      (cs, times, [from, to]) => {
+        const text = cs.join("").repeat(times);
+        assertEquals(replaceAscii(text, from, to), text.replaceAll(from, to));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -7,6 +7,8 @@
 // a bounded number of times. (Looking for the "=" of every parameter up to the
 // query's end cost a megabyte of "&" 10^12 steps: seconds of CPU per request.)
 
+import { replaceAscii } from "../net/replace_ascii.ts";
+
 /** The value of the first parameter `name`, or null when there is none. */
 export function queryParam(query: string, name: string): string | null {
   return queryParams(query, [name])[name] ?? null;
@@ -74,7 +76,7 @@ const needsDecoding = (s: string) => s.includes("%") || s.includes("+");
 /** application/x-www-form-urlencoded decoding of one value. */
 export function formDecode(value: string): string {
   if (!needsDecoding(value)) return value;
-  const spaced = value.includes("+") ? value.replaceAll("+", " ") : value;
+  const spaced = replaceAscii(value, "+", " ");
   if (!spaced.includes("%")) return spaced;
   try {
     return decodeURIComponent(spaced);
