@@ -49,6 +49,23 @@ async function readTokenOf(
   }
 }
 
+/** What opening the store did to its schema: created it, or migrated it. */
+function logMigrated(
+  log: ReturnType<typeof logger>,
+  path: string,
+  { from, to }: { from: number; to: number },
+): void {
+  if (from === to) return;
+  if (from === 0) {
+    log.info("event store {path}: created (schema version {to})", { path, to });
+  } else {
+    log.info(
+      "event store {path}: schema migrated from version {from} to {to}",
+      { path, from, to },
+    );
+  }
+}
+
 export async function receiveCommand(
   ctx: CommandContext<ReceiveKey>,
 ): Promise<number> {
@@ -57,7 +74,7 @@ export async function receiveCommand(
   const log = logger("receive");
   const read = await readTokenOf(c);
   if ("error" in read) {
-    log.error(read.error);
+    log.error("{error}", { error: read.error });
     return 2;
   }
   const storePath = c.store ?? `${c.stateDir}/events.db`;
@@ -79,13 +96,7 @@ export async function receiveCommand(
     }
     const sqlite = opened.store;
     store = sqlite;
-    const { from, to } = sqlite.migrated;
-    if (from !== to) {
-      log.info(
-        "event store {path}: schema migrated from version {from} to {to}",
-        { path: storePath, from, to },
-      );
-    }
+    logMigrated(log, storePath, sqlite.migrated);
     clusters.restore(sqlite.latestPerCluster(clusters.maxClusters));
     expireEvents = (cutoff) => sqlite.deleteReceivedBefore(cutoff);
   } else {
