@@ -84,6 +84,7 @@ export async function receiveCommand(
   let store: StatsStore;
   let onAccepted: (() => void) | undefined;
   let expireEvents: ((cutoffMs: number) => Promise<number>) | undefined;
+  let probeStore: (() => string | null) | undefined;
   if (durable) {
     const { openSqliteStore } = await import("./sqlite_store.ts");
     const opened = openSqliteStore({ path: storePath });
@@ -99,6 +100,7 @@ export async function receiveCommand(
     logMigrated(log, storePath, sqlite.migrated);
     clusters.restore(sqlite.latestPerCluster(clusters.maxClusters));
     expireEvents = (cutoff) => sqlite.deleteReceivedBefore(cutoff);
+    probeStore = () => sqlite.probeWrite();
   } else {
     const memory = createMemoryStore({
       recordLevel,
@@ -151,6 +153,7 @@ export async function receiveCommand(
     maxBodyBytes: c.maxBodyBytes,
     bodyTimeoutMs: c.bodyTimeoutMs,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
+    probeStore,
     onAccepted,
     onStreamed: pacer.check,
     onError,

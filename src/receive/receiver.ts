@@ -27,6 +27,7 @@ export interface ReceiverOptions extends
     | "onError"
     | "limits"
     | "health"
+    | "probeStore"
     | "onAccepted"
     | "acceptedTokens"
     | "readToken"
@@ -81,6 +82,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     onError: options.onError,
     limits: options.limits,
     health: options.health,
+    probeStore: options.probeStore,
     onAccepted: (events, result, receivedAtMs) => {
       counters.received += events.length;
       counters.duplicates += result.duplicates;

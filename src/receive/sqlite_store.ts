@@ -25,16 +25,17 @@ import { setImmediate } from "node:timers";
 import { CATALOGUE } from "../metrics/catalogue.ts";
 import { snapshotValues } from "./clusters.ts";
 import { errorMessage } from "../runtime/error_message.ts";
-import type {
-  AcceptedEvent,
-  AddResult,
-  DayCount,
-  EventStore,
-  HistoryPoint,
-  LatestOfCluster,
-  PagePlan,
-  PageQuery,
-  StoredRow,
+import {
+  type AcceptedEvent,
+  type AddResult,
+  type DayCount,
+  type EventStore,
+  type HistoryPoint,
+  type LatestOfCluster,
+  type PagePlan,
+  type PageQuery,
+  StoreBusyError,
+  type StoredRow,
 } from "./store.ts";
 import { migrate, type Migrated } from "./sqlite_schema.ts";
 
@@ -77,17 +78,18 @@ export interface SqliteStore extends EventStore {
   stats(): SqliteStoreStats;
   /** The last received event of the most recently seen clusters, at most `max`. */
   latestPerCluster(max: number): LatestOfCluster[];
+  /**
+   * Writes a row and deletes it in one transaction: null when that worked,
+   * else why not (a full disk, say). Changes nothing the store holds.
+   */
+  probeWrite(): string | null;
 }
 
 export type Opened =
   | { ok: true; store: SqliteStore }
   | { ok: false; error: string };
 
-export class StoreBusyError extends Error {
-  constructor(what: string) {
-    super(`more than ${what} are waiting to be written`);
-  }
-}
+export { StoreBusyError };
 
 interface Pending {
   events: readonly AcceptedEvent[];
@@ -461,6 +463,7 @@ function sqliteStore(
       }
       return deleted;
     },
+    probeWrite: () => probeWrite(db),
     stats: () => ({
       recordLevel: "all",
       store: path,
@@ -483,4 +486,26 @@ function sqliteStore(
       db.close();
     },
   };
+}
+
+/** See SqliteStore.probeWrite. Never called inside a commit: both are synchronous. */
+function probeWrite(db: DatabaseSync): string | null {
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    const { lastInsertRowid } = db.prepare(
+      `INSERT INTO events
+         (received_at, distinct_id, insert_id, event_time, event, properties)
+       VALUES (0, '', '', NULL, '', '{}')`,
+    ).run();
+    db.prepare("DELETE FROM events WHERE id = ?").run(lastInsertRowid);
+    db.exec("COMMIT");
+    return null;
+  } catch (err) {
+    try {
+      if (db.isTransaction) db.exec("ROLLBACK");
+    } catch {
+      // the transaction is gone either way
+    }
+    return errorMessage(err);
+  }
 }

@@ -112,3 +112,10 @@ export interface EventStore {
   deleteReceivedBefore(cutoffMs: number): Promise<number>;
   close(): void;
 }
+
+/** A store refusing a write because too much is waiting to be written: busy, not failing. */
+export class StoreBusyError extends Error {
+  constructor(what: string) {
+    super(`more than ${what} are waiting to be written`);
+  }
+}
