@@ -474,7 +474,8 @@ Deno.test("/import: a missing token comes from the basic-auth user; NDJSON bodie
 });
 
 Deno.test("excerpt: bounded, control characters escaped", () => {
-  assertEquals(excerpt("a\nb\u001b[31m", 200), "a\\u000ab\\u001b[31m");
+  assertEquals(excerpt("a\nb\u001b[31m", 200), "a\\u000Ab\\u001B[31m");
+  assertEquals(excerpt("id\u202Eexe", 200), "id\\u202Eexe", "bidi too");
   assertEquals(excerpt("x".repeat(300), 10), "xxxxxxxxxx…");
 });
 

@@ -10,6 +10,7 @@ import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
 import { MILLISECONDS_ABOVE } from "./limits.ts";
 import { checkParsedEvent, scanEvents } from "./json_scan.ts";
 import { queryParam } from "./query.ts";
+import { visible } from "./visible.ts";
 import type { AcceptedEvent } from "./store.ts";
 
 export const NO_EVENT = "no event provided";
@@ -421,12 +422,7 @@ export function describeProblems(problems: readonly Problem[]): string {
   return problems.map((p) => p.message).join("; ");
 }
 
-/** A bounded, escaped excerpt of client-chosen text, safe for a log line. */
+/** A bounded excerpt of client-chosen text, safe for a log line: invisible characters shown as escapes. */
 export function excerpt(text: string, max = 200): string {
-  const clipped = text.length <= max ? text : `${text.slice(0, max)}…`;
-  return clipped.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return visible(text.length <= max ? text : `${text.slice(0, max)}…`);
 }

@@ -5,6 +5,7 @@
 // to each cluster's own page. Server-rendered HTML and SVG, no script: the
 // filters are a GET form and links. Pure: renders what it is given.
 
+import { IdPrefixes } from "./id_prefix.ts";
 import {
   barChart,
   dailyChart,
@@ -90,6 +91,7 @@ export function renderOverview(input: OverviewInput): PageAnswer {
   }
   const view = parsed.view;
   const snapshots = [...input.clusters.values()];
+  const prefixes = new IdPrefixes(snapshots.map((s) => s.distinctId));
   const facts = fleetFacts(snapshots, {
     now: input.now,
     windowMs: view.windowMs,
@@ -112,8 +114,8 @@ ${scope(facts, view)}
 ${versions(facts, view)}
 ${features(facts, view)}
 ${sizes(facts)}
-${silent(facts, view)}
-${clusterList(snapshots, facts, view, input.now)}`;
+${silent(facts, view, prefixes)}
+${clusterList(snapshots, facts, view, input.now, prefixes)}`;
   return { status: 200, html: document("hodometer receiver: the fleet", body) };
 }
 
@@ -251,7 +253,7 @@ function sizes(f: FleetFacts) {
 <div class="grid" style="margin-top:.75rem">${charts}</div></section>`;
 }
 
-function silent(f: FleetFacts, view: ListView) {
+function silent(f: FleetFacts, view: ListView, prefixes: IdPrefixes) {
   if (f.silent.length === 0) {
     return `<section id="silent"><h2>Silent clusters</h2><p>None: every cluster heard from ${
       windowWords(f.windowMs)
@@ -259,7 +261,7 @@ function silent(f: FleetFacts, view: ListView) {
   }
   const rows = f.silent.slice(0, SILENT_SHOWN).map((s) =>
     `<tr><td data-label="cluster">${
-      clusterLink(s)
+      clusterLink(s, prefixes)
     }</td><td data-label="last seen">${
       when(s.lastSeenMs, f.now)
     }</td><td data-label="Seldon Core">${
@@ -289,9 +291,9 @@ function str(s: ClusterSnapshot, name: string): string {
     : '<span class="note">–</span>';
 }
 
-function clusterLink(s: ClusterSnapshot): string {
+function clusterLink(s: ClusterSnapshot, prefixes: IdPrefixes): string {
   const id = s.distinctId;
-  const short = id.length > 13 ? `${id.slice(0, 8)}…` : id;
+  const short = prefixes.short(id);
   return `<a href="${esc(clusterHref(id))}" title="${esc(id)}"><code>${
     esc(short)
   }</code></a>`;
@@ -319,6 +321,7 @@ function clusterList(
   facts: FleetFacts,
   view: ListView,
   now: number,
+  prefixes: IdPrefixes,
 ) {
   const page = listClusters(snapshots, view, now);
   const head = COLUMNS.map(([key, label, kind]) => {
@@ -338,7 +341,7 @@ function clusterList(
   const rows = page.rows.map((s) => {
     const cells = COLUMNS.map(([key, label, kind]) => {
       let cell: string;
-      if (key === "cluster") cell = clusterLink(s);
+      if (key === "cluster") cell = clusterLink(s, prefixes);
       else if (key === "last_seen") cell = when(s.lastSeenMs, now);
       else if (kind === "text") cell = str(s, key);
       else {
