@@ -31,6 +31,7 @@ import {
   StoreBusyError,
 } from "./store.ts";
 import { StoreHealth } from "./store_health.ts";
+import { stampImported } from "./seen_at.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { PAGE_CSP, type PageAnswer } from "./page.ts";
 import { decompress } from "./compression.ts";
@@ -74,6 +75,8 @@ export interface ReceiverAppOptions {
   onRejected?: (reason: RejectKind) => void;
   /** Extra fields for /healthz (store statistics and the like). */
   health?: () => Record<string, unknown>;
+  /** The store's retention (0: none): imported events count no earlier than its start. */
+  retentionMs?: number;
   /**
    * Tries a small write to the store: null when it worked, else why not.
    * Tried while the store is failing, so /healthz sees it recover.
@@ -286,6 +289,9 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     if (valid.length === 0) return answered(checked, valid, shape);
 
     const receivedAt = now();
+    if (route === "/import") {
+      stampImported(valid, receivedAt, options.retentionMs ?? 0);
+    }
     const recorded = (result: AddResult) => {
       said(storeHealth.succeeded(), "info");
       hook(

@@ -154,6 +154,7 @@ export async function receiveCommand(
     bodyTimeoutMs: c.bodyTimeoutMs,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
     probeStore,
+    retentionMs,
     onAccepted,
     onStreamed: pacer.check,
     onError,

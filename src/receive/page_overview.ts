@@ -11,6 +11,7 @@ import {
   dailyChart,
   distributionChart,
   formatNumber,
+  percent,
   shareChart,
 } from "./charts.ts";
 import type { ClusterSnapshot } from "./clusters.ts";
@@ -42,6 +43,7 @@ import {
   formatValue,
   grouped as n,
   keptSentence,
+  otherEventsSentence,
   type PageAnswer,
   type PageContext,
   problemPage,
@@ -63,10 +65,6 @@ export interface OverviewInput extends PageContext {
   activeByDay: (sinceMs: number) => DayCount[] | null;
 }
 
-const pct = (part: number, whole: number) =>
-  whole > 0
-    ? `${((100 * part) / whole).toFixed(part < whole / 10 ? 1 : 0)}%`
-    : "–";
 const href = (view: ListView, changes: Partial<ListView> = {}) =>
   esc(`/${viewQuery(view, changes)}`);
 const windowWords = (ms: number | null) =>
@@ -102,9 +100,9 @@ export function renderOverview(input: OverviewInput): PageAnswer {
     : "";
   const body = `<header>
 <h1>hodometer receiver: the fleet</h1>
-<p class="lead" id="kept">${keptSentence(input)} Rendered <time datetime="${
-    new Date(input.now).toISOString()
-  }">${
+<p class="lead" id="kept">${keptSentence(input)}${
+    otherEventsSentence(input)
+  } Rendered <time datetime="${new Date(input.now).toISOString()}">${
     new Date(input.now).toISOString().slice(0, 16).replace("T", " ")
   } UTC</time>.</p>
 </header>
@@ -181,7 +179,7 @@ function versions(f: FleetFacts, view: ListView) {
       : `<a href="${href(view, { behind: v.metric, page: 1 })}"><b>${
         n(v.behind)
       }</b> cluster(s)</a> (${
-        pct(v.behind, v.reporting)
+        v.reporting > 0 ? percent(v.behind, v.reporting) : "–"
       }) run a release older than ${esc(v.newest)}, the newest seen.`;
     return `<div class="card" data-versions="${v.metric}"><h3>${
       esc(v.label)

@@ -37,6 +37,8 @@ export class ReceiverCounters {
   expiredClusters = 0;
   /** Streamed answers given up because their client stopped reading. */
   abandonedAnswers = 0;
+  /** Events recorded that are not hodometer's (other Mixpanel events): no cluster's. */
+  otherEvents = 0;
   /** The server's connections, once it serves. */
   connections?: () => ConnectionStats;
   /** Requests refused, by reason. */
@@ -163,6 +165,12 @@ export function* renderMetrics(input: MetricsInput): Generator<string> {
     "counter",
     "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
     counters.duplicates,
+  );
+  out += single(
+    "hodometer_receiver_events_other_total",
+    "counter",
+    "Events recorded that are not hodometer's (other Mixpanel events than collect metrics): kept, and not counted as clusters (since start).",
+    counters.otherEvents,
   );
   out += single(
     "hodometer_receiver_clusters",

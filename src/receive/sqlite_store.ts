@@ -24,6 +24,8 @@ import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
 import { CATALOGUE } from "../metrics/catalogue.ts";
 import { snapshotValues } from "./clusters.ts";
+import { isHodometerEvent } from "./seen_at.ts";
+import { EVENT_NAME } from "../publish/event.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import {
   type AcceptedEvent,
@@ -168,8 +170,9 @@ function sqliteStore(
   const maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
   const insert = db.prepare(
     `INSERT INTO events
-       (received_at, distinct_id, insert_id, event_time, event, properties)
-     VALUES (?, ?, ?, ?, ?, ?)
+       (received_at, distinct_id, insert_id, event_time, event, properties,
+        seen_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (distinct_id, insert_id) WHERE insert_id <> '' DO NOTHING`,
   );
   const deleteChunk = db.prepare(
@@ -274,13 +277,20 @@ function sqliteStore(
             Number.isSafeInteger(time) ? time : null,
             e.event,
             p.texts[i] ?? JSON.stringify(e.properties),
+            e.seenAtMs ?? null,
           ];
           const isNew = Number(insert.run(...values).changes) > 0;
           fresh.push(isNew);
           if (isNew) {
             added++;
-            if (Number(markDay.run(day, e.distinctId).changes) > 0) {
-              countDay.run(day);
+            const seenDay = e.seenAtMs === undefined
+              ? day
+              : Math.floor(e.seenAtMs / DAY_MS);
+            if (
+              isHodometerEvent(e) &&
+              Number(markDay.run(seenDay, e.distinctId).changes) > 0
+            ) {
+              countDay.run(seenDay);
             }
           }
         });
@@ -427,16 +437,21 @@ function sqliteStore(
       return rows.map((r) => ({ dayMs: r.day * DAY_MS, clusters: r.clusters }));
     },
     latestPerCluster(max: number): LatestOfCluster[] {
+      // Per cluster, hodometer's event seen last (SQLite gives the bare id
+      // of the row with the max), the most recently seen clusters first.
       const rows = db.prepare(
-        `SELECT e.distinct_id, e.received_at, e.event_time, ${FIELD_COLUMNS}
+        `SELECT e.distinct_id, e.received_at, latest.seen, e.event_time,
+           ${FIELD_COLUMNS}
          FROM events e JOIN (
-           SELECT max(id) AS id FROM events GROUP BY distinct_id
+           SELECT id, max(coalesce(seen_at, received_at)) AS seen
+           FROM events WHERE event = ? GROUP BY distinct_id
          ) latest ON e.id = latest.id
-         ORDER BY e.id DESC LIMIT ?`,
-      ).all(max) as Array<Record<string, unknown>>;
+         ORDER BY latest.seen DESC LIMIT ?`,
+      ).all(EVENT_NAME, max) as Array<Record<string, unknown>>;
       return rows.map((r) => ({
         distinctId: r.distinct_id as string,
         receivedAtMs: r.received_at as number,
+        seenAtMs: r.seen as number,
         time: r.event_time as number | null,
         values: fieldsOf(r),
       }));
