@@ -130,8 +130,13 @@ function connectionMetrics(stats: ConnectionStats): string {
   ) + single(
     "hodometer_receiver_connections_refused_total",
     "counter",
-    "Connections answered 503 and closed because MAX_CONNECTIONS were open (since start).",
+    "Connections answered 503 and closed because MAX_CONNECTIONS were open, each with a request in flight (since start).",
     stats.refused,
+  ) + single(
+    "hodometer_receiver_connections_evicted_total",
+    "counter",
+    "Connections waiting for a request closed, the one waiting longest first, to make room for a new one past MAX_CONNECTIONS (since start).",
+    stats.evicted,
   ) + byReason(
     "hodometer_receiver_connections_timed_out_total",
     "Connections closed while waiting for a request's head: a new one past HEADER_TIMEOUT, a kept-alive one past IDLE_TIMEOUT (since start).",

@@ -3,8 +3,9 @@
 // Connections are accepted here and each is served by Deno's own HTTP server
 // (deno_connection.ts), so the receiver can do what Deno.serve cannot: close
 // a connection that is slow to send a request's head or sits idle between
-// requests (connection_watch.ts), and answer 503 to connections past
-// MAX_CONNECTIONS. Bodies and answers are bounded by the app (BODY_TIMEOUT).
+// requests (connection_watch.ts), and past MAX_CONNECTIONS close the one
+// that has waited longest for a request to make room for a new one (503 only
+// when every connection has a request in flight). Bodies and answers are bounded by the app (BODY_TIMEOUT).
 //
 // Deno's graceful close cuts off request bodies still arriving, which would
 // lose an event mid-upload. So shutdown(graceMs) first lets the bodies being
@@ -54,8 +55,10 @@ export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
 export interface ConnectionStats {
   open: number;
   max: number;
-  /** Connections answered 503 because MAX_CONNECTIONS were open (since start). */
+  /** Connections answered 503 because MAX_CONNECTIONS were open, each with a request in flight (since start). */
   refused: number;
+  /** Connections waiting for a request closed to make room past MAX_CONNECTIONS (since start). */
+  evicted: number;
   /** Connections closed for waiting too long for a request's head (since start). */
   closed: Readonly<ConnectionWatch["closed"]>;
 }
@@ -203,8 +206,11 @@ export function startReceiverServer(
         continue;
       }
       try {
-        if (watch.size >= maxConnections) refuse(conn);
-        else serve(conn);
+        // Past the cap, the connection that waited longest for a request
+        // makes room; refused only when every one has a request in flight.
+        if (watch.size >= maxConnections && !watch.evictWaiting()) {
+          refuse(conn);
+        } else serve(conn);
       } catch (err) {
         // A connection reset before it could be served, for one.
         closeQuietly(conn);
@@ -262,6 +268,7 @@ export function startReceiverServer(
       open: watch.size,
       max: maxConnections,
       refused,
+      evicted: watch.evicted,
       closed: watch.closed,
     }),
     shutdown,
