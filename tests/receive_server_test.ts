@@ -4,6 +4,7 @@
 // answered 408, a streamed answer given up when its client stops reading,
 // connections closed at HEADER_TIMEOUT and IDLE_TIMEOUT, and MAX_CONNECTIONS.
 
+import { PINNED_DENO_VERSION } from "../src/receive/runtime_check.ts";
 import {
   assert,
   assertEquals,
@@ -423,12 +424,15 @@ Deno.test("shutdown closes connections waiting for a head at once, without waiti
   assert(ends.every((e) => e.ms < 3000), JSON.stringify(ends));
 });
 
-Deno.test("the pinned Deno has the per-connection server the receiver needs; a runtime without it gets an error saying so", () => {
+Deno.test("the pinned Deno has the per-connection server the receiver needs; a runtime without it gets an error saying so (and is served by Deno.serve: receive_listen_test.ts)", () => {
   assertEquals(typeof denoConnectionServer(), "function");
   for (const internals of [{}, { serveHttpOnConnection: 1 }]) {
     const missing = denoConnectionServer(internals);
     assert(missing instanceof Error);
     assertStringIncludes(missing.message, "serveHttpOnConnection");
-    assertStringIncludes(missing.message, "deno.json (denoVersion)");
+    assertStringIncludes(
+      missing.message,
+      `built with (${PINNED_DENO_VERSION})`,
+    );
   }
 });

@@ -18,6 +18,7 @@ import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
 import { type Retention, startRetention } from "./retention.ts";
 import { type ReceiverServer, startReceiverServer } from "./server.ts";
+import { runtimeWarning } from "./runtime_check.ts";
 import type { EventStore } from "./store.ts";
 
 type ReceiveKey = typeof RECEIVE_KEYS[number];
@@ -72,6 +73,8 @@ export async function receiveCommand(
   const c = ctx.config;
   const { listenHost, listenPort, recordLevel, maxEvents, retentionMs } = c;
   const log = logger("receive");
+  const runtime = runtimeWarning();
+  if (runtime !== null) log.warn("{warning}", { warning: runtime });
   const read = await readTokenOf(c);
   if ("error" in read) {
     log.error("{error}", { error: read.error });
@@ -193,7 +196,11 @@ export async function receiveCommand(
         idleTimeoutMs: c.idleTimeoutMs,
         maxConnections: c.maxConnections,
       });
-      counters.connections = server.connections;
+      // Without the per-connection server there are no connection figures.
+      if (server.fallback === null) counters.connections = server.connections;
+      for (const warning of [server.fallback, server.listenNote]) {
+        if (warning !== null) log.warn("{warning}", { warning });
+      }
     } catch (err) {
       log.error("cannot listen on {host}:{port}: {error}", {
         host: listenHost,

@@ -25,8 +25,12 @@ import {
 import {
   type ConnectionHandler,
   denoConnectionServer,
+  type DenoInternals,
+  denoInternals,
   type ServedConnection,
 } from "./deno_connection.ts";
+import { type Bind, listen } from "./listen.ts";
+import { startFallbackServer } from "./serve_fallback.ts";
 import { fixedAnswer, isFixedAnswer } from "./fixed_answer.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
@@ -49,6 +53,10 @@ export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
   onAcceptError?: (error: unknown) => void;
   /** How often a shutdown looks whether the bodies have arrived; 20 ms unless set. */
   pollMs?: number;
+  /** The runtime's internals, where its per-connection server is looked up; Deno's own unless given (tests). */
+  internals?: DenoInternals;
+  /** How an address is bound; Deno.listen unless given (tests). */
+  bind?: Bind;
 }
 
 /** The connections' figures, for /metrics. */
@@ -64,6 +72,10 @@ export interface ConnectionStats {
 }
 
 export interface ReceiverServer {
+  /** What this server cannot do that the receiver otherwise does (it serves with Deno.serve); null when nothing. */
+  fallback: string | null;
+  /** How it listens, when a person should know (IPv4 only, say); null otherwise. */
+  listenNote: string | null;
   hostname: string;
   /** The port actually bound. */
   port: number;
@@ -102,13 +114,18 @@ const ACCEPT_BACKOFF_MS = 100;
 
 /**
  * Binds and starts serving; throws (e.g. Deno.errors.AddrInUse) if it cannot
- * bind, or if this Deno runtime cannot serve a connection it did not accept.
+ * bind. A runtime without the per-connection server is served by Deno.serve
+ * instead (serve_fallback.ts), which says what is lost in `fallback`.
  */
 export function startReceiverServer(
   options: ReceiverServerOptions,
 ): ReceiverServer {
-  const serveConnection = denoConnectionServer();
-  if (serveConnection instanceof Error) throw serveConnection;
+  const serveConnection = denoConnectionServer(
+    options.internals ?? denoInternals(),
+  );
+  if (serveConnection instanceof Error) {
+    return startFallbackServer(options, serveConnection);
+  }
   const { app, bodies } = options;
   const maxConnections = options.maxConnections ?? 256;
   const watch = new ConnectionWatch({
@@ -126,11 +143,11 @@ export function startReceiverServer(
     return new Response("internal error\n", INTERNAL_ERROR_INIT);
   };
 
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-    transport: "tcp",
-  });
+  const { listeners, note } = listen(
+    options.hostname,
+    options.port,
+    options.bind,
+  );
   const sweeper = setInterval(() => watch.sweep(), watch.sweepEveryMs);
 
   const serve = (conn: Deno.Conn) => {
@@ -194,7 +211,7 @@ export function startReceiverServer(
     options.onAcceptError?.(error);
   };
 
-  const accepted = (async () => {
+  const acceptFrom = async (listener: Deno.TcpListener) => {
     while (accepting) {
       let conn: Deno.Conn;
       try {
@@ -217,15 +234,18 @@ export function startReceiverServer(
         reportAcceptError(err);
       }
     }
-  })();
+  };
+  const accepted = Promise.all(listeners.map(acceptFrom));
 
   const stopAccepting = () => {
     if (!accepting) return;
     accepting = false;
-    try {
-      listener.close();
-    } catch {
-      // closed already
+    for (const listener of listeners) {
+      try {
+        listener.close();
+      } catch {
+        // closed already
+      }
     }
   };
 
@@ -259,8 +279,10 @@ export function startReceiverServer(
       return inTime;
     })();
 
-  const { hostname, port } = listener.addr;
+  const { hostname, port } = listeners[0]!.addr;
   return {
+    fallback: null,
+    listenNote: note,
     hostname,
     port,
     url: `http://${hostForAddress(hostname)}:${port}`,
