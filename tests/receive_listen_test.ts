@@ -13,7 +13,6 @@ import {
 } from "./assert.ts";
 import { shippedRunArgs } from "../scripts/permissions.ts";
 import { HERMETIC_ENV } from "./fixtures/hodometer_process.ts";
-import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { type Bind, EVERY_INTERFACE, listen } from "../src/receive/listen.ts";
 import { startReceiverServer } from "../src/receive/server.ts";
 import { FALLBACK_LOSES } from "../src/receive/serve_fallback.ts";
