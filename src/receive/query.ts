@@ -19,25 +19,8 @@ export function queryParams<N extends string>(
   query: string,
   names: readonly N[],
 ): Record<N, string | null> {
-  const spans = findParams(query, names);
   const found = {} as Record<N, string | null>;
-  names.forEach((name, i) => {
-    const eq = spans[2 * i]!;
-    const end = spans[2 * i + 1]!;
-    found[name] = eq < 0 ? null : eq === end ? "" : formDecode(
-      query.slice(eq + 1, end),
-    );
-  });
-  return found;
-}
-
-/**
- * Where the first value of each name lies: for name i, [2i] is its "=" (its
- * value's end when it has none; -1 when the name is absent) and [2i + 1] the
- * value's end. Values are decoded afterwards, outside this loop.
- */
-function findParams(query: string, names: readonly string[]): Int32Array {
-  const spans = new Int32Array(2 * names.length).fill(-1);
+  for (const name of names) found[name] = null;
   let missing = names.length;
   // The next "=" at or after `at` (-1: none left; UNKNOWN before the first
   // look), looked for again only once `at` has passed it. (Looked for before
@@ -52,15 +35,19 @@ function findParams(query: string, names: readonly string[]): Int32Array {
     }
     const eq = nextEq >= 0 && nextEq < amp ? nextEq : amp;
     // An empty parameter ("&&") has no name, not the empty one.
-    const i = amp > at ? names.indexOf(keyOf(query, at, eq)) : -1;
-    if (i >= 0 && spans[2 * i] === -1) {
-      spans[2 * i] = eq;
-      spans[2 * i + 1] = amp;
+    const i = amp > at ? names.indexOf(keyOf(query, at, eq) as N) : -1;
+    if (i >= 0 && found[names[i]!] === null) {
+      found[names[i]!] = eq === amp ? "" : query.slice(eq + 1, amp);
       missing--;
     }
     at = amp + 1;
   }
-  return spans;
+  // Values are decoded once found, outside the loop.
+  for (const name of names) {
+    const raw = found[name];
+    if (raw) found[name] = formDecode(raw);
+  }
+  return found;
 }
 
 /** The decoded name of the parameter in [at, eq). */
