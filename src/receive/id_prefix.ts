@@ -20,6 +20,7 @@ export class IdPrefixes {
   readonly #ids: readonly string[];
   #sorted: string[] | undefined;
 
+  /** The ids of every held cluster. */
   constructor(ids: readonly string[]) {
     this.#ids = ids;
   }

@@ -7,7 +7,9 @@
 /** Every interface, IPv4 and IPv6: the default listen host. */
 export const EVERY_INTERFACE = "::";
 
+/** The sockets listened on, and what to say of them. */
 export interface Listening {
+  /** One, or two where IPv4 and IPv6 need a socket each; the first one's port is the port. */
   listeners: Deno.TcpListener[];
   /** What a person should know of how it listens (IPv4 only, say); null when nothing. */
   note: string | null;

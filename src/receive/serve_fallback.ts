@@ -10,7 +10,10 @@
 import { hostForAddress } from "../net/host.ts";
 import { sleep } from "../runtime/delay.ts";
 import { fixedAnswer } from "./fixed_answer.ts";
-import type { ReceiverServer, ReceiverServerOptions } from "./server.ts";
+import type {
+  ReceiverServer,
+  ReceiverServerOptions,
+} from "./server_contract.ts";
 import { AbandonedAnswer } from "./stream.ts";
 import { EVERY_INTERFACE } from "./listen.ts";
 

@@ -17,81 +17,28 @@
 
 import { hostForAddress } from "../net/host.ts";
 import { sleep } from "../runtime/delay.ts";
-import type { BodyBudget } from "./body.ts";
-import {
-  type ConnectionDeadlines,
-  ConnectionWatch,
-} from "./connection_watch.ts";
+import { ConnectionWatch } from "./connection_watch.ts";
 import {
   type ConnectionHandler,
   denoConnectionServer,
-  type DenoInternals,
   denoInternals,
   type ServedConnection,
 } from "./deno_connection.ts";
-import { type Bind, listen } from "./listen.ts";
+import { listen } from "./listen.ts";
 import { startFallbackServer } from "./serve_fallback.ts";
+import type {
+  ReceiverServer,
+  ReceiverServerOptions,
+} from "./server_contract.ts";
 import { fixedAnswer, isFixedAnswer } from "./fixed_answer.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
-export interface FetchApp {
-  fetch(request: Request): Response | Promise<Response>;
-}
-
-export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
-  hostname: string;
-  /** 0 picks a free port. */
-  port: number;
-  app: FetchApp;
-  /** The bodies the app is reading: a shutdown lets them arrive first. */
-  bodies: BodyBudget;
-  /** Connections open at once; 256 unless set. */
-  maxConnections?: number;
-  /** Errors the app did not turn into an answer (answered 500). */
-  onError?: (error: unknown) => void;
-  /** Connections that could not be accepted or served (once a second at most). */
-  onAcceptError?: (error: unknown) => void;
-  /** How often a shutdown looks whether the bodies have arrived; 20 ms unless set. */
-  pollMs?: number;
-  /** The runtime's internals, where its per-connection server is looked up; Deno's own unless given (tests). */
-  internals?: DenoInternals;
-  /** How an address is bound; Deno.listen unless given (tests). */
-  bind?: Bind;
-}
-
-/** The connections' figures, for /metrics. */
-export interface ConnectionStats {
-  open: number;
-  max: number;
-  /** Connections answered 503 because MAX_CONNECTIONS were open, each with a request in flight (since start). */
-  refused: number;
-  /** Connections waiting for a request closed to make room past MAX_CONNECTIONS (since start). */
-  evicted: number;
-  /** Connections closed for waiting too long for a request's head (since start). */
-  closed: Readonly<ConnectionWatch["closed"]>;
-}
-
-export interface ReceiverServer {
-  /** What this server cannot do that the receiver otherwise does (it serves with Deno.serve); null when nothing. */
-  fallback: string | null;
-  /** How it listens, when a person should know (IPv4 only, say); null otherwise. */
-  listenNote: string | null;
-  hostname: string;
-  /** The port actually bound. */
-  port: number;
-  /** http://host:port, with IPv6 hosts in brackets. */
-  url: string;
-  connections(): ConnectionStats;
-  /**
-   * Refuses new requests, lets the bodies being read arrive, stops accepting
-   * and waits for the requests in flight, for at most `graceMs` in all.
-   * Resolves true when everything finished in time, false when the grace
-   * period ran out first (the connections left are closed then).
-   */
-  shutdown(graceMs: number): Promise<boolean>;
-  /** Resolves once the server has stopped (every connection closed). */
-  finished: Promise<void>;
-}
+export type {
+  ConnectionStats,
+  FetchApp,
+  ReceiverServer,
+  ReceiverServerOptions,
+} from "./server_contract.ts";
 
 const SHUTTING_DOWN = "the receiver is shutting down; send it again\n";
 const SHUTTING_DOWN_INIT: ResponseInit = {

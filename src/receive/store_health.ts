@@ -15,10 +15,13 @@ export const STORE_LOG_EVERY_MS = 10_000;
 /** A probe write at most once per this while failing, unless set. */
 export const STORE_PROBE_EVERY_MS = 5_000;
 
+/** The clock and the intervals of a StoreHealth. */
 export interface StoreHealthOptions {
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** Failures logged at most once per this; STORE_LOG_EVERY_MS unless set. */
   logEveryMs?: number;
+  /** A probe write at most once per this while failing; STORE_PROBE_EVERY_MS unless set. */
   probeEveryMs?: number;
 }
 
@@ -38,12 +41,14 @@ interface Failing {
   probedAtMs: number;
 }
 
+/** Whether the store can write, as its writes and probes tell. */
 export class StoreHealth {
   readonly #now: () => number;
   readonly #logEveryMs: number;
   readonly #probeEveryMs: number;
   #failing: Failing | null = null;
 
+  /** A store not failing, on `options.now`. */
   constructor(options: StoreHealthOptions) {
     this.#now = options.now;
     this.#logEveryMs = options.logEveryMs ?? STORE_LOG_EVERY_MS;
@@ -98,6 +103,7 @@ export class StoreHealth {
     return true;
   }
 
+  /** What /healthz says of the store now. */
   status(): StoreStatus {
     const f = this.#failing;
     if (f === null) return { ok: true };
