@@ -31,6 +31,10 @@ const SHUTTING_DOWN_INIT: ResponseInit = {
   },
 };
 
+/** The answer to a request that arrives while the receiver shuts down. */
+export const shuttingDown = (): Response =>
+  fixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT);
+
 /** Deno.serve on `options.hostname` (IPv4 alone when "::" cannot be had). */
 function serveOn(
   options: ReceiverServerOptions,
@@ -70,7 +74,7 @@ export function startFallbackServer(
   const handler = (request: Request) => {
     if (!draining) return options.app.fetch(request);
     request.body?.cancel().catch(() => {});
-    return fixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT);
+    return shuttingDown();
   };
   const { server, note } = serveOn(options, handler, onError);
   let stopping: Promise<boolean> | undefined;

@@ -25,12 +25,12 @@ import {
   type ServedConnection,
 } from "./deno_connection.ts";
 import { listen } from "./listen.ts";
-import { startFallbackServer } from "./serve_fallback.ts";
+import { shuttingDown, startFallbackServer } from "./serve_fallback.ts";
 import type {
   ReceiverServer,
   ReceiverServerOptions,
 } from "./server_contract.ts";
-import { fixedAnswer, isFixedAnswer } from "./fixed_answer.ts";
+import { isFixedAnswer } from "./fixed_answer.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
 export type {
@@ -40,15 +40,6 @@ export type {
   ReceiverServerOptions,
 } from "./server_contract.ts";
 
-const SHUTTING_DOWN = "the receiver is shutting down; send it again\n";
-const SHUTTING_DOWN_INIT: ResponseInit = {
-  status: 503,
-  headers: {
-    "content-type": "text/plain; charset=utf-8",
-    "connection": "close",
-    "retry-after": "5",
-  },
-};
 const TOO_MANY_CONNECTIONS = new TextEncoder().encode(
   "HTTP/1.1 503 Service Unavailable\r\n" +
     "content-type: text/plain; charset=utf-8\r\n" +
@@ -121,7 +112,7 @@ export function startReceiverServer(
       watch.requestStarted(watched);
       if (draining) {
         request.body?.cancel().catch(() => {});
-        return settle(fixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT), info);
+        return settle(shuttingDown(), info);
       }
       let answer: Response | Promise<Response>;
       try {
