@@ -891,7 +891,7 @@ async function ingestSection(o: Options) {
       SMALL_BYTES / 1024
     } KiB and ${GROWTH} × that; 1 MB hostile bodies to the shipped receiver`,
   );
-  const growth = measureGrowth(o.quick ? 2 : 3);
+  const growth = measureGrowth(o.quick ? 3 : 5);
   for (const g of growth) {
     rows.push([
       `ingest: ${g.name}`,
