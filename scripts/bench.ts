@@ -2,7 +2,8 @@
 // loopback.
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
-//                                [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit]
+//                                [--v8-flags LIST]
+//                                [--only collector,run,kube,receiver,page,limit,ingest]
 //                                [--scheduler batched|double] [--go-agent PATH]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
@@ -37,6 +38,12 @@ import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
 import { kubeHostileBench } from "./bench/kube_hostile.ts";
 import { limitSection } from "./bench/limit_section.ts";
+import {
+  GROWTH,
+  measureGrowth,
+  measureHostileBodies,
+  SMALL_BYTES,
+} from "./bench/ingest.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
@@ -84,10 +91,11 @@ const SECTIONS = [
   "receiver",
   "page",
   "limit",
+  "ingest",
 ] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -900,6 +908,67 @@ async function pageSection(o: Options) {
   figures.page = out;
 }
 
+// ------------------------------------------------------------ ingest
+
+/** A hostile 1 MB body answered within this, other requests served meanwhile. */
+const HOSTILE_BODY_BUDGET_MS = 1000;
+/** Linear work grows GROWTH times; twice that allows for noise, quadratic is GROWTH². */
+const GROWTH_BUDGET = 2 * GROWTH;
+
+async function ingestSection(o: Options) {
+  progress(
+    `ingest: decoding hostile bodies at ${
+      SMALL_BYTES / 1024
+    } KiB and ${GROWTH} × that; 1 MB hostile bodies to the shipped receiver`,
+  );
+  const growth = measureGrowth(o.quick ? 3 : 5);
+  for (const g of growth) {
+    rows.push([
+      `ingest: ${g.name}`,
+      `${round(g.smallMs, 2)} ms → ${round(g.largeMs, 2)} ms`,
+      `${round(g.ratio, 1)} × for ${GROWTH} × the bytes`,
+    ]);
+  }
+  const worst = growth.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+  verdict(
+    `ingestion work grows linearly (≤ ${GROWTH_BUDGET} × for ${GROWTH} × the bytes, every hostile family)`,
+    worst.ratio <= GROWTH_BUDGET,
+    `worst ${round(worst.ratio, 1)} × (${worst.name})`,
+  );
+  const bodies = await measureHostileBodies(
+    o.quick ? ["form of &"] : ["form of &", "} then newlines", "form of =&"],
+  );
+  for (const b of bodies) {
+    rows.push([
+      `hostile 1 MB body: ${b.family}`,
+      `answered ${b.status} in ${round(b.answerMs)} ms`,
+      `slowest /healthz meanwhile ${
+        round(b.slowestOtherMs)
+      } ms (${b.otherRequests} served)`,
+    ]);
+    verdict(
+      `a 1 MB hostile body (${b.family}) answered within ${HOSTILE_BODY_BUDGET_MS} ms while other requests are served`,
+      b.answerMs <= HOSTILE_BODY_BUDGET_MS &&
+        b.slowestOtherMs <= HOSTILE_BODY_BUDGET_MS,
+      `${round(b.answerMs)} ms; slowest /healthz ${round(b.slowestOtherMs)} ms`,
+    );
+  }
+  figures.ingest = {
+    smallBytes: SMALL_BYTES,
+    growth: growth.map((g) => ({
+      ...g,
+      smallMs: round(g.smallMs, 2),
+      largeMs: round(g.largeMs, 2),
+      ratio: round(g.ratio, 2),
+    })),
+    hostileBodies: bodies.map((b) => ({
+      ...b,
+      answerMs: round(b.answerMs),
+      slowestOtherMs: round(b.slowestOtherMs),
+    })),
+  };
+}
+
 // ------------------------------------------------------------ main
 
 function print(o: Options) {
@@ -944,6 +1013,7 @@ if (import.meta.main) {
       verdicts.push(...found.verdicts);
       notes.push(...found.notes);
     }],
+    ["ingest", ingestSection],
   ];
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;

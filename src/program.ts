@@ -75,7 +75,10 @@ export function createProgram(
       }
       const { config } = resolved;
       setupLogging({ level: config.logLevel, format: config.logFormat });
-      for (const line of resolved.warnings) logger("config").warn(line);
+      // As a value, not a template: a setting's text may hold "{…}".
+      for (const line of resolved.warnings) {
+        logger("config").warn("{warning}", { warning: line });
+      }
       const switches = sub.opts() as Record<
         string,
         boolean | string | undefined

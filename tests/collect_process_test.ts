@@ -176,3 +176,25 @@ Deno.test("metrics: a table of the whole catalogue, or JSON", async () => {
   const json = await hodometer(["metrics", "--json"]);
   assertEquals(JSON.parse(json.stdout), JSON.parse(JSON.stringify(CATALOGUE)));
 });
+
+Deno.test('a CLUSTER_ID that is not a UUID is warned about as given, braces and all (not as "undefined")', async () => {
+  const double = await startSchedulerDouble(sampleScenario());
+  try {
+    for (const format of ["text", "json"]) {
+      const r = await hodometer(["collect", "--compact"], {
+        SCHEDULER_HOST: "127.0.0.1",
+        SCHEDULER_PORT: String(double.port),
+        CLUSTER_ID: "{not-a-uuid}",
+        LOG_FORMAT: format,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      const line = r.stderr.split("\n").find((l) => l.includes("CLUSTER_ID"));
+      assert(line !== undefined, r.stderr);
+      assertStringIncludes(line, "{not-a-uuid}");
+      assertStringIncludes(line, "{...}");
+      assert(!line.includes("undefined"), line);
+    }
+  } finally {
+    await double.close();
+  }
+});

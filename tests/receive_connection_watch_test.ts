@@ -133,3 +133,28 @@ Deno.test("the sweep runs often enough to close within an eighth of the shortest
   assertEquals(every(100, 3_600_000), 25);
   assertEquals(every(200, 400), 25);
 });
+
+Deno.test("past the cap, the connection waiting longest for a request makes room; never one with a request in flight", () => {
+  const { watch, closed, open, at } = setup(10_000, 10_000);
+  const first = open("first");
+  at(10);
+  const second = open("second");
+  at(20);
+  const busy = open("busy");
+  watch.requestStarted(busy);
+  const answered = open("answered");
+  watch.requestStarted(answered);
+  watch.answerFinished(answered); // waits from the next sweep: least of all
+  assertEquals(watch.evictWaiting(), true);
+  assertEquals(closed, ["first"]);
+  assertEquals(watch.evictWaiting(), true);
+  assertEquals(closed, ["first", "second"]);
+  assertEquals(watch.evictWaiting(), true);
+  assertEquals(closed, ["first", "second", "answered"]);
+  assertEquals(watch.evictWaiting(), false, "the busy one stays");
+  assertEquals(watch.size, 1);
+  assertEquals(watch.evicted, 3);
+  assertEquals(watch.closed, { header_timeout: 0, idle_timeout: 0 });
+  void first;
+  void second;
+});

@@ -131,6 +131,29 @@ Deno.test("a JSON body, a form body and plain JSON in data all give the event", 
   assertEquals(accepted({ data: json }), [sent]);
 });
 
+Deno.test("a raw JSON body under a form's content type is JSON, as Go's receiver reads it (curl -d)", () => {
+  const form = "application/x-www-form-urlencoded";
+  const sent = sampleEvent(1);
+  const json = JSON.stringify(sent);
+  assertEquals(accepted({ body: utf8(json), contentType: form }), [sent]);
+  assertEquals(
+    accepted({ body: utf8(`\n ${json}`), contentType: form }),
+    [sent],
+    "white space before it",
+  );
+  assertEquals(
+    accepted({ body: utf8(JSON.stringify([sent])), contentType: form }),
+    [sent],
+    "a batch",
+  );
+  const two = `${json}\n${JSON.stringify(sampleEvent(2))}`;
+  assertEquals(
+    accepted({ body: utf8(two), contentType: form }),
+    [sent, sampleEvent(2)],
+    "NDJSON",
+  );
+});
+
 Deno.test("data wins over the body, as in the reference", () => {
   const events = accepted({
     data: encodeEventData(sampleEvent(1)),
@@ -451,7 +474,8 @@ Deno.test("/import: a missing token comes from the basic-auth user; NDJSON bodie
 });
 
 Deno.test("excerpt: bounded, control characters escaped", () => {
-  assertEquals(excerpt("a\nb\u001b[31m", 200), "a\\u000ab\\u001b[31m");
+  assertEquals(excerpt("a\nb\u001b[31m", 200), "a\\u000Ab\\u001B[31m");
+  assertEquals(excerpt("id\u202Eexe", 200), "id\\u202Eexe", "bidi too");
   assertEquals(excerpt("x".repeat(300), 10), "xxxxxxxxxx…");
 });
 

@@ -397,7 +397,7 @@ Deno.test("SIGINT stops the receiver with exit 0 too", async () => {
   }
 });
 
-Deno.test("MAX_CONNECTIONS as shipped: one connection more is answered 503 and closed, counted on /metrics; the process serves again once one closes", async () => {
+Deno.test("MAX_CONNECTIONS as shipped: silent sockets make room for a newcomer, counted on /metrics; 503 and closed only when every connection has a request in flight", async () => {
   const receiver = await startReceiverProcess({
     args: ["--max-connections", "2", "--header-timeout", "30s"],
   });
@@ -408,17 +408,38 @@ Deno.test("MAX_CONNECTIONS as shipped: one connection more is answered 503 and c
     held.push(await open(), await open());
     // Both are accepted before the third arrives.
     await new Promise((resolve) => setTimeout(resolve, 300));
+    const res = await fetch(`${receiver.url}/healthz`);
+    assertEquals(res.status, 200, "a newcomer is served past the cap");
+    await res.body?.cancel();
+    assertEquals(await readAll(held[0]!), "", "the oldest silent one closed");
+
+    // Every connection with a request in flight (a body on its way, each
+    // sent before the next connects): the next is refused.
+    for (let i = 0; i < 2; i++) {
+      const conn = await open();
+      held.push(conn);
+      await conn.write(
+        new TextEncoder().encode(
+          "POST /track HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n",
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     const extra = await open();
     const answer = await readAll(extra);
     extra.close();
     assertMatch(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
     assertStringIncludes(answer, "too many connections");
 
-    held.shift()!.close();
+    for (const conn of held) conn.close();
+    held.length = 0;
     await new Promise((resolve) => setTimeout(resolve, 300));
     const metrics = await (await fetch(`${receiver.url}/metrics`)).text();
     assertMatch(metrics, /\nhodometer_receiver_connections_refused_total 1\n/);
-    assertMatch(metrics, /\nhodometer_receiver_connections_open [12]\n/);
+    assertMatch(
+      metrics,
+      /\nhodometer_receiver_connections_evicted_total [2-4]\n/,
+    );
   } finally {
     for (const conn of held) conn.close();
     const exit = await receiver.stop();

@@ -4,6 +4,7 @@
 // answered 408, a streamed answer given up when its client stops reading,
 // connections closed at HEADER_TIMEOUT and IDLE_TIMEOUT, and MAX_CONNECTIONS.
 
+import { PINNED_DENO_VERSION } from "../src/receive/runtime_check.ts";
 import {
   assert,
   assertEquals,
@@ -358,31 +359,46 @@ Deno.test("a kept-alive connection sending its next request within IDLE_TIMEOUT 
   await server.finished;
 });
 
-Deno.test("MAX_CONNECTIONS: one more connection is answered 503 and closed; once one closes, a new one is served", async () => {
+Deno.test("MAX_CONNECTIONS: past it the connection silent longest is closed to make room; 503 only when every one has a request in flight", async () => {
   const { app, bodies } = receiver();
-  const server = serveOnLoopback(app, bodies, { maxConnections: 2 });
-  const held = await Promise.all(
-    [1, 2].map(() =>
-      Deno.connect({ hostname: "127.0.0.1", port: server.port })
-    ),
-  );
-  while (server.connections().open < 2) await sleep(10);
-  const extra = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: server.port,
+  const server = serveOnLoopback(app, bodies, {
+    maxConnections: 2,
+    headerTimeoutMs: 60_000,
   });
-  const refused = await readFor(extra, 5000);
+  const connect = () =>
+    Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const silent = await connect();
+  while (server.connections().open < 1) await sleep(10);
+  await sleep(50);
+  const later = await connect();
+  while (server.connections().open < 2) await sleep(10);
+
+  // A third: the first silent one makes room, and the newcomer is served.
+  const newcomer = await connect();
+  assertEquals(await readFor(silent, 5000), "", "closed without an answer");
+  await newcomer.write(utf8("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const buf = new Uint8Array(4096);
+  const n = await newcomer.read(buf);
+  assertMatch(
+    new TextDecoder().decode(buf.subarray(0, n ?? 0)),
+    /^HTTP\/1\.1 200 /,
+  );
+  assertEquals(server.connections().evicted, 1);
+  assertEquals(server.connections().refused, 0);
+
+  // Both open ones with a request in flight (a body on its way): refused.
+  const head = "POST /track HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n";
+  await later.write(utf8(head));
+  await newcomer.write(utf8(head));
+  await sleep(100);
+  const refused = await readFor(await connect(), 5000);
   assertMatch(refused, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
   assertMatch(refused, /\r\nconnection: close\r\n/);
   assertStringIncludes(refused, "too many connections");
   assertEquals(server.connections().refused, 1);
-
-  held[0]!.close();
-  while (server.connections().open > 1) await sleep(10);
-  const res = await fetch(`${server.url}/healthz`);
-  assertEquals(res.status, 200);
-  await res.body?.cancel();
-  held[1]!.close();
+  assertEquals(server.connections().evicted, 1);
+  later.close();
+  newcomer.close();
   assertEquals(await server.shutdown(2000), true);
   await server.finished;
 });
@@ -408,12 +424,15 @@ Deno.test("shutdown closes connections waiting for a head at once, without waiti
   assert(ends.every((e) => e.ms < 3000), JSON.stringify(ends));
 });
 
-Deno.test("the pinned Deno has the per-connection server the receiver needs; a runtime without it gets an error saying so", () => {
+Deno.test("the pinned Deno has the per-connection server the receiver needs; a runtime without it gets an error saying so (and is served by Deno.serve: receive_listen_test.ts)", () => {
   assertEquals(typeof denoConnectionServer(), "function");
   for (const internals of [{}, { serveHttpOnConnection: 1 }]) {
     const missing = denoConnectionServer(internals);
     assert(missing instanceof Error);
     assertStringIncludes(missing.message, "serveHttpOnConnection");
-    assertStringIncludes(missing.message, "deno.json (denoVersion)");
+    assertStringIncludes(
+      missing.message,
+      `built with (${PINNED_DENO_VERSION})`,
+    );
   }
 });

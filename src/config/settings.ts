@@ -426,8 +426,9 @@ export const SETTINGS = {
     flag: "listen-host",
     arg: "<host>",
     description: "address the receiver listens on",
-    default: "0.0.0.0",
-    defaultText: "0.0.0.0 (all interfaces)",
+    default: "::",
+    defaultText:
+      ":: (every interface, IPv4 and IPv6, as Go's :8001; IPv4 only on a host without IPv6)",
     parse: parseNonEmpty,
   }),
   listenPort: setting<number>({
@@ -568,7 +569,7 @@ export const SETTINGS = {
     flag: "max-connections",
     arg: "<n>",
     description:
-      "connections open at once; one more is answered 503 and closed",
+      "connections open at once; past it the one waiting longest for a request is closed to make room (503 when every one has a request in flight)",
     default: 256,
     parse: parseInteger(1, 100_000),
   }),

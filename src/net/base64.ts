@@ -1,6 +1,8 @@
 // Base64, as events travel (`data=` of /track, where a query or a form may
 // carry it) and as Kubernetes holds secret data.
 
+import { replaceAscii } from "./replace_ascii.ts";
+
 /** Standard base64 (with padding) of `bytes`. */
 export function encodeBase64(bytes: Uint8Array): string {
   let binary = "";
@@ -42,9 +44,7 @@ export function decodeBase64(value: string): Uint8Array | null {
  * ```
  */
 export function decodeFormBase64(value: string): Uint8Array | null {
-  const s = standardUnpadded(
-    value.includes(" ") ? value.replaceAll(" ", "+") : value,
-  );
+  const s = standardUnpadded(replaceAscii(value, " ", "+"));
   try {
     // Validates as it decodes: any other character, or a length that cannot
     // be base64, throws. Most values fit the scratch buffer (no allocation);
@@ -63,10 +63,7 @@ let scratch: Uint8Array | undefined;
 
 /** The standard alphabet, without the trailing `=`s (padding is optional). */
 function standardUnpadded(value: string): string {
-  let s = value;
-  if (s.includes("-") || s.includes("_")) {
-    s = s.replaceAll("-", "+").replaceAll("_", "/");
-  }
+  const s = replaceAscii(replaceAscii(value, "-", "+"), "_", "/");
   let end = s.length;
   while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
   return end < s.length ? s.slice(0, end) : s;

@@ -5,7 +5,8 @@
 import type { Snapshot } from "../metrics/catalogue.ts";
 import { encodeBase64 } from "../net/base64.ts";
 
-const EVENT_NAME = "collect metrics";
+/** The name of hodometer's event, as the reference sends it; a receiver tells hodometer's events from others by it. */
+export const EVENT_NAME = "collect metrics";
 
 /** A Mixpanel event, as `/track` takes it. */
 export interface TrackEvent {

@@ -24,7 +24,14 @@ import {
   type RejectKind,
 } from "./decode.ts";
 import { EVENT_LIMITS, type EventLimits } from "./limits.ts";
-import type { AcceptedEvent, AddResult, EventStore } from "./store.ts";
+import {
+  type AcceptedEvent,
+  type AddResult,
+  type EventStore,
+  StoreBusyError,
+} from "./store.ts";
+import { StoreHealth } from "./store_health.ts";
+import { stampImported } from "./seen_at.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { PAGE_CSP, type PageAnswer } from "./page.ts";
 import { decompress } from "./compression.ts";
@@ -68,6 +75,13 @@ export interface ReceiverAppOptions {
   onRejected?: (reason: RejectKind) => void;
   /** Extra fields for /healthz (store statistics and the like). */
   health?: () => Record<string, unknown>;
+  /** The store's retention (0: none): imported events count no earlier than its start. */
+  retentionMs?: number;
+  /**
+   * Tries a small write to the store: null when it worked, else why not.
+   * Tried while the store is failing, so /healthz sees it recover.
+   */
+  probeStore?: () => string | null;
   /** The body of GET /metrics (Prometheus text format), chunk by chunk; no route when absent. */
   metrics?: () => Iterable<string>;
   /** GET / (the fleet overview) for the request's query string; no route when absent. */
@@ -162,6 +176,10 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     onAbandoned: options.onAbandoned,
   };
   const accepted = options.acceptedTokens?.size ? options.acceptedTokens : null;
+  const storeHealth = new StoreHealth({ now });
+  const said = (line: string | null, level: "info" | "error") => {
+    if (line !== null) log[level]("{message}", { message: line });
+  };
   const readToken = options.readToken;
 
   let windowStart = 0;
@@ -271,7 +289,11 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     if (valid.length === 0) return answered(checked, valid, shape);
 
     const receivedAt = now();
+    if (route === "/import") {
+      stampImported(valid, receivedAt, options.retentionMs ?? 0);
+    }
     const recorded = (result: AddResult) => {
+      said(storeHealth.succeeded(), "info");
       hook(
         "onAccepted",
         () => options.onAccepted?.(valid, result, receivedAt),
@@ -279,10 +301,10 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
       return answered(checked, valid, shape);
     };
     const failed = (err: unknown) => {
-      log.error("could not record {count} event(s): {error}", {
-        count: valid.length,
-        error: errorMessage(err),
-      });
+      // Busy is not failing: the refusal is logged (and counted) as any.
+      if (!(err instanceof StoreBusyError)) {
+        said(storeHealth.failed(errorMessage(err)), "error");
+      }
       return refuse(req, route, shape, {
         status: 503,
         kind: "store_failed",
@@ -378,11 +400,25 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     if (!isRead(req)) return notAllowed();
     return guarded(req, () => listEvents(req));
   });
+  /** The store's health, after a probe write when one is due. */
+  const storeStatus = () => {
+    if (options.probeStore && storeHealth.probeDue()) {
+      const problem = options.probeStore();
+      if (problem === null) said(storeHealth.succeeded(), "info");
+    }
+    return storeHealth.status();
+  };
   app.all("/healthz", (c) => {
     const req = c.req.raw;
     if (!isRead(req)) return notAllowed();
-    return json(200, {
-      status: "ok",
+    const store = storeStatus();
+    return json(store.ok ? 200 : 503, {
+      ...(store.ok ? { status: "ok" } : {
+        status: "failing",
+        reason: store.reason,
+        since: new Date(store.sinceMs).toISOString(),
+        failedWrites: store.failures,
+      }),
       ...(readToken === undefined || authorized(req, readToken)
         ? {
           recordLevel: options.recordLevel,

@@ -5,6 +5,7 @@
 // hostile.
 
 import { escapeHtml as esc } from "./html.ts";
+import { visible } from "./visible.ts";
 
 export type TimePoint = readonly [timeMs: number, value: number];
 export type StatePoint = readonly [timeMs: number, state: boolean];
@@ -298,7 +299,7 @@ export interface BarChart {
 
 /** Counts with their share of the whole, largest first. */
 export function barChart(c: BarChart): string {
-  const [W, ROW, LABEL, VALUE] = [400, 22, 130, 84];
+  const [ROW, SPAN] = [22, 186];
   // Largest first; on a tie "not reported" (no label) last.
   const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count >= 0)
     .toSorted((a, b) =>
@@ -315,8 +316,7 @@ export function barChart(c: BarChart): string {
     },
   ];
   const total = c.total ?? sorted.reduce((s, b) => s + b.count, 0);
-  const share = (n: number) =>
-    total > 0 ? `${(100 * n / total).toFixed(n < total / 10 ? 1 : 0)}%` : "";
+  const share = (n: number) => total > 0 ? percent(n, total) : "";
   const label = `${c.title}: ${
     bars.length === 0
       ? "no data"
@@ -324,21 +324,28 @@ export function barChart(c: BarChart): string {
         `${b.label || "not reported"} ${b.count} ${c.unit} (${share(b.count)})`
       ).join(", ")
   }`;
-  if (bars[0] === undefined) return svg(W, ROW, label, text(0, 15, "no data"));
+  if (bars[0] === undefined) {
+    return svg(400, ROW, label, text(0, 15, "no data"));
+  }
   const widest = bars[0].count;
+  const valueOf = (b: Bar) => `${b.count} (${share(b.count)})`;
+  const [LABEL, VALUE] = columnWidths(
+    bars.map((b) => b.label || "not reported"),
+    bars.map(valueOf),
+    130,
+    84,
+  );
+  const W = LABEL + SPAN + VALUE;
   const rows = bars.map((b, i) => {
     const name = b.label || "not reported";
-    const shown = name.length > 20 ? `${name.slice(0, 19)}…` : name;
     // A count above 0 stays visible; 0 draws nothing.
-    const w = b.count > 0
-      ? Math.max(((W - LABEL - VALUE) * b.count) / widest, 1)
-      : 0;
+    const w = b.count > 0 ? Math.max((SPAN * b.count) / widest, 1) : 0;
     return `<g data-label="${esc(name)}" data-count="${b.count}"><title>${
       esc(`${name}: ${b.count} ${c.unit} (${share(b.count)})`)
-    }</title>${text(0, i * ROW + 15, shown)}<rect x="${LABEL}" y="${
+    }</title>${text(0, i * ROW + 15, name)}<rect x="${LABEL}" y="${
       i * ROW + 4
     }" width="${r1(w)}" height="${ROW - 8}" fill="${BLUE}"/>${
-      text(LABEL + w + 4, i * ROW + 15, `${b.count} (${share(b.count)})`)
+      text(LABEL + w + 4, i * ROW + 15, valueOf(b))
     }</g>`;
   });
   return svg(W, bars.length * ROW, label, rows.join(""));
@@ -510,9 +517,40 @@ export interface ShareChart {
   rows: readonly Share[];
 }
 
+/**
+ * A share as a percentage (one decimal below 10 %) that never says all or
+ * none when it is not: 3000 of 3001 is 99.9 %, not 100 %; 1 of 5000 is 0.1 %.
+ */
+export function percent(count: number, of: number): string {
+  const p = (100 * count) / of;
+  const digits = p < 10 ? 1 : 0;
+  let shown = Number(p.toFixed(digits));
+  if (count < of && shown >= 100) shown = Math.floor(p * 10) / 10;
+  if (count > 0 && shown === 0) shown = 0.1;
+  return `${shown.toFixed(shown < 10 || !Number.isInteger(shown) ? 1 : 0)}%`;
+}
+
+/** Width of a text in the charts' 11 px font, with room to spare (wide digits, capitals). */
+const textWidth = (s: string) => Math.ceil([...s].length * 6.8);
+
+/** The label and value columns, wide enough for every text in them (never cut), at least the given widths. */
+function columnWidths(
+  labels: readonly string[],
+  values: readonly string[],
+  minLabel: number,
+  minValue: number,
+): [number, number] {
+  const widest = (texts: readonly string[]) =>
+    texts.reduce((w, t) => Math.max(w, textWidth(visible(t))), 0);
+  return [
+    Math.max(minLabel, widest(labels) + 8),
+    Math.max(minValue, widest(values) + 8),
+  ];
+}
+
 /** Shares, each of its own whole, on one 0–100 % scale, in the order given. */
 export function shareChart(c: ShareChart): string {
-  const [W, ROW, LABEL, VALUE] = [400, 22, 130, 112];
+  const [ROW, span] = [22, 158];
   const rows = c.rows.filter((s) =>
     Number.isFinite(s.count) && Number.isFinite(s.of) && s.count >= 0 &&
     s.of >= 0
@@ -520,17 +558,22 @@ export function shareChart(c: ShareChart): string {
   const pct = (s: Share) => s.of > 0 ? (100 * s.count) / s.of : 0;
   const said = (s: Share) =>
     s.of > 0
-      ? `${s.count} of ${s.of} (${pct(s).toFixed(pct(s) < 10 ? 1 : 0)}%)`
+      ? `${s.count} of ${s.of} (${percent(s.count, s.of)})`
       : "not reported";
   const label = `${c.title}: ${
     rows.length === 0
       ? "no data"
       : rows.map((s) => `${s.label} ${said(s)} ${c.unit}`).join(", ")
   }`;
-  if (rows.length === 0) return svg(W, ROW, label, text(0, 15, "no data"));
-  const span = W - LABEL - VALUE;
+  if (rows.length === 0) return svg(400, ROW, label, text(0, 15, "no data"));
+  const [LABEL, VALUE] = columnWidths(
+    rows.map((s) => s.label),
+    rows.map(said),
+    130,
+    112,
+  );
+  const W = LABEL + span + VALUE;
   const body = rows.map((s, i) => {
-    const shown = s.label.length > 20 ? `${s.label.slice(0, 19)}…` : s.label;
     const w = s.count > 0
       ? Math.max((span * Math.min(pct(s), 100)) / 100, 1)
       : 0;
@@ -538,7 +581,7 @@ export function shareChart(c: ShareChart): string {
       esc(s.label)
     }" data-count="${s.count}" data-of="${s.of}"><title>${
       esc(`${s.label}: ${said(s)} ${c.unit}`)
-    }</title>${text(0, i * ROW + 15, shown)}<rect x="${LABEL}" y="${
+    }</title>${text(0, i * ROW + 15, s.label)}<rect x="${LABEL}" y="${
       i * ROW + 4
     }" width="${span}" height="${
       ROW - 8

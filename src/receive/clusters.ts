@@ -3,9 +3,12 @@
 // bounded by construction. A snapshot holds only the catalogue's metrics (of the
 // type the catalogue says, strings clipped), so its size is bounded; the book
 // holds at most `maxClusters` of them and at most `maxBytes` by its own count,
-// forgetting the cluster heard from longest ago first. "Latest" is the event
-// received last: the sender's clock decides nothing here. Event content is
-// hostile input: nothing of it is trusted beyond its JSON type.
+// forgetting the cluster received from longest ago first. "Latest" is the
+// event received last: the sender's clock decides nothing here, except for
+// history sent to /import, which counts at its own past time (seen_at.ts) and
+// never replaces a later snapshot. Only hodometer's events are clusters.
+// Event content is hostile input: nothing of it is trusted beyond its JSON
+// type.
 
 import {
   CATALOGUE,
@@ -13,6 +16,7 @@ import {
   typeProblem,
 } from "../metrics/catalogue.ts";
 import type { AcceptedEvent, LatestOfCluster, SnapshotValue } from "./store.ts";
+import { seenAt } from "./seen_at.ts";
 
 export type { SnapshotValue };
 
@@ -23,7 +27,7 @@ export const MAX_STRING_LENGTH = 128;
 
 export interface ClusterSnapshot {
   distinctId: string;
-  /** Receive time of the cluster's last event, ms since the epoch. */
+  /** When its last event counts as heard from (its receive time, or an imported event's own), ms since the epoch. */
   lastSeenMs: number;
   /** That event's own time in seconds, as its sender said; null when absent. */
   eventTime: number | null;
@@ -80,11 +84,18 @@ export class ClusterBook {
     this.maxBytes = options.maxBytes ?? CLUSTER_BOOK_BYTES;
   }
 
-  /** Takes a newly recorded event into account: it is now its cluster's latest. */
+  /**
+   * Takes a newly recorded event of hodometer's into account: it is now its
+   * cluster's latest, unless it counts as heard from before the latest one
+   * (history sent to /import), which it does not replace.
+   */
   observe(event: AcceptedEvent, receivedAtMs: number): void {
+    const seen = seenAt(event, receivedAtMs);
+    const known = this.#clusters.get(event.distinctId);
+    if (known !== undefined && seen < known.lastSeenMs) return;
     this.#set(
       event.distinctId,
-      receivedAtMs,
+      seen,
       event.time,
       snapshotValues(event.properties),
     );
@@ -92,9 +103,9 @@ export class ClusterBook {
 
   /** Restores from a store's last event per cluster (any order). */
   restore(latest: Iterable<LatestOfCluster>): void {
-    const sorted = [...latest].sort((a, b) => a.receivedAtMs - b.receivedAtMs);
+    const sorted = [...latest].sort((a, b) => a.seenAtMs - b.seenAtMs);
     for (const l of sorted) {
-      this.#set(l.distinctId, l.receivedAtMs, l.time, snapshotValues(l.values));
+      this.#set(l.distinctId, l.seenAtMs, l.time, snapshotValues(l.values));
     }
   }
 
@@ -135,9 +146,9 @@ export class ClusterBook {
   /** Forgets clusters last heard from before `cutoffMs` (retention); returns how many. */
   forgetSeenBefore(cutoffMs: number): number {
     let forgotten = 0;
+    // All of them: a cluster imported with a past time is not in seen order.
     for (const [id, s] of this.#clusters) {
-      // Least recently seen first: the first one seen later ends the sweep.
-      if (s.lastSeenMs >= cutoffMs) break;
+      if (s.lastSeenMs >= cutoffMs) continue;
       this.#forget(id);
       forgotten++;
     }

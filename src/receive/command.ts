@@ -18,6 +18,7 @@ import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
 import { type Retention, startRetention } from "./retention.ts";
 import { type ReceiverServer, startReceiverServer } from "./server.ts";
+import { runtimeWarning } from "./runtime_check.ts";
 import type { EventStore } from "./store.ts";
 
 type ReceiveKey = typeof RECEIVE_KEYS[number];
@@ -49,15 +50,34 @@ async function readTokenOf(
   }
 }
 
+/** What opening the store did to its schema: created it, or migrated it. */
+function logMigrated(
+  log: ReturnType<typeof logger>,
+  path: string,
+  { from, to }: { from: number; to: number },
+): void {
+  if (from === to) return;
+  if (from === 0) {
+    log.info("event store {path}: created (schema version {to})", { path, to });
+  } else {
+    log.info(
+      "event store {path}: schema migrated from version {from} to {to}",
+      { path, from, to },
+    );
+  }
+}
+
 export async function receiveCommand(
   ctx: CommandContext<ReceiveKey>,
 ): Promise<number> {
   const c = ctx.config;
   const { listenHost, listenPort, recordLevel, maxEvents, retentionMs } = c;
   const log = logger("receive");
+  const runtime = runtimeWarning();
+  if (runtime !== null) log.warn("{warning}", { warning: runtime });
   const read = await readTokenOf(c);
   if ("error" in read) {
-    log.error(read.error);
+    log.error("{error}", { error: read.error });
     return 2;
   }
   const storePath = c.store ?? `${c.stateDir}/events.db`;
@@ -67,6 +87,7 @@ export async function receiveCommand(
   let store: StatsStore;
   let onAccepted: (() => void) | undefined;
   let expireEvents: ((cutoffMs: number) => Promise<number>) | undefined;
+  let probeStore: (() => string | null) | undefined;
   if (durable) {
     const { openSqliteStore } = await import("./sqlite_store.ts");
     const opened = openSqliteStore({ path: storePath });
@@ -79,15 +100,10 @@ export async function receiveCommand(
     }
     const sqlite = opened.store;
     store = sqlite;
-    const { from, to } = sqlite.migrated;
-    if (from !== to) {
-      log.info(
-        "event store {path}: schema migrated from version {from} to {to}",
-        { path: storePath, from, to },
-      );
-    }
+    logMigrated(log, storePath, sqlite.migrated);
     clusters.restore(sqlite.latestPerCluster(clusters.maxClusters));
     expireEvents = (cutoff) => sqlite.deleteReceivedBefore(cutoff);
+    probeStore = () => sqlite.probeWrite();
   } else {
     const memory = createMemoryStore({
       recordLevel,
@@ -140,6 +156,8 @@ export async function receiveCommand(
     maxBodyBytes: c.maxBodyBytes,
     bodyTimeoutMs: c.bodyTimeoutMs,
     health: () => ({ ...store.stats(), clusters: clusters.size }),
+    probeStore,
+    retentionMs,
     onAccepted,
     onStreamed: pacer.check,
     onError,
@@ -178,7 +196,11 @@ export async function receiveCommand(
         idleTimeoutMs: c.idleTimeoutMs,
         maxConnections: c.maxConnections,
       });
-      counters.connections = server.connections;
+      // Without the per-connection server there are no connection figures.
+      if (server.fallback === null) counters.connections = server.connections;
+      for (const warning of [server.fallback, server.listenNote]) {
+        if (warning !== null) log.warn("{warning}", { warning });
+      }
     } catch (err) {
       log.error("cannot listen on {host}:{port}: {error}", {
         host: listenHost,

@@ -6,6 +6,12 @@
 // bounded elsewhere (BODY_TIMEOUT). Pure: the clock is a parameter and
 // closing a connection is the caller's.
 //
+// Past the connection cap, a newcomer is not refused while some connection
+// sits waiting for a request: the one that has waited longest (silent since
+// it opened, or since its last answer) is closed to make room (evictWaiting).
+// Only when every connection has a request in flight is the newcomer refused.
+// So silent sockets cannot shut everyone else out for HEADER_TIMEOUT.
+//
 // An answer counts as finished once Deno has taken all of it, which can be a
 // little before its last bytes are written; so a connection is never closed
 // within LINGER_MS of its last answer, when it is closed because that answer
@@ -46,6 +52,8 @@ export class ConnectionWatch {
     header_timeout: 0,
     idle_timeout: 0,
   };
+  /** Connections closed to make room for a newcomer past the cap (since start). */
+  evicted = 0;
 
   constructor(deadlines: ConnectionDeadlines, now: () => number) {
     this.#deadlines = deadlines;
@@ -137,6 +145,25 @@ export class ConnectionWatch {
     }
   }
 
+  /**
+   * Closes the connection that has waited longest for a request (none in
+   * flight), to make room for a new one; false when every connection has a
+   * request in flight. One answered since the last sweep has waited least.
+   */
+  evictWaiting(): boolean {
+    let oldest: WatchedConnection | undefined;
+    for (const connection of this.#open) {
+      if (connection.inFlight > 0) continue;
+      if (oldest === undefined || waitedLonger(connection, oldest)) {
+        oldest = connection;
+      }
+    }
+    if (oldest === undefined) return false;
+    this.evicted++;
+    this.#close(oldest);
+    return true;
+  }
+
   /** Starts the wait of a connection just answered; whether it did. */
   #startsWaiting(connection: WatchedConnection, now: number): boolean {
     if (connection.waitingSince !== NOT_YET) return false;
@@ -153,4 +180,10 @@ export class ConnectionWatch {
   closeAll(): void {
     for (const connection of this.#open) this.#close(connection);
   }
+}
+
+/** Whether `a` has waited for a request longer than `b` (a just-answered one, the least). */
+function waitedLonger(a: WatchedConnection, b: WatchedConnection): boolean {
+  if (a.waitingSince === NOT_YET) return false;
+  return b.waitingSince === NOT_YET || a.waitingSince < b.waitingSince;
 }

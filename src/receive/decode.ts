@@ -10,6 +10,7 @@ import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
 import { MILLISECONDS_ABOVE } from "./limits.ts";
 import { checkParsedEvent, scanEvents } from "./json_scan.ts";
 import { queryParam } from "./query.ts";
+import { visible } from "./visible.ts";
 import type { AcceptedEvent } from "./store.ts";
 
 export const NO_EVENT = "no event provided";
@@ -104,15 +105,50 @@ export function mediaType(contentType: string | null): string {
 }
 
 function isFormBody(mime: string, text: string): boolean {
+  // JSON is JSON whatever the content type says, as Seldon's Go receiver
+  // reads a body: `curl -d '{"event":…}'` sends it as a form.
+  const first = firstChar(text);
+  if (first === "{" || first === "[") return false;
   if (mime === "application/x-www-form-urlencoded") return true;
   // Some clients post the form without a content type.
   return mime !== "application/json" && text.startsWith("data=");
 }
 
-/** More than one line that starts an object: newline-delimited JSON. */
-function isNdjson(text: string): boolean {
-  const trimmed = text.trim();
-  return trimmed.startsWith("{") && /\}\s*\n\s*\{/.test(trimmed);
+/**
+ * More than one line that starts an object: newline-delimited JSON. One pass:
+ * the regular expression it replaces (`/\}\s*\n\s*\{/`) backtracks over every
+ * newline after a "}", minutes of CPU for a megabyte of them.
+ */
+export function isNdjson(text: string): boolean {
+  if (!text.trimStart().startsWith("{")) return false;
+  let afterClose = false; // only white space since a "}"
+  let newline = false; // and a line break among it
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === CLOSE) {
+      afterClose = true;
+      newline = false;
+    } else if (c === OPEN) {
+      if (afterClose && newline) return true;
+      afterClose = false;
+    } else if (c === NEWLINE) {
+      newline = true;
+    } else if (!isSpace(c)) {
+      afterClose = false;
+    }
+  }
+  return false;
+}
+
+const OPEN = 123;
+const CLOSE = 125;
+const NEWLINE = 10;
+
+/** What `\s` matches in a JavaScript regular expression. */
+function isSpace(c: number): boolean {
+  return (c >= 9 && c <= 13) || c === 32 || c === 0xa0 || c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** A `data` value: base64 of JSON as Mixpanel defines it, or plain JSON. */
@@ -386,12 +422,7 @@ export function describeProblems(problems: readonly Problem[]): string {
   return problems.map((p) => p.message).join("; ");
 }
 
-/** A bounded, escaped excerpt of client-chosen text, safe for a log line. */
+/** A bounded excerpt of client-chosen text, safe for a log line: invisible characters shown as escapes. */
 export function excerpt(text: string, max = 200): string {
-  const clipped = text.length <= max ? text : `${text.slice(0, max)}…`;
-  return clipped.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return visible(text.length <= max ? text : `${text.slice(0, max)}…`);
 }

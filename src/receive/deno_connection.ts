@@ -5,9 +5,12 @@
 // ourselves and serving each with the same server gives the receiver both,
 // at the cost of an internal of the pinned runtime: Deno[Deno.internal]
 // .serveHttpOnConnection. tests/receive_server_test.ts fails if a runtime
-// upgrade takes it away; the receiver then refuses to start, saying why.
+// upgrade takes it away; the receiver then serves with Deno.serve, saying
+// what it loses (serve_fallback.ts).
 // Deno's graceful close of such a connection is not used: once begun, the
 // connection can no longer be closed at once, and a client could hold it.
+
+import { PINNED_DENO_VERSION } from "./runtime_check.ts";
 
 export type ConnectionHandler = (
   request: Request,
@@ -40,8 +43,11 @@ type Internal = (
   onListen: (scheme: string) => void,
 ) => { finished: Promise<void> };
 
+/** The runtime's internals, as far as the receiver looks at them. */
+export type DenoInternals = { serveHttpOnConnection?: unknown } | undefined;
+
 /** The runtime's internals, where Deno keeps them. */
-function denoInternals(): { serveHttpOnConnection?: unknown } | undefined {
+export function denoInternals(): DenoInternals {
   return (Deno as unknown as Record<symbol, never>)[
     (Deno as unknown as { internal: symbol }).internal
   ];
@@ -49,12 +55,12 @@ function denoInternals(): { serveHttpOnConnection?: unknown } | undefined {
 
 /** Deno's per-connection server, or an error naming what this runtime lacks. */
 export function denoConnectionServer(
-  internals = denoInternals(),
+  internals: DenoInternals = denoInternals(),
 ): ServeConnection | Error {
   const serve = internals?.serveHttpOnConnection;
   if (typeof serve !== "function") {
     return new Error(
-      `this Deno runtime (${Deno.version.deno}) has no per-connection HTTP server (Deno[Deno.internal].serveHttpOnConnection); hodometer receive needs the Deno version pinned in deno.json (denoVersion)`,
+      `this Deno runtime (${Deno.version.deno}) has no per-connection HTTP server (Deno[Deno.internal].serveHttpOnConnection), an internal of the Deno version hodometer is built with (${PINNED_DENO_VERSION})`,
     );
   }
   return (conn, handler, onError) => {

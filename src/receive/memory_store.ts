@@ -3,6 +3,7 @@
 // `all` also keeps the events themselves (as JSON text) in a ring bounded both
 // by count and by bytes, dropping the oldest first and counting the drops.
 
+import { isHodometerEvent, seenAt } from "./seen_at.ts";
 import type { RecordLevel } from "../config/settings.ts";
 import { DedupWindow } from "./dedup.ts";
 import { snapshotValues } from "./clusters.ts";
@@ -56,6 +57,8 @@ const DAY_MS = 86_400_000;
 
 interface Held extends StoredRow {
   distinctId: string;
+  /** When it counts as heard from; NaN for an event not hodometer's (no cluster). */
+  seenAtMs: number;
   bytes: number;
 }
 
@@ -96,6 +99,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       event: e.event,
       properties,
       distinctId: e.distinctId,
+      seenAtMs: isHodometerEvent(e) ? seenAt(e, receivedAtMs) : NaN,
       bytes,
     });
     heldBytes += bytes;
@@ -195,8 +199,8 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       const days = new Map<number, Set<string>>();
       for (let i = start; i < held.length; i++) {
         const h = held[i]!;
-        const day = Math.floor(h.receivedAtMs / DAY_MS);
-        if (day < since) continue;
+        const day = Math.floor(h.seenAtMs / DAY_MS);
+        if (!(day >= since)) continue; // before, or not a cluster's (NaN)
         let ids = days.get(day);
         if (!ids) days.set(day, ids = new Set());
         ids.add(h.distinctId);

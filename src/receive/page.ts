@@ -31,6 +31,19 @@ export interface PageContext {
   /** Where events are kept; null when they are not. */
   keptIn: "memory" | "sqlite" | null;
   now: number;
+  /** Events recorded since start that are not hodometer's (no cluster's); 0 unless given. */
+  otherEvents?: number;
+}
+
+/** What the page says of events that are not hodometer's, when there were any. */
+export function otherEventsSentence(c: PageContext): string {
+  const other = c.otherEvents ?? 0;
+  if (other === 0) return "";
+  return ` <span id="other-events">${grouped(other)} event${
+    other === 1 ? "" : "s"
+  } received since start ${
+    other === 1 ? "is" : "are"
+  } not hodometer's (other Mixpanel events): kept as events, not counted as clusters.</span>`;
 }
 
 const STYLE = `

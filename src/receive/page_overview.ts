@@ -5,11 +5,13 @@
 // to each cluster's own page. Server-rendered HTML and SVG, no script: the
 // filters are a GET form and links. Pure: renders what it is given.
 
+import { IdPrefixes } from "./id_prefix.ts";
 import {
   barChart,
   dailyChart,
   distributionChart,
   formatNumber,
+  percent,
   shareChart,
 } from "./charts.ts";
 import type { ClusterSnapshot } from "./clusters.ts";
@@ -41,6 +43,7 @@ import {
   formatValue,
   grouped as n,
   keptSentence,
+  otherEventsSentence,
   type PageAnswer,
   type PageContext,
   problemPage,
@@ -62,10 +65,6 @@ export interface OverviewInput extends PageContext {
   activeByDay: (sinceMs: number) => DayCount[] | null;
 }
 
-const pct = (part: number, whole: number) =>
-  whole > 0
-    ? `${((100 * part) / whole).toFixed(part < whole / 10 ? 1 : 0)}%`
-    : "–";
 const href = (view: ListView, changes: Partial<ListView> = {}) =>
   esc(`/${viewQuery(view, changes)}`);
 const windowWords = (ms: number | null) =>
@@ -90,6 +89,7 @@ export function renderOverview(input: OverviewInput): PageAnswer {
   }
   const view = parsed.view;
   const snapshots = [...input.clusters.values()];
+  const prefixes = new IdPrefixes(snapshots.map((s) => s.distinctId));
   const facts = fleetFacts(snapshots, {
     now: input.now,
     windowMs: view.windowMs,
@@ -100,9 +100,9 @@ export function renderOverview(input: OverviewInput): PageAnswer {
     : "";
   const body = `<header>
 <h1>hodometer receiver: the fleet</h1>
-<p class="lead" id="kept">${keptSentence(input)} Rendered <time datetime="${
-    new Date(input.now).toISOString()
-  }">${
+<p class="lead" id="kept">${keptSentence(input)}${
+    otherEventsSentence(input)
+  } Rendered <time datetime="${new Date(input.now).toISOString()}">${
     new Date(input.now).toISOString().slice(0, 16).replace("T", " ")
   } UTC</time>.</p>
 </header>
@@ -112,8 +112,8 @@ ${scope(facts, view)}
 ${versions(facts, view)}
 ${features(facts, view)}
 ${sizes(facts)}
-${silent(facts, view)}
-${clusterList(snapshots, facts, view, input.now)}`;
+${silent(facts, view, prefixes)}
+${clusterList(snapshots, facts, view, input.now, prefixes)}`;
   return { status: 200, html: document("hodometer receiver: the fleet", body) };
 }
 
@@ -179,7 +179,7 @@ function versions(f: FleetFacts, view: ListView) {
       : `<a href="${href(view, { behind: v.metric, page: 1 })}"><b>${
         n(v.behind)
       }</b> cluster(s)</a> (${
-        pct(v.behind, v.reporting)
+        v.reporting > 0 ? percent(v.behind, v.reporting) : "–"
       }) run a release older than ${esc(v.newest)}, the newest seen.`;
     return `<div class="card" data-versions="${v.metric}"><h3>${
       esc(v.label)
@@ -251,7 +251,7 @@ function sizes(f: FleetFacts) {
 <div class="grid" style="margin-top:.75rem">${charts}</div></section>`;
 }
 
-function silent(f: FleetFacts, view: ListView) {
+function silent(f: FleetFacts, view: ListView, prefixes: IdPrefixes) {
   if (f.silent.length === 0) {
     return `<section id="silent"><h2>Silent clusters</h2><p>None: every cluster heard from ${
       windowWords(f.windowMs)
@@ -259,7 +259,7 @@ function silent(f: FleetFacts, view: ListView) {
   }
   const rows = f.silent.slice(0, SILENT_SHOWN).map((s) =>
     `<tr><td data-label="cluster">${
-      clusterLink(s)
+      clusterLink(s, prefixes)
     }</td><td data-label="last seen">${
       when(s.lastSeenMs, f.now)
     }</td><td data-label="Seldon Core">${
@@ -289,9 +289,9 @@ function str(s: ClusterSnapshot, name: string): string {
     : '<span class="note">–</span>';
 }
 
-function clusterLink(s: ClusterSnapshot): string {
+function clusterLink(s: ClusterSnapshot, prefixes: IdPrefixes): string {
   const id = s.distinctId;
-  const short = id.length > 13 ? `${id.slice(0, 8)}…` : id;
+  const short = prefixes.short(id);
   return `<a href="${esc(clusterHref(id))}" title="${esc(id)}"><code>${
     esc(short)
   }</code></a>`;
@@ -319,6 +319,7 @@ function clusterList(
   facts: FleetFacts,
   view: ListView,
   now: number,
+  prefixes: IdPrefixes,
 ) {
   const page = listClusters(snapshots, view, now);
   const head = COLUMNS.map(([key, label, kind]) => {
@@ -338,7 +339,7 @@ function clusterList(
   const rows = page.rows.map((s) => {
     const cells = COLUMNS.map(([key, label, kind]) => {
       let cell: string;
-      if (key === "cluster") cell = clusterLink(s);
+      if (key === "cluster") cell = clusterLink(s, prefixes);
       else if (key === "last_seen") cell = when(s.lastSeenMs, now);
       else if (kind === "text") cell = str(s, key);
       else {

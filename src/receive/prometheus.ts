@@ -37,6 +37,8 @@ export class ReceiverCounters {
   expiredClusters = 0;
   /** Streamed answers given up because their client stopped reading. */
   abandonedAnswers = 0;
+  /** Events recorded that are not hodometer's (other Mixpanel events): no cluster's. */
+  otherEvents = 0;
   /** The server's connections, once it serves. */
   connections?: () => ConnectionStats;
   /** Requests refused, by reason. */
@@ -128,8 +130,13 @@ function connectionMetrics(stats: ConnectionStats): string {
   ) + single(
     "hodometer_receiver_connections_refused_total",
     "counter",
-    "Connections answered 503 and closed because MAX_CONNECTIONS were open (since start).",
+    "Connections answered 503 and closed because MAX_CONNECTIONS were open, each with a request in flight (since start).",
     stats.refused,
+  ) + single(
+    "hodometer_receiver_connections_evicted_total",
+    "counter",
+    "Connections waiting for a request closed, the one waiting longest first, to make room for a new one past MAX_CONNECTIONS (since start).",
+    stats.evicted,
   ) + byReason(
     "hodometer_receiver_connections_timed_out_total",
     "Connections closed while waiting for a request's head: a new one past HEADER_TIMEOUT, a kept-alive one past IDLE_TIMEOUT (since start).",
@@ -163,6 +170,12 @@ export function* renderMetrics(input: MetricsInput): Generator<string> {
     "counter",
     "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
     counters.duplicates,
+  );
+  out += single(
+    "hodometer_receiver_events_other_total",
+    "counter",
+    "Events recorded that are not hodometer's (other Mixpanel events than collect metrics): kept, and not counted as clusters (since start).",
+    counters.otherEvents,
   );
   out += single(
     "hodometer_receiver_clusters",

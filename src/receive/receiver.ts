@@ -17,6 +17,7 @@ import { renderOverview } from "./page_overview.ts";
 import { renderClusterPage } from "./page_cluster.ts";
 import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
 import type { EventStore } from "./store.ts";
+import { isHodometerEvent } from "./seen_at.ts";
 
 export interface ReceiverOptions extends
   Pick<
@@ -27,6 +28,8 @@ export interface ReceiverOptions extends
     | "onError"
     | "limits"
     | "health"
+    | "probeStore"
+    | "retentionMs"
     | "onAccepted"
     | "acceptedTokens"
     | "readToken"
@@ -64,6 +67,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     heldEvents: store.held(),
     keptIn: store.keptIn,
     now: now(),
+    otherEvents: counters.otherEvents,
   });
 
   const app = createReceiverApp({
@@ -81,12 +85,16 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     onError: options.onError,
     limits: options.limits,
     health: options.health,
+    probeStore: options.probeStore,
+    retentionMs: options.retentionMs,
     onAccepted: (events, result, receivedAtMs) => {
       counters.received += events.length;
       counters.duplicates += result.duplicates;
       // A re-delivery changes nothing: only newly recorded events count.
       events.forEach((event, i) => {
-        if (result.fresh[i]) clusters.observe(event, receivedAtMs);
+        if (!result.fresh[i]) return;
+        if (isHodometerEvent(event)) clusters.observe(event, receivedAtMs);
+        else counters.otherEvents++;
       });
       options.onAccepted?.(events, result, receivedAtMs);
     },

@@ -3,8 +3,9 @@
 // Connections are accepted here and each is served by Deno's own HTTP server
 // (deno_connection.ts), so the receiver can do what Deno.serve cannot: close
 // a connection that is slow to send a request's head or sits idle between
-// requests (connection_watch.ts), and answer 503 to connections past
-// MAX_CONNECTIONS. Bodies and answers are bounded by the app (BODY_TIMEOUT).
+// requests (connection_watch.ts), and past MAX_CONNECTIONS close the one
+// that has waited longest for a request to make room for a new one (503 only
+// when every connection has a request in flight). Bodies and answers are bounded by the app (BODY_TIMEOUT).
 //
 // Deno's graceful close cuts off request bodies still arriving, which would
 // lose an event mid-upload. So shutdown(graceMs) first lets the bodies being
@@ -16,77 +17,29 @@
 
 import { hostForAddress } from "../net/host.ts";
 import { sleep } from "../runtime/delay.ts";
-import type { BodyBudget } from "./body.ts";
-import {
-  type ConnectionDeadlines,
-  ConnectionWatch,
-} from "./connection_watch.ts";
+import { ConnectionWatch } from "./connection_watch.ts";
 import {
   type ConnectionHandler,
   denoConnectionServer,
+  denoInternals,
   type ServedConnection,
 } from "./deno_connection.ts";
-import { fixedAnswer, isFixedAnswer } from "./fixed_answer.ts";
+import { listen } from "./listen.ts";
+import { shuttingDown, startFallbackServer } from "./serve_fallback.ts";
+import type {
+  ReceiverServer,
+  ReceiverServerOptions,
+} from "./server_contract.ts";
+import { isFixedAnswer } from "./fixed_answer.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
-export interface FetchApp {
-  fetch(request: Request): Response | Promise<Response>;
-}
+export type {
+  ConnectionStats,
+  FetchApp,
+  ReceiverServer,
+  ReceiverServerOptions,
+} from "./server_contract.ts";
 
-export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
-  hostname: string;
-  /** 0 picks a free port. */
-  port: number;
-  app: FetchApp;
-  /** The bodies the app is reading: a shutdown lets them arrive first. */
-  bodies: BodyBudget;
-  /** Connections open at once; 256 unless set. */
-  maxConnections?: number;
-  /** Errors the app did not turn into an answer (answered 500). */
-  onError?: (error: unknown) => void;
-  /** Connections that could not be accepted or served (once a second at most). */
-  onAcceptError?: (error: unknown) => void;
-  /** How often a shutdown looks whether the bodies have arrived; 20 ms unless set. */
-  pollMs?: number;
-}
-
-/** The connections' figures, for /metrics. */
-export interface ConnectionStats {
-  open: number;
-  max: number;
-  /** Connections answered 503 because MAX_CONNECTIONS were open (since start). */
-  refused: number;
-  /** Connections closed for waiting too long for a request's head (since start). */
-  closed: Readonly<ConnectionWatch["closed"]>;
-}
-
-export interface ReceiverServer {
-  hostname: string;
-  /** The port actually bound. */
-  port: number;
-  /** http://host:port, with IPv6 hosts in brackets. */
-  url: string;
-  connections(): ConnectionStats;
-  /**
-   * Refuses new requests, lets the bodies being read arrive, stops accepting
-   * and waits for the requests in flight, for at most `graceMs` in all.
-   * Resolves true when everything finished in time, false when the grace
-   * period ran out first (the connections left are closed then).
-   */
-  shutdown(graceMs: number): Promise<boolean>;
-  /** Resolves once the server has stopped (every connection closed). */
-  finished: Promise<void>;
-}
-
-const SHUTTING_DOWN = "the receiver is shutting down; send it again\n";
-const SHUTTING_DOWN_INIT: ResponseInit = {
-  status: 503,
-  headers: {
-    "content-type": "text/plain; charset=utf-8",
-    "connection": "close",
-    "retry-after": "5",
-  },
-};
 const TOO_MANY_CONNECTIONS = new TextEncoder().encode(
   "HTTP/1.1 503 Service Unavailable\r\n" +
     "content-type: text/plain; charset=utf-8\r\n" +
@@ -99,13 +52,18 @@ const ACCEPT_BACKOFF_MS = 100;
 
 /**
  * Binds and starts serving; throws (e.g. Deno.errors.AddrInUse) if it cannot
- * bind, or if this Deno runtime cannot serve a connection it did not accept.
+ * bind. A runtime without the per-connection server is served by Deno.serve
+ * instead (serve_fallback.ts), which says what is lost in `fallback`.
  */
 export function startReceiverServer(
   options: ReceiverServerOptions,
 ): ReceiverServer {
-  const serveConnection = denoConnectionServer();
-  if (serveConnection instanceof Error) throw serveConnection;
+  const serveConnection = denoConnectionServer(
+    options.internals ?? denoInternals(),
+  );
+  if (serveConnection instanceof Error) {
+    return startFallbackServer(options, serveConnection);
+  }
   const { app, bodies } = options;
   const maxConnections = options.maxConnections ?? 256;
   const watch = new ConnectionWatch({
@@ -123,11 +81,11 @@ export function startReceiverServer(
     return new Response("internal error\n", INTERNAL_ERROR_INIT);
   };
 
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-    transport: "tcp",
-  });
+  const { listeners, note } = listen(
+    options.hostname,
+    options.port,
+    options.bind,
+  );
   const sweeper = setInterval(() => watch.sweep(), watch.sweepEveryMs);
 
   const serve = (conn: Deno.Conn) => {
@@ -154,7 +112,7 @@ export function startReceiverServer(
       watch.requestStarted(watched);
       if (draining) {
         request.body?.cancel().catch(() => {});
-        return settle(fixedAnswer(SHUTTING_DOWN, SHUTTING_DOWN_INIT), info);
+        return settle(shuttingDown(), info);
       }
       let answer: Response | Promise<Response>;
       try {
@@ -191,7 +149,7 @@ export function startReceiverServer(
     options.onAcceptError?.(error);
   };
 
-  const accepted = (async () => {
+  const acceptFrom = async (listener: Deno.TcpListener) => {
     while (accepting) {
       let conn: Deno.Conn;
       try {
@@ -203,23 +161,29 @@ export function startReceiverServer(
         continue;
       }
       try {
-        if (watch.size >= maxConnections) refuse(conn);
-        else serve(conn);
+        // Past the cap, the connection that waited longest for a request
+        // makes room; refused only when every one has a request in flight.
+        if (watch.size >= maxConnections && !watch.evictWaiting()) {
+          refuse(conn);
+        } else serve(conn);
       } catch (err) {
         // A connection reset before it could be served, for one.
         closeQuietly(conn);
         reportAcceptError(err);
       }
     }
-  })();
+  };
+  const accepted = Promise.all(listeners.map(acceptFrom));
 
   const stopAccepting = () => {
     if (!accepting) return;
     accepting = false;
-    try {
-      listener.close();
-    } catch {
-      // closed already
+    for (const listener of listeners) {
+      try {
+        listener.close();
+      } catch {
+        // closed already
+      }
     }
   };
 
@@ -253,8 +217,10 @@ export function startReceiverServer(
       return inTime;
     })();
 
-  const { hostname, port } = listener.addr;
+  const { hostname, port } = listeners[0]!.addr;
   return {
+    fallback: null,
+    listenNote: note,
     hostname,
     port,
     url: `http://${hostForAddress(hostname)}:${port}`,
@@ -262,6 +228,7 @@ export function startReceiverServer(
       open: watch.size,
       max: maxConnections,
       refused,
+      evicted: watch.evicted,
       closed: watch.closed,
     }),
     shutdown,

@@ -44,6 +44,10 @@ export const MIGRATIONS: readonly string[] = [
      SELECT DISTINCT received_at / 86400000, distinct_id FROM events;
    INSERT INTO active_days (day, clusters)
      SELECT day, count(*) FROM cluster_days GROUP BY day;`,
+  // 4: when an event counts as heard from, when not when it was received (an
+  // event imported with a past time); null: its receive time. The per-day
+  // counts of stores written before stay by receive time.
+  `ALTER TABLE events ADD COLUMN seen_at INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -24,17 +24,20 @@ import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
 import { CATALOGUE } from "../metrics/catalogue.ts";
 import { snapshotValues } from "./clusters.ts";
+import { isHodometerEvent } from "./seen_at.ts";
+import { EVENT_NAME } from "../publish/event.ts";
 import { errorMessage } from "../runtime/error_message.ts";
-import type {
-  AcceptedEvent,
-  AddResult,
-  DayCount,
-  EventStore,
-  HistoryPoint,
-  LatestOfCluster,
-  PagePlan,
-  PageQuery,
-  StoredRow,
+import {
+  type AcceptedEvent,
+  type AddResult,
+  type DayCount,
+  type EventStore,
+  type HistoryPoint,
+  type LatestOfCluster,
+  type PagePlan,
+  type PageQuery,
+  StoreBusyError,
+  type StoredRow,
 } from "./store.ts";
 import { migrate, type Migrated } from "./sqlite_schema.ts";
 
@@ -77,17 +80,18 @@ export interface SqliteStore extends EventStore {
   stats(): SqliteStoreStats;
   /** The last received event of the most recently seen clusters, at most `max`. */
   latestPerCluster(max: number): LatestOfCluster[];
+  /**
+   * Writes a row and deletes it in one transaction: null when that worked,
+   * else why not (a full disk, say). Changes nothing the store holds.
+   */
+  probeWrite(): string | null;
 }
 
 export type Opened =
   | { ok: true; store: SqliteStore }
   | { ok: false; error: string };
 
-export class StoreBusyError extends Error {
-  constructor(what: string) {
-    super(`more than ${what} are waiting to be written`);
-  }
-}
+export { StoreBusyError };
 
 interface Pending {
   events: readonly AcceptedEvent[];
@@ -166,8 +170,9 @@ function sqliteStore(
   const maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
   const insert = db.prepare(
     `INSERT INTO events
-       (received_at, distinct_id, insert_id, event_time, event, properties)
-     VALUES (?, ?, ?, ?, ?, ?)
+       (received_at, distinct_id, insert_id, event_time, event, properties,
+        seen_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (distinct_id, insert_id) WHERE insert_id <> '' DO NOTHING`,
   );
   const deleteChunk = db.prepare(
@@ -272,13 +277,20 @@ function sqliteStore(
             Number.isSafeInteger(time) ? time : null,
             e.event,
             p.texts[i] ?? JSON.stringify(e.properties),
+            e.seenAtMs ?? null,
           ];
           const isNew = Number(insert.run(...values).changes) > 0;
           fresh.push(isNew);
           if (isNew) {
             added++;
-            if (Number(markDay.run(day, e.distinctId).changes) > 0) {
-              countDay.run(day);
+            const seenDay = e.seenAtMs === undefined
+              ? day
+              : Math.floor(e.seenAtMs / DAY_MS);
+            if (
+              isHodometerEvent(e) &&
+              Number(markDay.run(seenDay, e.distinctId).changes) > 0
+            ) {
+              countDay.run(seenDay);
             }
           }
         });
@@ -425,16 +437,21 @@ function sqliteStore(
       return rows.map((r) => ({ dayMs: r.day * DAY_MS, clusters: r.clusters }));
     },
     latestPerCluster(max: number): LatestOfCluster[] {
+      // Per cluster, hodometer's event seen last (SQLite gives the bare id
+      // of the row with the max), the most recently seen clusters first.
       const rows = db.prepare(
-        `SELECT e.distinct_id, e.received_at, e.event_time, ${FIELD_COLUMNS}
+        `SELECT e.distinct_id, e.received_at, latest.seen, e.event_time,
+           ${FIELD_COLUMNS}
          FROM events e JOIN (
-           SELECT max(id) AS id FROM events GROUP BY distinct_id
+           SELECT id, max(coalesce(seen_at, received_at)) AS seen
+           FROM events WHERE event = ? GROUP BY distinct_id
          ) latest ON e.id = latest.id
-         ORDER BY e.id DESC LIMIT ?`,
-      ).all(max) as Array<Record<string, unknown>>;
+         ORDER BY latest.seen DESC LIMIT ?`,
+      ).all(EVENT_NAME, max) as Array<Record<string, unknown>>;
       return rows.map((r) => ({
         distinctId: r.distinct_id as string,
         receivedAtMs: r.received_at as number,
+        seenAtMs: r.seen as number,
         time: r.event_time as number | null,
         values: fieldsOf(r),
       }));
@@ -461,6 +478,7 @@ function sqliteStore(
       }
       return deleted;
     },
+    probeWrite: () => probeWrite(db),
     stats: () => ({
       recordLevel: "all",
       store: path,
@@ -483,4 +501,26 @@ function sqliteStore(
       db.close();
     },
   };
+}
+
+/** See SqliteStore.probeWrite. Never called inside a commit: both are synchronous. */
+function probeWrite(db: DatabaseSync): string | null {
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    const { lastInsertRowid } = db.prepare(
+      `INSERT INTO events
+         (received_at, distinct_id, insert_id, event_time, event, properties)
+       VALUES (0, '', '', NULL, '', '{}')`,
+    ).run();
+    db.prepare("DELETE FROM events WHERE id = ?").run(lastInsertRowid);
+    db.exec("COMMIT");
+    return null;
+  } catch (err) {
+    try {
+      if (db.isTransaction) db.exec("ROLLBACK");
+    } catch {
+      // the transaction is gone either way
+    }
+    return errorMessage(err);
+  }
 }

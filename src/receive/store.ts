@@ -14,6 +14,11 @@ export interface AcceptedEvent {
   insertId: string | null;
   /** The event's own `time` in seconds (milliseconds converted); null when absent. */
   time: number | null;
+  /**
+   * When it counts as heard from (ms), when not when it is received: an
+   * event imported (/import) with a time in the past (seen_at.ts).
+   */
+  seenAtMs?: number;
 }
 
 export interface AddResult {
@@ -55,7 +60,7 @@ export interface HistoryPoint {
   values: Map<string, SnapshotValue>;
 }
 
-/** How many clusters sent at least one event in a UTC day. */
+/** How many clusters sent at least one of hodometer's events in a UTC day (by when each counts as heard from). */
 export interface DayCount {
   /** The day's start, ms since the epoch. */
   dayMs: number;
@@ -66,6 +71,8 @@ export interface DayCount {
 export interface LatestOfCluster {
   distinctId: string;
   receivedAtMs: number;
+  /** When it counts as heard from (its seen time, else its receive time). */
+  seenAtMs: number;
   /** Its event's own time in seconds; null when absent. */
   time: number | null;
   /** Catalogue properties of that event; only values of bounded size. */
@@ -111,4 +118,11 @@ export interface EventStore {
   /** Deletes events received before `cutoffMs`; resolves to how many. */
   deleteReceivedBefore(cutoffMs: number): Promise<number>;
   close(): void;
+}
+
+/** A store refusing a write because too much is waiting to be written: busy, not failing. */
+export class StoreBusyError extends Error {
+  constructor(what: string) {
+    super(`more than ${what} are waiting to be written`);
+  }
 }

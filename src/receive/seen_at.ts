@@ -1,0 +1,43 @@
+// When an event counts as heard from, for the views that count by day and the
+// silent clusters: when it was received, except for an event sent to /import
+// (Mixpanel's endpoint for past events), which counts at its own `time` when
+// that is in the past: never in the future, and never before the retention's
+// start (older history lands on the first day kept). Pure.
+
+import { EVENT_NAME } from "../publish/event.ts";
+import type { AcceptedEvent } from "./store.ts";
+
+/** When an imported event with `time` (seconds; null when absent) counts as heard from. */
+export function importedSeenAt(
+  timeSeconds: number | null,
+  receivedAtMs: number,
+  retentionMs: number,
+): number {
+  if (timeSeconds === null) return receivedAtMs;
+  const ms = Math.floor(timeSeconds * 1000);
+  if (!(ms < receivedAtMs)) return receivedAtMs;
+  return retentionMs > 0 ? Math.max(ms, receivedAtMs - retentionMs) : ms;
+}
+
+/** Sets `seenAtMs` of events imported at `receivedAtMs` (see importedSeenAt). */
+export function stampImported(
+  events: AcceptedEvent[],
+  receivedAtMs: number,
+  retentionMs: number,
+): void {
+  for (const e of events) {
+    e.seenAtMs = importedSeenAt(e.time, receivedAtMs, retentionMs);
+  }
+}
+
+/** When `event`, received at `receivedAtMs`, counts as heard from. */
+export const seenAt = (event: AcceptedEvent, receivedAtMs: number): number =>
+  event.seenAtMs ?? receivedAtMs;
+
+/**
+ * Whether an event is hodometer's (`collect metrics`): only those are a
+ * cluster's snapshot and count as clusters; other Mixpanel events are kept
+ * and counted apart.
+ */
+export const isHodometerEvent = (event: { event: string }): boolean =>
+  event.event === EVENT_NAME;
