@@ -29,7 +29,6 @@ const NOT_YET_DOCUMENTED: readonly string[] = [
   "src/collect/", // the collector and the scheduler client
   "src/kube/", // the Kubernetes reads
   "src/agent/", // run, collect and metrics
-  "src/runtime/", // delays, the heap pacer, stop signals
 ];
 
 /** One problem deno doc reports. */
