@@ -28,7 +28,6 @@ const NOT_YET_DOCUMENTED: readonly string[] = [
   "src/receive/", // the receiver, moving into sub-folders by concern
   "src/collect/", // the collector and the scheduler client
   "src/kube/", // the Kubernetes reads
-  "src/agent/", // run, collect and metrics
 ];
 
 /** One problem deno doc reports. */
