@@ -11,8 +11,15 @@ import type { TrackEvent } from "../publish/event.ts";
 import type { PUBLISH_KEYS } from "./keys.ts";
 import { stopOnSignals } from "../runtime/stop_signals.ts";
 
-type CollectKey = typeof PUBLISH_KEYS[number];
+/** A setting `hodometer collect` takes: a snapshot's, and publishing's for `--publish`. */
+export type CollectKey = typeof PUBLISH_KEYS[number];
 
+/**
+ * `hodometer collect`: takes one snapshot, prints the event it makes (JSON,
+ * on one line with `--compact`) and, with `--publish`, delivers it. Resolves
+ * to the exit status (EXIT_STATUSES.collect says each), so that it serves as
+ * a connectivity check.
+ */
 export async function collectCommand(
   ctx: CommandContext<CollectKey>,
 ): Promise<number> {
@@ -78,6 +85,6 @@ export async function collectCommand(
   }
 }
 
-export function formatEvent(event: TrackEvent, compact: boolean): string {
+function formatEvent(event: TrackEvent, compact: boolean): string {
   return compact ? JSON.stringify(event) : JSON.stringify(event, null, 2);
 }

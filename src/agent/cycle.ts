@@ -27,8 +27,13 @@ import {
   type TrackEvent,
 } from "../publish/event.ts";
 
+/** The settings one snapshot is taken with (COLLECT_KEYS), resolved. */
 export type CollectConfig = Config<typeof COLLECT_KEYS[number]>;
 
+/**
+ * What the snapshots of one process share: the cluster id and the refusals
+ * already said. Start with `{}` and pass the same object to every cycle.
+ */
 export interface Snapshotter {
   /** The id is resolved on the first snapshot and kept for the process. */
   identity?: ClusterIdentity;
@@ -36,10 +41,15 @@ export interface Snapshotter {
   reportedDenials?: Set<string>;
 }
 
+/** What takeSnapshot reads with and says things to. */
 export interface SnapshotOptions {
+  /** The process environment (Kubernetes' variables, HOME for ~/.kube/config). */
   env: Env;
+  /** Where the sources' failures, warnings and the refusals are said. */
   log: Logger;
+  /** Aborts the collection (a stop signal); what was read by then is kept. */
   signal?: AbortSignal;
+  /** The event's time in milliseconds since the epoch; Date.now unless a test gives its own. */
   now?: () => number;
   /**
    * False for a dry run: the cluster id is only read where it is kept, never
@@ -52,12 +62,44 @@ export interface SnapshotOptions {
 
 /** One collection, as the event that carries it. */
 export interface EventSnapshot {
+  /** The event to publish: the metrics at the level, with cluster_id. */
   event: TrackEvent;
+  /** What was collected, what failed, and the heap's peak meanwhile. */
   collection: TakenCollection;
+  /** The cluster id and where it came from (kept, created or temporary). */
   identity: ClusterIdentity;
 }
 
-/** Collects and builds the event, with the cluster id resolved on the first call. */
+/**
+ * One cycle's snapshot: collects from every source and builds the event that
+ * carries it, with the cluster id resolved on the first call (kept in
+ * `state`). Failed sources leave their metrics out of the event and are
+ * logged; it rejects only for a bug.
+ *
+ * @example
+ * ```ts ignore
+ * // Not run by the doc tests, which have no network: it asks the scheduler
+ * // (gRPC) and, where there is one, the Kubernetes API.
+ * import { resolveSettings } from "../config/resolve.ts";
+ * import { logger } from "../log/setup.ts";
+ * import { takeSnapshot } from "./cycle.ts";
+ * import { COLLECT_KEYS } from "./keys.ts";
+ *
+ * const env = Deno.env.toObject();
+ * const resolved = resolveSettings(COLLECT_KEYS, {
+ *   env,
+ *   flags: {},
+ *   fileReadable: () => true, // plaintext to the scheduler: no TLS files
+ * });
+ * if (!resolved.ok) throw new Error(resolved.errors.join("; "));
+ * const { event, collection } = await takeSnapshot(resolved.config, {}, {
+ *   env,
+ *   log: logger("collect"),
+ *   persistId: false, // a dry run: no cluster id is created
+ * });
+ * console.log(event.properties.model_count, collection.failures);
+ * ```
+ */
 export async function takeSnapshot(
   config: CollectConfig,
   state: Snapshotter,

@@ -11,8 +11,11 @@ const MIB = 1024 * 1024;
 
 /** What the functions below say things with (a Logger, or a test's recorder). */
 export interface LimitLog {
+  /** Says the limit found at start. */
   info(message: string, properties?: Record<string, unknown>): void;
+  /** Says why no limit is known. */
   debug(message: string, properties?: Record<string, unknown>): void;
+  /** Says that a cycle needed more than the limit. */
   warn(message: string, properties?: Record<string, unknown>): void;
 }
 
@@ -26,7 +29,7 @@ export interface LimitLog {
 export const BESIDES_HEAP_BYTES = 13 * MIB;
 
 /** MiB, one decimal. */
-export function mib(bytes: number): string {
+function mib(bytes: number): string {
   return (bytes / MIB).toFixed(1);
 }
 

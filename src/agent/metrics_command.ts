@@ -3,6 +3,10 @@
 
 import { CATALOGUE } from "../metrics/catalogue.ts";
 
+/**
+ * `hodometer metrics`: the catalogue as a table a person reads, with what
+ * the levels mean, or (`json`) as JSON for a program.
+ */
 export function metricsText(json: boolean): string {
   if (json) return JSON.stringify(CATALOGUE, null, 2);
   const header = ["metric", "level", "type", "source", "meaning"];

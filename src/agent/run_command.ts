@@ -19,8 +19,14 @@ import { formatDuration } from "../config/parsers.ts";
 import { checkSources } from "../collect/open_sources.ts";
 import { limitWatch, startWithLimit } from "./memory_limit.ts";
 
-type RunKey = typeof RUN_KEYS[number];
+/** A setting `hodometer run` takes: collect's, publish's and the interval. */
+export type RunKey = typeof RUN_KEYS[number];
 
+/**
+ * `hodometer run`: collects and publishes now, then every interval until
+ * SIGTERM or SIGINT (with `--once`, one cycle). Resolves to the exit status
+ * (EXIT_STATUSES.run says each).
+ */
 export async function runCommand(ctx: CommandContext<RunKey>): Promise<number> {
   const { config } = ctx;
   const once = ctx.switches.once === true;

@@ -14,6 +14,7 @@ import {
 /** Headroom over the longest source timeout before a source is abandoned. */
 const GIVE_UP_MARGIN_MS = 2_000;
 
+/** How takeCollection opens its sources, and what it does while they are open. */
 export interface TakeOptions extends OpenOptions {
   /** Called with the opened sources before they are closed (cluster id lookup). */
   whileOpen?: (opened: OpenedSources) => Promise<void>;
@@ -27,6 +28,12 @@ export interface TakenCollection extends Collection {
   heapPeakBytes: number;
 }
 
+/**
+ * One collection from the configuration: opens the sources, reads them stage
+ * by stage with the heap paced, logs what failed (failures of one cause in
+ * one line), and closes them. Never rejects for a source's failure: it is in
+ * `failures`.
+ */
 export async function takeCollection(
   config: SourceConfig,
   options: TakeOptions,
@@ -89,7 +96,7 @@ const SCHEDULER_FAILURE = /^scheduler (\w+): (.*); (.*) omitted$/;
  * Scheduler sources that failed for one cause (most often: the scheduler is
  * unreachable) are said in one line instead of five.
  */
-export function groupFailures(failures: readonly string[]): string[] {
+function groupFailures(failures: readonly string[]): string[] {
   const byCause = new Map<string, { names: string[]; lost: string[] }>();
   const out: string[] = [];
   for (const failure of failures) {

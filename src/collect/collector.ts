@@ -18,18 +18,23 @@ import {
 } from "../metrics/catalogue.ts";
 import type { Denial, Source, SourceResult } from "../metrics/source.ts";
 
+/** What one collection found, and what it could not read. */
 export interface Collection {
   /** Metrics at the level, collector_version/commit included; no cluster_id. */
   snapshot: Snapshot;
   /** One line per failed source, naming it and the cause. */
   failures: string[];
+  /** Problems that cost no source, e.g. a metric of the wrong type left out. */
   warnings: string[];
   /** Requests access control refused (their failures are in `failures` too). */
   denials: Denial[];
 }
 
+/** How one collection is made. */
 export interface CollectOptions {
+  /** Only the metrics reported at this level are kept. */
   level: MetricsLevel;
+  /** Stops the collection: sources still reading are aborted, what was read is kept. */
   signal?: AbortSignal;
   /**
    * A source still running this long after its stage began is abandoned
@@ -50,7 +55,36 @@ export type Stage =
   | readonly Source[]
   | { name: string; open: () => Promise<readonly Source[]> };
 
-/** One stage: every source read concurrently. */
+/**
+ * One collection of one stage, every source read concurrently: the merged
+ * snapshot, type-checked against the catalogue and filtered by level, and
+ * each failed source named. Never rejects: a source that throws or hangs is
+ * a failure like any other.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { collect } from "./collector.ts";
+ * import type { Source } from "../metrics/source.ts";
+ *
+ * const models: Source = {
+ *   name: "scheduler models",
+ *   read: () => Promise.resolve({ snapshot: { model_count: 3 } }),
+ * };
+ * const nodes: Source = {
+ *   name: "kubernetes nodes",
+ *   read: () =>
+ *     Promise.resolve({ snapshot: {}, error: "kubernetes nodes: forbidden" }),
+ * };
+ * const collection = await collect([models, nodes], {
+ *   level: "resource",
+ *   giveUpAfterMs: 1_000,
+ * });
+ * assert.equal(collection.snapshot.model_count, 3);
+ * assert.equal(collection.snapshot.node_count, undefined); // lost, never 0
+ * assert.deepEqual(collection.failures, ["kubernetes nodes: forbidden"]);
+ * ```
+ */
 export function collect(
   sources: readonly Source[],
   options: CollectOptions,

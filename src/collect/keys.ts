@@ -4,6 +4,7 @@
 
 import type { Config } from "../config/settings.ts";
 
+/** The settings the sources are opened from, as keys of SETTINGS. */
 export const SOURCE_KEYS = [
   "metricsLevel",
   "schedulerHost",
@@ -23,4 +24,5 @@ export const SOURCE_KEYS = [
   "kubeTimeoutMs",
 ] as const;
 
+/** The sources' settings (SOURCE_KEYS), resolved. */
 export type SourceConfig = Config<typeof SOURCE_KEYS[number]>;

@@ -25,23 +25,38 @@ import type { SourceConfig } from "./keys.ts";
 
 export type { SourceConfig };
 
+/** The sources of one collection, open, and how to close them. */
 export interface OpenedSources {
   /** Read one after another (collectStages): Kubernetes, then the scheduler. */
   stages: Stage[];
+  /** How the Kubernetes API was reached, if at all; its client also reads the cluster id. */
   kube: KubeAccess;
   /** Problems found while opening (e.g. TLS secrets unreadable): a source lost. */
   warnings: string[];
+  /** Closes the Kubernetes client and the scheduler's channel, once the collection is over. */
   close(): void;
 }
 
+/** What openSources needs besides the settings. */
 export interface OpenOptions {
+  /** The process environment (Kubernetes' variables, HOME for ~/.kube/config). */
   env: Env;
+  /** Where the sources say what they find. */
   log: Logger;
+  /** Cancels the reads made while opening (the TLS secrets). */
   signal?: AbortSignal;
+  /** fetch to use for the Kubernetes API instead of the global one (tests). */
   fetch?: typeof fetch;
+  /** The scheduler calls' backoff (tests); the deadline comes from SCHEDULER_TIMEOUT. */
   retry?: Omit<RetryPolicy, "deadline">;
 }
 
+/**
+ * Opens what one collection reads from: the Kubernetes API (in a pod or with
+ * a kubeconfig) and the scheduler, plaintext or TLS with its material read
+ * afresh. Never rejects for a source: one that cannot be opened is a warning
+ * or a failing source. Close the result when the collection is over.
+ */
 export async function openSources(
   config: SourceConfig,
   options: OpenOptions,
@@ -94,8 +109,9 @@ export async function openSources(
 
 /** What the sources' configuration holds that stops start-up, or is said once. */
 export interface SourceCheck {
-  /** A configuration error: the command exits with EXIT_CONFIG. */
+  /** A configuration error: the command exits with EXIT.usage. */
   fatal?: string;
+  /** Worth a warning once at start (e.g. an API server whose certificate is not verified). */
   warnings: string[];
 }
 

@@ -2,11 +2,7 @@
 // that fails reports nothing but its error: a stream cut off mid-way never
 // yields a partial count.
 
-import {
-  type ClientReadableStream,
-  Metadata,
-  type ServiceError,
-} from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
 import { CATALOGUE, includedAt, type Snapshot } from "../metrics/catalogue.ts";
 import type { MetricSource } from "../metrics/catalogue.ts";
 import type { Source, SourceResult } from "../metrics/source.ts";
@@ -14,6 +10,7 @@ import type { MetricsLevel } from "../config/settings.ts";
 import {
   type CallOutcome,
   drain,
+  type MessageStream,
   type RetryPolicy,
   type SchedulerClient,
   SUBSCRIBER_NAME,
@@ -28,12 +25,15 @@ import {
 } from "../metrics/scheduler_rules.ts";
 import { sanitizeVersion } from "../metrics/version_string.ts";
 
+/** Which scheduler sources are made, and how long each may take. */
 export interface SchedulerSourceOptions {
+  /** Only sources with a metric reported at this level are made. */
   level: MetricsLevel;
   /** Each source, retries included, ends within this time. */
   timeoutMs: number;
   /** Backoff settings for tests; the deadline comes from timeoutMs. */
   retry?: Omit<RetryPolicy, "deadline">;
+  /** Milliseconds since the epoch, for the deadlines; Date.now unless a test gives its own. */
   now?: () => number;
 }
 
@@ -41,6 +41,12 @@ interface Tally {
   snapshot(): Snapshot;
 }
 
+/**
+ * The scheduler's sources of metrics, one per call (status, servers, models,
+ * pipelines, experiments), those with no metric at the level left out. Each
+ * retries an unreachable scheduler within its timeout and counts from
+ * nothing on each attempt; it reports its counts whole or not at all.
+ */
 export function schedulerSources(
   client: SchedulerClient,
   options: SchedulerSourceOptions,
@@ -57,7 +63,7 @@ export function schedulerSources(
   const streamSource = <T, A extends Tally & { add(m: T): void }>(
     name: MetricSource,
     newTally: () => A,
-    start: (deadline: Date) => ClientReadableStream<T>,
+    start: (deadline: Date) => MessageStream<T>,
   ): Source => ({
     name,
     read: async (signal) => {
@@ -92,7 +98,7 @@ export function schedulerSources(
                 ),
               signal,
             );
-            if ("error" in answer) return answer.error as ServiceError;
+            if ("error" in answer) return answer.error;
             version = answer.response.applicationVersion;
             return null;
           },

@@ -90,7 +90,7 @@ export function schedulerTlsPlan(s: TlsSettings): TlsPlan {
 }
 
 /** A piece as a message names it. */
-export function describePiece(piece: TlsPiece): string {
+function describePiece(piece: TlsPiece): string {
   return "file" in piece
     ? `${piece.variable}=${piece.file}`
     : `key "${piece.key}" of secret "${piece.secret}"`;
@@ -111,7 +111,7 @@ export function planProblem(plan: TlsPlan): string | undefined {
  * What is wrong with material read as planned, as Go checks it: a CA holds
  * at least one certificate, a certificate parses and matches its key.
  */
-export function materialProblem(
+function materialProblem(
   plan: TlsPlan,
   tls: SchedulerTls,
 ): string | undefined {

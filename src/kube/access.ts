@@ -40,7 +40,26 @@ export type KubeAccess =
   /** In Kubernetes, but the API cannot be reached (e.g. no token mounted). */
   | { inKubernetes: true; client?: undefined; problem: string };
 
-/** Finds out how to reach the API. Never throws; close the client when done. */
+/**
+ * Finds out how to reach the API: the service account in a pod, else a
+ * kubeconfig, else none (not in Kubernetes). Never throws: an API that cannot
+ * be used is a `problem`, said by the sources. Close the client when done.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kubernetesSources, openKubernetes } from "./mod.ts";
+ *
+ * // Outside a pod, with no kubeconfig: not in Kubernetes, and nothing asked.
+ * // (The agent passes Deno.env.toObject() and the --kubeconfig setting.)
+ * const access = await openKubernetes({ env: {} });
+ * assert.equal(access.inKubernetes, false);
+ * const sources = kubernetesSources(access, { level: "cluster" });
+ * const signal = new AbortController().signal;
+ * const results = await Promise.all(sources.map((s) => s.read(signal)));
+ * assert.deepEqual(results, [{ snapshot: { is_kubernetes: false } }]);
+ * ```
+ */
 export async function openKubernetes(
   options: KubeAccessOptions,
 ): Promise<KubeAccess> {
@@ -99,7 +118,7 @@ export interface KubeconfigChoice {
 }
 
 /** True in a pod: the service account is used, never a kubeconfig. */
-export function inPod(env: KubeAccessOptions["env"]): boolean {
+function inPod(env: KubeAccessOptions["env"]): boolean {
   return Boolean(
     env.KUBERNETES_SERVICE_HOST?.trim() && env.KUBERNETES_SERVICE_PORT?.trim(),
   );
@@ -182,7 +201,7 @@ async function readFileText(path: string): Promise<string | Error> {
 }
 
 /** The service-account token, read afresh (projected tokens rotate). */
-export async function readToken(dir: string): Promise<string | Error> {
+async function readToken(dir: string): Promise<string | Error> {
   const text = await readFileText(`${dir}/token`);
   if (text instanceof Error) return text;
   const token = text.trim();

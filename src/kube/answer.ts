@@ -45,11 +45,11 @@ export type AnswerRead =
  * one is followed by a scavenge (well under a millisecond with the shipped
  * 1 MB semi-spaces) every RELEASE_EVERY_BYTES.
  */
-export const RELEASE_EVERY_BYTES = 256 * 1024;
+const RELEASE_EVERY_BYTES = 256 * 1024;
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /** A scavenge, when the runtime exposes gc (the shipped --expose-gc). */
-export function scavenge(): void {
+function scavenge(): void {
   (globalThis as { gc?: (o: { type: "minor" }) => void }).gc?.({
     type: "minor",
   });

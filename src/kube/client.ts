@@ -102,7 +102,7 @@ export interface HttpKubeClientOptions {
  * Most bytes of one object's answer: etcd stores at most 1.5 MiB per object
  * (a Secret's data at most 1 MiB, 4/3 of it as base64).
  */
-export const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
+const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
 
 /**
  * HTTP_1_ONLY: the clients of access.ts and kubeconfig.ts speak HTTP/1.1

@@ -10,7 +10,7 @@ import { pick } from "./json_pick.ts";
 /** The ConfigMap that keeps the cluster id, in the pod's namespace. */
 export const CLUSTER_ID_CONFIGMAP = "hodometer";
 /** The ConfigMap's key that holds the id. */
-export const CLUSTER_ID_KEY = "cluster_id";
+const CLUSTER_ID_KEY = "cluster_id";
 
 /** What is read of the ConfigMap: the id, and only a UUID's worth of it. */
 const CONFIGMAP_PICK = pick.object({

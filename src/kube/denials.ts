@@ -14,7 +14,7 @@ export interface IdDenial {
 }
 
 /** Manifests that grant what a denial lacks (for service account `hodometer`). */
-export const GRANTS = {
+const GRANTS = {
   Role: "deploy/kubernetes/role.yaml",
   ClusterRole: "deploy/kubernetes/cluster-access.yaml",
 } as const;

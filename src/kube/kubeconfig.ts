@@ -43,7 +43,7 @@ const text = (v: Uint8Array | string) =>
   typeof v === "string" ? v : new TextDecoder().decode(v);
 
 /** `kubernetes: cannot use kubeconfig <paths>: <why>` */
-export function kubeconfigProblem(
+function kubeconfigProblem(
   paths: readonly string[],
   why: string,
 ): Error {

@@ -17,7 +17,7 @@ export const METADATA_ONLY_ACCEPT: string = [
 ].join(",");
 
 /** Most pages of one list (a continue token that never ends is an error). */
-export const MAX_PAGES = 10_000;
+const MAX_PAGES = 10_000;
 
 /** How a paged list ended. */
 export type ListOutcome =

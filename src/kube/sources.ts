@@ -41,7 +41,7 @@ import {
 } from "../metrics/kube_rules.ts";
 
 /** Where Seldon's custom resources are served. */
-export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
+const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
 
 /**
  * Most bytes kept of all ServerConfigs together (they are held until every
@@ -49,10 +49,10 @@ export const SELDON_API = "/apis/mlops.seldon.io/v1alpha1";
  * handful of a few hundred bytes. (1 MiB was measured to cost 1.5 MiB more
  * heap in a 32 MiB pod than this, with an endless ServerConfigs list.)
  */
-export const MAX_SERVER_CONFIGS_KEPT = 256 * 1024;
+const MAX_SERVER_CONFIGS_KEPT = 256 * 1024;
 
 /** Most warnings of one collection about Servers; the rest are counted. */
-export const MAX_SERVER_WARNINGS = 20;
+const MAX_SERVER_WARNINGS = 20;
 
 /** Which Kubernetes sources are made, and how they list. */
 export interface KubeSourceOptions {

@@ -32,9 +32,11 @@ export interface CgroupEntry {
 
 /** A mounted cgroup hierarchy, from /proc/self/mountinfo. */
 export interface CgroupMount {
+  /** `cgroup2` mounts the unified (v2) hierarchy, `cgroup` a v1 one. */
   version: "v1" | "v2";
   /** The cgroup at the mount point (the container's own, in a container). */
   root: string;
+  /** Where the hierarchy is mounted, e.g. `/sys/fs/cgroup/memory`. */
   mountPoint: string;
   /** v1 controllers mounted there (from the super options); empty for v2. */
   controllers: string[];
@@ -42,6 +44,7 @@ export interface CgroupMount {
 
 /** A limit found, and where. */
 export interface MemoryLimit {
+  /** The limit, in bytes. */
   bytes: number;
   /** The file it was read from, or `runtime` (constrainedMemory()). */
   source: string;
@@ -186,6 +189,7 @@ export function smallestLimit(
   return best;
 }
 
+/** Where readMemoryLimit reads from: the system, or a test's files. */
 export interface LimitReader {
   /** Reads a file's text; rejects when it cannot (absent, not permitted). */
   readTextFile(path: string): Promise<string>;
@@ -194,7 +198,7 @@ export interface LimitReader {
 }
 
 /** The real files and the real runtime. */
-export const SYSTEM_LIMIT_READER: LimitReader = {
+const SYSTEM_LIMIT_READER: LimitReader = {
   readTextFile: (path) => Deno.readTextFile(path),
   constrainedMemory: () => process.constrainedMemory(),
 };
@@ -208,6 +212,30 @@ export type LimitReading =
  * The process's memory limit: from the cgroup files where the runtime lets
  * us read them, else from the runtime's own reading. `unknown` says why
  * neither could tell (then nothing is sized from it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readMemoryLimit } from "./cgroup_memory.ts";
+ *
+ * // A container in a 32 MiB cgroup v2, as the files show it.
+ * const files: Record<string, string> = {
+ *   "/proc/self/cgroup": "0::/\n",
+ *   "/proc/self/mountinfo":
+ *     "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+ *   "/sys/fs/cgroup/memory.max": "33554432\n",
+ * };
+ * const reading = await readMemoryLimit({
+ *   readTextFile: (path) =>
+ *     path in files
+ *       ? Promise.resolve(files[path]!)
+ *       : Promise.reject(new Error(`${path}: not found`)),
+ *   constrainedMemory: () => undefined,
+ * });
+ * assert.deepEqual(reading, {
+ *   limit: { bytes: 33554432, source: "/sys/fs/cgroup/memory.max" },
+ * });
+ * ```
  */
 export async function readMemoryLimit(
   reader: LimitReader = SYSTEM_LIMIT_READER,

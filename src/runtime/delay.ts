@@ -10,6 +10,10 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Waits `ms`, or less when `signal` aborts; never rejects. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
+/**
+ * The clocks and the timer delay() waits with; each defaults to the real one,
+ * and tests give their own to wait without waiting.
+ */
 export interface DelayClocks {
   /** Wall-clock milliseconds (Date.now). */
   now?: () => number;
@@ -26,7 +30,20 @@ export const DEFAULT_CHUNK_MS = 60_000;
 
 /**
  * Waits `ms` milliseconds (any finite length), or until `signal` aborts;
- * never rejects.
+ * never rejects. Unlike a bare setTimeout it waits longer than 24.8 days, and
+ * a suspended machine or a wall clock set back does not stretch it.
+ *
+ * @example
+ * ```ts
+ * import { delay } from "./delay.ts";
+ *
+ * await delay(10); // about 10 ms
+ *
+ * // Aborted: it ends then, without an error.
+ * const stop = new AbortController();
+ * setTimeout(() => stop.abort(), 10);
+ * await delay(8 * 60 * 60 * 1000, stop.signal); // ends after about 10 ms
+ * ```
  */
 export async function delay(
   ms: number,
@@ -49,7 +66,7 @@ export async function delay(
 }
 
 /** `delay` as a Sleep (for code that takes its sleep as a parameter). */
-export const sleep: Sleep = (ms, signal) => delay(ms, signal);
+export const sleep: Sleep = (ms, signal): Promise<void> => delay(ms, signal);
 
 function oneTimer(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import { getHeapStatistics } from "node:v8";
 
 const MIB = 1024 * 1024;
 
+/** How paceHeap paces; pacingFor() gives them for a memory limit. */
 export interface HeapPacerOptions {
   /** Heap allowed whatever the live size; 14 MB unless set. */
   floorBytes?: number;
@@ -33,6 +34,7 @@ export interface HeapPacerOptions {
   collect?: () => void;
 }
 
+/** A running pacer, as paceHeap returns it. */
 export interface HeapPacer {
   /** Full collections the pacer has asked for so far. */
   readonly collections: number;
@@ -42,9 +44,11 @@ export interface HeapPacer {
   check(): void;
   /** A full collection now (between two stages of work), whatever the heap. */
   collectNow(): void;
+  /** Stops looking at the heap; the pacer does nothing more after it. */
   stop(): void;
 }
 
+/** The floor, slack and period a pacer uses where its options say nothing. */
 export const PACER_DEFAULTS = {
   floorBytes: 14_000_000,
   slackBytes: 6_000_000,
@@ -80,7 +84,27 @@ function v8Held(): number {
   return heap.total_heap_size + heap.external_memory;
 }
 
-/** Starts pacing; call stop() when the collection is over. */
+/**
+ * Starts pacing; call stop() when the collection is over. Without a `gc()`
+ * exposed by the runtime (the shipped binary runs with --expose-gc) and no
+ * `collect` given, it returns a pacer that does nothing.
+ *
+ * @example
+ * ```ts
+ * import { paceHeap, pacingFor } from "./heap_pacer.ts";
+ *
+ * // Sized for a 32 MiB pod: no floor, a 1 MB slack.
+ * const pacer = paceHeap(pacingFor(32 * 1024 * 1024));
+ * try {
+ *   const pages = Array.from({ length: 100 }, () => new Uint8Array(64 * 1024));
+ *   pacer.check(); // after a burst of allocation
+ *   console.log(pages.length);
+ * } finally {
+ *   pacer.stop();
+ * }
+ * console.log(pacer.collections, pacer.peakHeldBytes); // 0 0 without gc()
+ * ```
+ */
 export function paceHeap(options: HeapPacerOptions = {}): HeapPacer {
   const collect = options.collect ??
     (globalThis as { gc?: () => void }).gc;
