@@ -130,7 +130,7 @@ export async function receiveCommand(
   });
   const onError = (error: unknown) =>
     log.error("request failed: {error}", { error: errorMessage(error) });
-  const { app, bodies, counters } = createReceiver({
+  const { app, bodies, counters, changed } = createReceiver({
     store,
     recordLevel,
     logger: log,
@@ -154,6 +154,7 @@ export async function receiveCommand(
         const events = expireEvents ? await expireEvents(cutoff) : 0;
         const forgotten = clusters.forgetSeenBefore(cutoff);
         counters.expiredClusters += forgotten;
+        if (events > 0 || forgotten > 0) changed();
         return { events, clusters: forgotten };
       },
     });

@@ -1,6 +1,8 @@
 // A receiver assembled from a store: the routes with their counters, the
-// latest snapshot of each cluster, /metrics and the overview page wired in.
-// The command and the tests build receivers through this one function.
+// latest snapshot of each cluster, /metrics and the pages wired in as views
+// of the store's state, each rendered once per state version and shared by
+// its readers (read_side.ts). The command and the tests build receivers
+// through this one function.
 
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
@@ -12,10 +14,17 @@ import {
 import { BodyBudget } from "./body.ts";
 import type { FetchApp } from "./server.ts";
 import { ClusterBook } from "./clusters.ts";
-import type { PageContext } from "./page.ts";
+import { PAGE_HEADERS, type PageAnswer, type PageContext } from "./page.ts";
 import { renderOverview } from "./page_overview.ts";
 import { renderClusterPage } from "./page_cluster.ts";
-import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
+import {
+  clusterMetrics,
+  PROMETHEUS_CONTENT_TYPE,
+  ReceiverCounters,
+  receiverMetrics,
+} from "./prometheus.ts";
+import type { ReadBudget } from "./read_budget.ts";
+import { ReadSide, type SharedView } from "./read_side.ts";
 import type { EventStore } from "./store.ts";
 
 export interface ReceiverOptions extends
@@ -40,6 +49,8 @@ export interface ReceiverOptions extends
   clusters?: ClusterBook;
   /** Bodies being read or handled, together; 16 of the largest unless given. */
   bodies?: BodyBudget;
+  /** What the read side's answers may hold; READ_LIMITS unless given. */
+  reads?: ReadBudget;
 }
 
 export interface Receiver {
@@ -48,7 +59,25 @@ export interface Receiver {
   bodies: BodyBudget;
   counters: ReceiverCounters;
   clusters: ClusterBook;
+  reads: ReadSide;
+  /**
+   * Says that the store's state changed outside a request (retention):
+   * renders of the state before are not reused.
+   */
+  changed(): void;
 }
+
+/**
+ * How long a page's render is reused while the store is unchanged: pages
+ * tell the time ("12 s ago", silent since), /metrics does not.
+ */
+export const PAGE_MAX_AGE_MS = 2_000;
+
+/** A page's render, for the read side. */
+const pageSource = (page: PageAnswer) => ({
+  status: page.status,
+  chunks: [page.html],
+});
 
 export function createReceiver(options: ReceiverOptions): Receiver {
   const now = options.now ?? Date.now;
@@ -57,6 +86,15 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const clusters = options.clusters ?? new ClusterBook();
   const bodies = options.bodies ??
     new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
+  const reads = new ReadSide({
+    budget: options.reads,
+    idleMs: options.bodyTimeoutMs ?? 10_000,
+    onPiece: options.onStreamed,
+    onAbandoned: () => counters.abandonedAnswers++,
+    now,
+  });
+  // The store's state: renders of an older one are not reused.
+  let version = 0;
   const context = (): PageContext => ({
     clusters,
     recordLevel,
@@ -65,6 +103,30 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     keptIn: store.keptIn,
     now: now(),
   });
+  const page = (
+    req: Request,
+    key: string,
+    render: () => PageAnswer,
+  ) =>
+    reads.shared(req, {
+      key,
+      version,
+      maxAgeMs: PAGE_MAX_AGE_MS,
+      headers: PAGE_HEADERS,
+      render: () => pageSource(render()),
+    });
+  const metrics: Omit<SharedView, "version"> = {
+    key: "/metrics",
+    headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+    fresh: () =>
+      receiverMetrics({
+        counters,
+        clusters,
+        bodies,
+        reads: () => reads.budget.stats,
+      }),
+    render: () => ({ status: 200, chunks: clusterMetrics(clusters) }),
+  };
 
   const app = createReceiverApp({
     store,
@@ -76,12 +138,12 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     maxBodyBytes: options.maxBodyBytes,
     bodies,
     bodyTimeoutMs: options.bodyTimeoutMs,
-    onStreamed: options.onStreamed,
-    onAbandoned: () => counters.abandonedAnswers++,
+    reads,
     onError: options.onError,
     limits: options.limits,
     health: options.health,
     onAccepted: (events, result, receivedAtMs) => {
+      version++;
       counters.received += events.length;
       counters.duplicates += result.duplicates;
       // A re-delivery changes nothing: only newly recorded events count.
@@ -91,19 +153,30 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       options.onAccepted?.(events, result, receivedAtMs);
     },
     onRejected: (kind) => counters.rejected[kind]++,
-    metrics: () => renderMetrics({ counters, clusters, bodies }),
-    overview: (query) =>
-      renderOverview({
-        ...context(),
-        query,
-        activeByDay: (sinceMs) => store.activeByDay(sinceMs),
-      }),
-    clusterPage: (rawId) =>
-      renderClusterPage({
-        ...context(),
-        rawId,
-        history: (distinctId, max) => store.history(distinctId, max),
-      }),
+    metrics: (req) => reads.shared(req, { ...metrics, version }),
+    overview: (req, query) =>
+      page(req, `/?${query}`, () =>
+        renderOverview({
+          ...context(),
+          query,
+          activeByDay: (sinceMs) => store.activeByDay(sinceMs),
+        })),
+    clusterPage: (req, rawId) =>
+      page(req, `/clusters/${rawId}`, () =>
+        renderClusterPage({
+          ...context(),
+          rawId,
+          history: (distinctId, max) => store.history(distinctId, max),
+        })),
   });
-  return { app, bodies, counters, clusters };
+  return {
+    app,
+    bodies,
+    counters,
+    clusters,
+    reads,
+    changed: () => {
+      version++;
+    },
+  };
 }
