@@ -65,33 +65,67 @@ export function crc32Combine(
   return (multiplyModP(shift, crcA) ^ crcB) >>> 0;
 }
 
-/** A gzip member split as the splice needs it; null when it is not one this module can splice. */
+/** A gzip member split as the splice needs it. */
 export interface GzipParts {
-  /** The deflate blocks, ending with the final one. */
-  deflate: Uint8Array;
+  /** The deflate blocks, ending with the final one, as views of the member. */
+  deflate: Uint8Array[];
   crc: number;
   /** Length of the uncompressed data. */
   size: number;
 }
 
-/** The parts of one gzip member with a plain 10-byte header (no name, comment or extra field). */
-export function gzipParts(member: Uint8Array): GzipParts | null {
+/**
+ * The parts of one gzip member, given in pieces, with a plain 10-byte header
+ * (no name, comment or extra field); null when it is not such a member.
+ */
+export function gzipParts(member: readonly Uint8Array[]): GzipParts | null {
+  const total = member.reduce((n, piece) => n + piece.length, 0);
+  const header = bytesAt(member, 0, 4);
   if (
-    member.length < HEADER_BYTES + TRAILER_BYTES || member[0] !== 0x1f ||
-    member[1] !== 0x8b || member[2] !== 8 || member[3] !== 0
+    total < HEADER_BYTES + TRAILER_BYTES || header[0] !== 0x1f ||
+    header[1] !== 0x8b || header[2] !== 8 || header[3] !== 0
   ) {
     return null;
   }
-  const view = new DataView(
-    member.buffer,
-    member.byteOffset + member.length - TRAILER_BYTES,
-    TRAILER_BYTES,
-  );
+  const trailer = bytesAt(member, total - TRAILER_BYTES, TRAILER_BYTES);
+  const view = new DataView(trailer.buffer);
   return {
-    deflate: member.subarray(HEADER_BYTES, member.length - TRAILER_BYTES),
+    deflate: viewsOf(member, HEADER_BYTES, total - TRAILER_BYTES),
     crc: view.getUint32(0, true),
     size: view.getUint32(4, true),
   };
+}
+
+/** Views of the bytes [from, to) of data given in pieces. */
+function viewsOf(
+  pieces: readonly Uint8Array[],
+  from: number,
+  to: number,
+): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  let at = 0;
+  for (const piece of pieces) {
+    const start = Math.max(from - at, 0);
+    const end = Math.min(to - at, piece.length);
+    if (end > start) views.push(piece.subarray(start, end));
+    at += piece.length;
+  }
+  return views;
+}
+
+/** A copy of `length` bytes at `from` of data given in pieces. */
+function bytesAt(
+  pieces: readonly Uint8Array[],
+  from: number,
+  length: number,
+): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const view of viewsOf(pieces, from, from + length)) {
+    out.set(view, at);
+    at += view.length;
+  }
+  return out;
 }
 
 /** Stored deflate blocks (never final) holding `bytes`. */
@@ -120,5 +154,5 @@ export function spliceGzip(fresh: Uint8Array, shared: GzipParts): Uint8Array[] {
   const view = new DataView(trailer.buffer);
   view.setUint32(0, crc32Combine(crc32(fresh), shared.crc, shared.size), true);
   view.setUint32(4, (fresh.length + shared.size) >>> 0, true);
-  return [HEADER, storedBlocks(fresh), shared.deflate, trailer];
+  return [HEADER, storedBlocks(fresh), ...shared.deflate, trailer];
 }

@@ -36,7 +36,7 @@ export const READ_LIMITS: Readonly<ReadLimits> = {
   sharedBytes: 24 * 1024 * 1024,
   largestShared: 18 * 1024 * 1024,
   renders: 4,
-  readers: 512,
+  readers: 128,
 };
 
 /** Why a read was refused, as /metrics counts it. */
@@ -66,6 +66,11 @@ export class ReadBudget {
 
   constructor(limits: Partial<ReadLimits> = {}) {
     this.limits = { ...READ_LIMITS, ...limits };
+  }
+
+  /** Bytes of shared renders held now. */
+  get sharedBytes(): number {
+    return this.#bytes;
   }
 
   /** Holds `bytes` more of shared renders, if they fit. */

@@ -31,15 +31,13 @@ export interface SharedView {
   headers: Record<string, string>;
   /** Text made for each reader, sent before the shared render (then no validator). */
   fresh?: () => string;
-  /** The rest of the answer made for each reader as it reads, when the render is too large to share. */
-  unshared?: () => Iterable<string>;
 }
 
 export interface ReadSideOptions {
   budget?: ReadBudget;
   /** How long a reader may take no piece of its answer (BODY_TIMEOUT). */
   idleMs: number;
-  /** Called after each piece handed over (to pace the heap). */
+  /** Called after each piece handed over, and each chunk rendered or compressed (to pace the heap). */
   onPiece?: () => void;
   /** Called when an answer is given up: its reader stopped reading. */
   onAbandoned?: () => void;
@@ -47,8 +45,6 @@ export interface ReadSideOptions {
   now?: () => number;
 }
 
-/** Renders up to this size are also offered in Brotli (costly on large ones). */
-export const BROTLI_MAX_BYTES = 1024 * 1024;
 /** Smaller renders are sent as they are. */
 const COMPRESS_MIN_BYTES = 1024;
 
@@ -67,7 +63,10 @@ export class ReadSide {
 
   constructor(options: ReadSideOptions) {
     this.budget = options.budget ?? new ReadBudget();
-    this.cache = new RenderCache(this.budget, { now: options.now });
+    this.cache = new RenderCache(this.budget, {
+      now: options.now,
+      onWork: options.onPiece,
+    });
     this.#options = options;
   }
 
@@ -135,35 +134,44 @@ export class ReadSide {
         headers: { etag, ...validatorHeaders(view.headers) },
       });
     }
-    if (!this.budget.tryReader()) return this.busy("readers");
-    this.cache.pin(render);
     const coding = chooseCoding(
       req.headers.get("accept-encoding"),
       offered(view, render),
     );
-    if (coding === "identity") return this.#send(req, view, render, etag);
+    // Text inflated for one reader from a render kept compressed is made
+    // anew, as a render is: one of the renders being made.
+    const inflating = coding === "identity" && render.coding !== "identity";
+    if (inflating && !this.budget.tryRender()) return this.busy("renders");
+    if (!this.budget.tryReader()) {
+      if (inflating) this.budget.renderDone();
+      return this.busy("readers");
+    }
+    this.cache.pin(render);
+    const done = () => {
+      this.cache.unpin(render);
+      this.budget.readerDone();
+      if (inflating) this.budget.renderDone();
+    };
+    if (coding === "identity") return this.#send(req, view, render, etag, done);
     return this.cache.copy(render, coding).catch(() => null).then((copy) =>
-      this.#send(req, view, render, etag, copy && { coding, copy })
+      this.#send(req, view, render, etag, done, copy && { coding, copy })
     );
   }
 
-  /** The answer of a pinned render, in its coding; unpinned when the answer ends. */
+  /** The answer of a pinned render, in its coding; `done` once the answer ends. */
   #send(
     req: Request,
     view: SharedView,
     render: SharedRender,
     etag: string | undefined,
-    coded?: { coding: Coding; copy: Uint8Array } | null,
+    done: () => void,
+    coded?: { coding: Coding; copy: Uint8Array[] } | null,
   ): Response {
     const fresh = view.fresh ? encoder.encode(view.fresh()) : undefined;
-    const { chunks, coding } = bodyOf(render, fresh, coded);
-    const done = () => {
-      this.cache.unpin(render);
-      this.budget.readerDone();
-    };
+    const { chunks, length, coding } = bodyOf(render, fresh, coded);
     const headers: Record<string, string> = {
       ...untransformed(view.headers),
-      "content-length": String(chunks.reduce((n, c) => n + c.length, 0)),
+      "content-length": String(length),
       vary: "accept-encoding",
     };
     if (etag !== undefined) headers.etag = etag;
@@ -181,14 +189,17 @@ export class ReadSide {
   /** A render too large to share: made for this reader as it reads. */
   #unshared(view: SharedView): Response {
     const fresh = view.fresh?.();
-    const rest = view.unshared?.() ?? view.render().chunks;
+    const rest = view.render().chunks;
     return this.streamed(
       fresh === undefined ? rest : prepend(fresh, rest),
       { status: 200, headers: view.headers },
     );
   }
 
-  #stream(chunks: Iterable<AnswerChunk>, onEnd: () => void) {
+  #stream(
+    chunks: Iterable<AnswerChunk> | AsyncIterable<AnswerChunk>,
+    onEnd: () => void,
+  ) {
     return answerStream(chunks, {
       idleMs: this.#options.idleMs,
       onPiece: this.#options.onPiece,
@@ -198,32 +209,71 @@ export class ReadSide {
   }
 }
 
-/** The codings a render is offered in: none when small; gzip alone when large or with fresh text. */
+/**
+ * The codings a render is offered in: none when small; gzip alone when it
+ * is kept so, or when fresh text is spliced in front of it.
+ */
 function offered(view: SharedView, render: SharedRender): Coding[] {
   if (render.size < COMPRESS_MIN_BYTES) return [];
-  if (view.fresh || render.size > BROTLI_MAX_BYTES) return ["gzip"];
+  if (view.fresh || render.coding === "gzip") return ["gzip"];
   return ["br", "gzip"];
 }
 
+/** An answer's body: its chunks, their length in bytes, and its coding. */
+interface Body {
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+  length: number;
+  coding: Coding | "identity";
+}
+
+const lengthOf = (chunks: readonly Uint8Array[]) =>
+  chunks.reduce((n, c) => n + c.length, 0);
+
 /**
- * The body of a render's answer and its coding: the compressed copy (fresh
- * text spliced in front of a gzip copy), or the render itself after any
- * fresh text (also when a copy cannot take the fresh text).
+ * The body of a render's answer: its compressed copy (fresh text spliced in
+ * front of a gzip one), or its text after any fresh text (inflated as it is
+ * read when the render is kept compressed).
  */
 function bodyOf(
   render: SharedRender,
   fresh: Uint8Array | undefined,
-  coded: { coding: Coding; copy: Uint8Array } | null | undefined,
-): { chunks: readonly Uint8Array[]; coding: Coding | "identity" } {
+  coded: { coding: Coding; copy: Uint8Array[] } | null | undefined,
+): Body {
   if (coded && fresh === undefined) {
-    return { chunks: [coded.copy], coding: coded.coding };
+    return { ...coded, chunks: coded.copy, length: lengthOf(coded.copy) };
   }
   const parts = coded?.coding === "gzip" ? gzipParts(coded.copy) : null;
   if (fresh !== undefined && parts !== null) {
-    return { chunks: spliceGzip(fresh, parts), coding: "gzip" };
+    const chunks = spliceGzip(fresh, parts);
+    return { chunks, length: lengthOf(chunks), coding: "gzip" };
   }
-  const chunks = fresh === undefined ? render.body : [fresh, ...render.body];
-  return { chunks, coding: "identity" };
+  const length = (fresh?.length ?? 0) + render.size;
+  if (render.coding === "identity") {
+    const chunks = fresh ? [fresh, ...render.body] : render.body;
+    return { chunks, length, coding: "identity" };
+  }
+  return { chunks: inflated(fresh, render.body), length, coding: "identity" };
+}
+
+/** Gzip is inflated this much at a time: each piece of text made is a few times larger. */
+const INFLATE_SLICE_BYTES = 16 * 1024;
+
+/** `first`, then the text of gzip blocks, inflated as it is read. */
+async function* inflated(
+  first: Uint8Array | undefined,
+  gzip: readonly Uint8Array<ArrayBuffer>[],
+): AsyncGenerator<Uint8Array> {
+  if (first) yield first;
+  const slices = function* () {
+    for (const block of gzip) {
+      for (let at = 0; at < block.length; at += INFLATE_SLICE_BYTES) {
+        yield block.subarray(at, at + INFLATE_SLICE_BYTES);
+      }
+    }
+  };
+  yield* ReadableStream.from(slices()).pipeThrough(
+    new DecompressionStream("gzip"),
+  );
 }
 
 /**

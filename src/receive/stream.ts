@@ -9,7 +9,8 @@
 // they come from: text is encoded a piece at a time, so a large chunk (an old
 // 1 MB event) never becomes a large copy; bytes (a render shared by every
 // reader, shared_render.ts) are handed over as views of the shared bytes,
-// never copied, so a reader that never reads holds no bytes of its own.
+// never copied (VIEW_PIECE_BYTES), so a reader that never reads holds no
+// bytes of its own.
 
 /** The error a given-up answer ends with (the server's onError sees it). */
 export class AbandonedAnswer extends Error {
@@ -33,9 +34,16 @@ export interface AnswerStreamOptions {
 /** A chunk of an answer: text (encoded as it is read) or bytes (handed over as views). */
 export type AnswerChunk = string | Uint8Array;
 
+/** The largest piece encoded from text: a copy, so kept small. */
 export const PIECE_BYTES = 48 * 1024;
 /** Characters per piece: at most three bytes each in UTF-8. */
 const PIECE_CHARS = PIECE_BYTES / 3;
+/**
+ * The largest piece of bytes: a view, never a copy, so larger pieces cost a
+ * reader nothing and save work per piece (the runtime then holds at most one
+ * piece beyond its 64 KiB of buffered pieces).
+ */
+export const VIEW_PIECE_BYTES = 256 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -58,7 +66,7 @@ class PieceCutter {
     const chunk = this.#chunk;
     const at = this.#at;
     if (typeof chunk !== "string") {
-      this.#at = Math.min(chunk.length, at + PIECE_BYTES);
+      this.#at = Math.min(chunk.length, at + VIEW_PIECE_BYTES);
       return chunk.subarray(at, this.#at);
     }
     // A surrogate pair is never cut in two: the next piece takes it whole.
@@ -70,12 +78,14 @@ class PieceCutter {
   }
 }
 
-/** The chunks as a byte stream with a reading deadline. */
+/** The chunks (made as they are asked for, or awaited) as a byte stream with a reading deadline. */
 export function answerStream(
-  chunks: Iterable<AnswerChunk>,
+  chunks: Iterable<AnswerChunk> | AsyncIterable<AnswerChunk>,
   options: AnswerStreamOptions,
 ): ReadableStream<Uint8Array> {
-  const iterator = chunks[Symbol.iterator]();
+  const iterator = Symbol.asyncIterator in chunks
+    ? chunks[Symbol.asyncIterator]()
+    : chunks[Symbol.iterator]();
   const cutter = new PieceCutter();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let ended = false;
@@ -85,7 +95,8 @@ export function answerStream(
     if (ended) return;
     ended = true;
     try {
-      iterator.return?.();
+      const closing = iterator.return?.();
+      if (closing instanceof Promise) closing.catch(() => {});
     } finally {
       options.onEnd?.();
     }
@@ -100,11 +111,12 @@ export function answerStream(
   return new ReadableStream<Uint8Array>({
     // An answer never asked for (its client gone before it began) ends too.
     start: giveUpLater,
-    pull(controller) {
+    async pull(controller) {
       clearTimeout(timer);
       try {
         while (cutter.empty) {
-          const next = iterator.next();
+          const pending = iterator.next();
+          const next = pending instanceof Promise ? await pending : pending;
           if (next.done) {
             finish();
             controller.close();
