@@ -49,9 +49,10 @@ async function rendered(
 
 Deno.test("ByteBlocks: text of any characters across blocks reads back whole; a block the budget refuses stops the writing", () => {
   const held: number[] = [];
-  const blocks = new ByteBlocks(16, (n) => {
-    held.push(n);
-    return true;
+  const given: number[] = [];
+  const blocks = new ByteBlocks(16, {
+    take: (n) => held.push(n) > 0,
+    give: (n) => given.push(n),
   });
   const pieces = ["aé€😀".repeat(7), "", "x", "😀😀😀", "z".repeat(40)];
   for (const p of pieces) assert(blocks.writeText(p));
@@ -65,9 +66,21 @@ Deno.test("ByteBlocks: text of any characters across blocks reads back whole; a 
   );
   assertEquals(blocks.size, new TextEncoder().encode(pieces.join("")).length);
   assertEquals(held.length, out.length);
+  // A last block mostly empty is cut to its size, the rest given back.
+  const cut = new ByteBlocks(16, {
+    take: () => true,
+    give: (n) => given.push(n),
+  });
+  given.length = 0;
+  assert(cut.write(new Uint8Array(17).fill(7)));
+  assertEquals(cut.done().map((b) => [b.length, b.buffer.byteLength]), [
+    [16, 16],
+    [1, 1],
+  ]);
+  assertEquals(given, [15]);
 
   let allowed = 2;
-  const capped = new ByteBlocks(8, () => allowed-- > 0);
+  const capped = new ByteBlocks(8, { take: () => allowed-- > 0, give() {} });
   assert(capped.write(new Uint8Array(16)));
   assertEquals(capped.write(new Uint8Array(1)), false);
   assertEquals(capped.size, 16);
@@ -122,29 +135,24 @@ Deno.test("the budget: renders past the cap and bytes past the limit are refused
   const block = 256 * 1024;
   const budget = new ReadBudget({ sharedBytes: 3 * block, renders: 1 });
   const cache = new RenderCache(budget);
-  // A render is made a chunk at a time: the cap is reached meanwhile.
-  const waiting = cache.render("/a", 1, () => ({
+  // Each fills most of a block (one held whole).
+  const view = (c: string) => () => ({
     status: 200,
-    chunks: (function* () {
-      yield "a";
-    })(),
-  }));
-  assertEquals(cache.render("/b", 1, () => ({ status: 200, chunks: ["b"] })), {
-    refused: "renders",
+    chunks: [c.repeat(200_000)],
   });
+  // A render is made a chunk at a time: the cap is reached meanwhile.
+  const waiting = cache.render("/a", 1, view("a"));
+  assertEquals(cache.render("/b", 1, view("b")), { refused: "renders" });
   const a = await rendered(waiting);
   cache.pin(a);
-  // One block each: a third render does not fit while /a and /b are read.
-  const b = await rendered(
-    cache.render("/b", 1, () => ({ status: 200, chunks: ["b"] })),
-  );
+  const b = await rendered(cache.render("/b", 1, view("b")));
   cache.pin(b);
-  const c = await cache.render("/c", 1, () => ({ status: 200, chunks: ["c"] }));
-  assertEquals(c, { refused: "bytes" });
+  // A third does not fit while /a and /b are read.
+  assertEquals(await cache.render("/c", 1, view("c")), { refused: "bytes" });
   // Once /a is no longer read, it is retired to make room.
   cache.unpin(a);
-  await rendered(cache.render("/c", 1, () => ({ status: 200, chunks: ["c"] })));
-  assertEquals(budget.stats.refused, { renders: 0, readers: 0, bytes: 0 });
+  await rendered(cache.render("/c", 1, view("c")));
+  assertEquals(cache.size, 2);
 });
 
 Deno.test("a render past PLAIN_MAX_BYTES is kept gzip-compressed; one past largestShared is not kept, and said so at that state", async () => {

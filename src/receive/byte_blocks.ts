@@ -1,25 +1,33 @@
 // Bytes gathered into blocks of one size as they come (a shared render, its
 // compressed copies): text is encoded straight into the blocks, so a render
 // leaves no large string or array of its own behind, and the result is a few
-// large pieces to hand out as views. Each new block is asked of `hold`
-// first (the read budget).
+// large pieces to hand out as views. Each new block is taken from a holder
+// (the read budget) first; a last block mostly empty is cut to size, and
+// what it no longer needs given back.
 
 import type { Coding } from "./content_coding.ts";
 
 const encoder = new TextEncoder();
 
+/** Where blocks' bytes are held (the read budget). */
+export interface BlockHolder {
+  /** Holds `bytes` more, if they fit. */
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
 /** Bytes in blocks of `blockBytes`, each held before it is made. */
 export class ByteBlocks {
   readonly #blockBytes: number;
-  readonly #hold: (bytes: number) => boolean;
+  readonly #holder: BlockHolder;
   readonly #full: Uint8Array<ArrayBuffer>[] = [];
   #block: Uint8Array<ArrayBuffer> | undefined;
   #at = 0;
   #size = 0;
 
-  constructor(blockBytes: number, hold: (bytes: number) => boolean) {
+  constructor(blockBytes: number, holder: BlockHolder) {
     this.#blockBytes = blockBytes;
-    this.#hold = hold;
+    this.#holder = holder;
   }
 
   /** Bytes written so far. */
@@ -30,7 +38,7 @@ export class ByteBlocks {
   /** Room in the current block, starting a new one when it is full; false when no block could be held. */
   #room(): boolean {
     if (this.#block !== undefined && this.#at < this.#blockBytes) return true;
-    if (!this.#hold(this.#blockBytes)) return false;
+    if (!this.#holder.take(this.#blockBytes)) return false;
     this.#seal();
     this.#block = new Uint8Array(this.#blockBytes);
     return true;
@@ -73,8 +81,14 @@ export class ByteBlocks {
     return true;
   }
 
-  /** The blocks, the last one cut to what was written. */
+  /** The blocks, each cut to what was written (a last one mostly empty copied to its size). */
   done(): Uint8Array<ArrayBuffer>[] {
+    const last = this.#block;
+    if (last !== undefined && this.#at < this.#blockBytes / 2) {
+      this.#full.push(last.slice(0, this.#at));
+      this.#holder.give(this.#blockBytes - this.#at);
+      this.#block = undefined;
+    }
     this.#seal();
     return this.#full;
   }
@@ -90,12 +104,8 @@ export class CompressedBlocks {
   readonly #gathered: Promise<boolean>;
   #failed = false;
 
-  constructor(
-    coding: Coding,
-    blockBytes: number,
-    hold: (bytes: number) => boolean,
-  ) {
-    this.#blocks = new ByteBlocks(blockBytes, hold);
+  constructor(coding: Coding, blockBytes: number, holder: BlockHolder) {
+    this.#blocks = new ByteBlocks(blockBytes, holder);
     const stream = new CompressionStream(
       (coding === "br" ? "brotli" : "gzip") as CompressionFormat,
     );

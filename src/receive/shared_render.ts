@@ -10,7 +10,11 @@
 // is dropped from the cache when a newer one replaces it or room is needed,
 // and its bytes are given back once its last reader is done.
 
-import { ByteBlocks, CompressedBlocks } from "./byte_blocks.ts";
+import {
+  type BlockHolder,
+  ByteBlocks,
+  CompressedBlocks,
+} from "./byte_blocks.ts";
 import type { Coding } from "./content_coding.ts";
 import type { ReadBudget, ReadRefusal } from "./read_budget.ts";
 
@@ -65,15 +69,19 @@ const encoder = new TextEncoder();
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** The budget's bytes of one part of a render (its text, or a compressed copy). */
-class Holding {
+class Holding implements BlockHolder {
   bytes = 0;
   constructor(private readonly cache: RenderCache) {}
   /** Holds `n` more bytes, making room if it must; false when they do not fit. */
-  readonly take = (n: number): boolean => {
+  take(n: number): boolean {
     if (!this.cache.hold(n)) return false;
     this.bytes += n;
     return true;
-  };
+  }
+  give(n: number): void {
+    this.cache.release(n);
+    this.bytes -= n;
+  }
 }
 
 /** Gives other work a turn every SLICE_MS of this one. */
@@ -100,7 +108,7 @@ class RenderBody {
     this.#cache = cache;
     this.#plainHeld = new Holding(cache);
     this.#packedHeld = new Holding(cache);
-    this.#plain = new ByteBlocks(BLOCK_BYTES, this.#plainHeld.take);
+    this.#plain = new ByteBlocks(BLOCK_BYTES, this.#plainHeld);
   }
 
   /** Bytes kept so far. */
@@ -130,13 +138,12 @@ class RenderBody {
     this.#packed = new CompressedBlocks(
       "gzip",
       BLOCK_BYTES,
-      this.#packedHeld.take,
+      this.#packedHeld,
     );
     for (const block of this.#plain.done()) {
       if (!await this.#packed.write(block)) return false;
     }
-    this.#cache.release(this.#plainHeld.bytes);
-    this.#plainHeld.bytes = 0;
+    this.#plainHeld.give(this.#plainHeld.bytes);
     return true;
   }
 
@@ -333,7 +340,7 @@ export class RenderCache {
     coding: Coding,
   ): Promise<Uint8Array<ArrayBuffer>[] | null> {
     const holding = new Holding(this);
-    const copy = new CompressedBlocks(coding, BLOCK_BYTES, holding.take);
+    const copy = new CompressedBlocks(coding, BLOCK_BYTES, holding);
     const slices = new Slices();
     for (const block of entry.body) {
       if (!await copy.write(block)) break;
