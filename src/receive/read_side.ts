@@ -256,7 +256,7 @@ function bodyOf(
 }
 
 /** Gzip is inflated this much at a time: each piece of text made is a few times larger. */
-const INFLATE_SLICE_BYTES = 16 * 1024;
+const INFLATE_SLICE_BYTES = 64 * 1024;
 
 /** `first`, then the text of gzip blocks, inflated as it is read. */
 async function* inflated(
