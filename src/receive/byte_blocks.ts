@@ -13,6 +13,7 @@ const encoder = new TextEncoder();
 export interface BlockHolder {
   /** Holds `bytes` more, if they fit. */
   take(bytes: number): boolean;
+  /** Gives back bytes taken. */
   give(bytes: number): void;
 }
 
@@ -25,6 +26,7 @@ export class ByteBlocks {
   #at = 0;
   #size = 0;
 
+  /** No blocks yet; each one made will be taken from `holder` first. */
   constructor(blockBytes: number, holder: BlockHolder) {
     this.#blockBytes = blockBytes;
     this.#holder = holder;
@@ -104,6 +106,7 @@ export class CompressedBlocks {
   readonly #gathered: Promise<boolean>;
   #failed = false;
 
+  /** A compressor in `coding` whose output blocks are taken from `holder`. */
   constructor(coding: Coding, blockBytes: number, holder: BlockHolder) {
     this.#blocks = new ByteBlocks(blockBytes, holder);
     const stream = new CompressionStream(

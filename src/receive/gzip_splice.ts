@@ -69,6 +69,7 @@ export function crc32Combine(
 export interface GzipParts {
   /** The deflate blocks, ending with the final one, as views of the member. */
   deflate: Uint8Array[];
+  /** The CRC-32 of the uncompressed data. */
   crc: number;
   /** Length of the uncompressed data. */
   size: number;

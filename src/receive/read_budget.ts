@@ -44,9 +44,13 @@ export type ReadRefusal = "renders" | "readers" | "bytes";
 
 /** The budget's figures, for /metrics. */
 export interface ReadStats {
+  /** The limits the budget holds to. */
   limits: Readonly<ReadLimits>;
+  /** Bytes of shared renders held now. */
   sharedBytes: number;
+  /** Renders being made now. */
   renders: number;
+  /** Answers being sent now. */
   readers: number;
   /** Reads answered 503 because a limit was reached (since start). */
   refused: Readonly<Record<ReadRefusal, number>>;
@@ -54,6 +58,7 @@ export interface ReadStats {
 
 /** Counts what the read side holds; every `try…` that succeeds is paired with its `…Done`. */
 export class ReadBudget {
+  /** The limits, the defaults (READ_LIMITS) where none were given. */
   readonly limits: Readonly<ReadLimits>;
   #bytes = 0;
   #renders = 0;
@@ -64,6 +69,7 @@ export class ReadBudget {
     bytes: 0,
   };
 
+  /** A budget of the given limits, READ_LIMITS for the others. */
   constructor(limits: Partial<ReadLimits> = {}) {
     this.limits = { ...READ_LIMITS, ...limits };
   }
@@ -80,6 +86,7 @@ export class ReadBudget {
     return true;
   }
 
+  /** Gives back bytes held by tryHold(). */
   release(bytes: number): void {
     this.#bytes = Math.max(0, this.#bytes - bytes);
   }
@@ -91,6 +98,7 @@ export class ReadBudget {
     return true;
   }
 
+  /** Ends a render started by tryRender(). */
   renderDone(): void {
     this.#renders = Math.max(0, this.#renders - 1);
   }
@@ -102,6 +110,7 @@ export class ReadBudget {
     return true;
   }
 
+  /** Ends an answer started by tryReader(). */
   readerDone(): void {
     this.#readers = Math.max(0, this.#readers - 1);
   }
@@ -111,6 +120,7 @@ export class ReadBudget {
     this.#refused[why]++;
   }
 
+  /** The figures now, for /metrics. */
   get stats(): ReadStats {
     return {
       limits: this.limits,

@@ -26,6 +26,7 @@ export interface SharedView {
   version: number;
   /** How long a render is reused at an unchanged state (a view that tells the time); forever unless set. */
   maxAgeMs?: number;
+  /** Renders the view (called at most once per state, for all its readers). */
   render(): RenderSource;
   /** Headers of the answer, besides its length, coding and validator. */
   headers: Record<string, string>;
@@ -33,7 +34,9 @@ export interface SharedView {
   fresh?: () => string;
 }
 
+/** What the read side is given. */
 export interface ReadSideOptions {
+  /** What its answers may hold; READ_LIMITS unless given. */
   budget?: ReadBudget;
   /** How long a reader may take no piece of its answer (BODY_TIMEOUT). */
   idleMs: number;
@@ -57,10 +60,13 @@ const RETRY: ResponseInit["headers"] = {
 
 /** The read side's answers and what they hold. */
 export class ReadSide {
+  /** What the answers hold. */
   readonly budget: ReadBudget;
+  /** The shared renders. */
   readonly cache: RenderCache;
   readonly #options: ReadSideOptions;
 
+  /** A read side within `options.budget` (the defaults unless given). */
   constructor(options: ReadSideOptions) {
     this.budget = options.budget ?? new ReadBudget();
     this.cache = new RenderCache(this.budget, {

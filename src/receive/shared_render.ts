@@ -20,17 +20,21 @@ import type { ReadBudget, ReadRefusal } from "./read_budget.ts";
 
 /** What a view renders: its status and its text, a chunk at a time. */
 export interface RenderSource {
+  /** The HTTP status of the answer. */
   status: number;
+  /** The text, made as it is read. */
   chunks: Iterable<string>;
 }
 
 /** A render kept for every reader of a view at one store state. */
 export interface SharedRender {
+  /** The view it renders. */
   readonly key: string;
   /** The store state it shows. */
   readonly version: number;
   /** When it was rendered (the clock given to the cache). */
   readonly madeAt: number;
+  /** The HTTP status of the answer. */
   readonly status: number;
   /** The bytes kept: the UTF-8 text as rendered, or its gzip. */
   readonly body: readonly Uint8Array<ArrayBuffer>[];
@@ -157,6 +161,7 @@ class RenderBody {
   }
 }
 
+/** What the cache is given besides its budget. */
 export interface RenderCacheOptions {
   /** Milliseconds, the clock of `madeAt` and `maxAgeMs`. */
   now?: () => number;
@@ -175,6 +180,7 @@ export class RenderCache {
   /** The state version a key's render was too large to share at. */
   readonly #tooLarge = new Map<string, number>();
 
+  /** An empty cache whose renders are held in `budget`. */
   constructor(budget: ReadBudget, options: RenderCacheOptions = {}) {
     this.#budget = budget;
     this.#now = options.now ?? Date.now;
@@ -309,6 +315,7 @@ export class RenderCache {
     (render as Entry).readers++;
   }
 
+  /** Ends what pin() began; a retired render's bytes go back after its last reader. */
   unpin(render: SharedRender): void {
     const entry = render as Entry;
     entry.readers--;

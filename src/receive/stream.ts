@@ -14,12 +14,14 @@
 
 /** The error a given-up answer ends with (the server's onError sees it). */
 export class AbandonedAnswer extends Error {
+  /** The error of an answer whose reader took nothing for `idleMs`. */
   constructor(idleMs: number) {
     super(`the client read nothing of the answer for ${idleMs} ms`);
     this.name = "AbandonedAnswer";
   }
 }
 
+/** How a streamed answer is paced and ended. */
 export interface AnswerStreamOptions {
   /** How long the client may go without taking a piece. */
   idleMs: number;
