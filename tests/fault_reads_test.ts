@@ -16,11 +16,10 @@ import { assert, assertEquals } from "./assert.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { memoryOf } from "./fixtures/receiver_fuzz.ts";
 import {
-  httpReaders,
   type LoadOutcome,
+  readLoads,
   resetPeak,
   sendFleet,
-  unreadHttp2Streams,
   watchHealth,
 } from "./fixtures/read_load.ts";
 
@@ -30,50 +29,7 @@ const LOAD_MS = 4_000;
 const SETTLE_MS = 300;
 /** The receiver manifest's memory request (deploy/kubernetes). */
 const VMHWM_BOUND_KB = 128 * 1024;
-const PAGE = "/?window=all&per=200";
-
-interface Load {
-  name: string;
-  run(url: string, port: number): Promise<LoadOutcome[]>;
-}
-
-const LOADS: Load[] = [
-  {
-    name: `250 readers of ${PAGE}`,
-    run: (_url, port) =>
-      Promise.all([
-        httpReaders(port, PAGE, 125, LOAD_MS, "gzip, deflate, br"),
-        httpReaders(port, PAGE, 125, LOAD_MS),
-      ]),
-  },
-  {
-    name: "250 readers of /metrics",
-    run: (_url, port) =>
-      Promise.all([
-        httpReaders(port, "/metrics", 125, LOAD_MS, "gzip"),
-        httpReaders(port, "/metrics", 125, LOAD_MS),
-      ]),
-  },
-  {
-    name: "HTTP/2, 5 × 200 unread streams of /metrics",
-    run: async (url) => [
-      await unreadHttp2Streams(url, "/metrics", 5, 200, LOAD_MS),
-    ],
-  },
-];
-
-/** What the readers were answered, summed over a load's groups. */
-function summed(outcomes: LoadOutcome[]): LoadOutcome {
-  const sum: LoadOutcome = { answers: {}, bytes: 0, whole: 0 };
-  for (const o of outcomes) {
-    sum.bytes += o.bytes;
-    sum.whole += o.whole;
-    for (const [k, n] of Object.entries(o.answers)) {
-      sum.answers[k] = (sum.answers[k] ?? 0) + n;
-    }
-  }
-  return sum;
-}
+const LOADS = readLoads(LOAD_MS);
 
 /** Only what the read side answers under load: 200, or 503 past a limit. */
 function assertAnswers(load: string, outcome: LoadOutcome): void {
@@ -105,7 +61,7 @@ async function readsUnderLoad(mode: "summary" | "all"): Promise<void> {
       // peak so far (which is only larger).
       const own = await resetPeak(receiver.pid);
       const health = watchHealth(receiver.url);
-      const outcome = summed(await load.run(receiver.url, receiver.port));
+      const outcome = await load.run(receiver.url, receiver.port);
       const watched = await health.stop();
       const { vmHwmKb } = await memoryOf(receiver.pid); // throws if it died
       peaks.push(vmHwmKb);

@@ -7,11 +7,9 @@
 
 import { startReceiverProcess } from "../../tests/fixtures/receiver_process.ts";
 import {
-  httpReaders,
-  type LoadOutcome,
+  readLoads,
   resetPeak,
   sendFleet,
-  unreadHttp2Streams,
   watchHealth,
 } from "../../tests/fixtures/read_load.ts";
 import { type LoadResult, runWrk } from "./load.ts";
@@ -52,34 +50,6 @@ const WRK_READS: Array<[string, string | null]> = [
   ["/metrics", "gzip"],
 ];
 
-/** The fault suite's loads, each for `ms`. */
-function faultLoads(ms: number) {
-  return [
-    {
-      name: `250 readers of ${PAGE}`,
-      run: (url: string, port: number) =>
-        Promise.all([
-          httpReaders(port, PAGE, 125, ms, "gzip, deflate, br"),
-          httpReaders(port, PAGE, 125, ms),
-        ]),
-    },
-    {
-      name: "250 readers of /metrics",
-      run: (_url: string, port: number) =>
-        Promise.all([
-          httpReaders(port, "/metrics", 125, ms, "gzip"),
-          httpReaders(port, "/metrics", 125, ms),
-        ]),
-    },
-    {
-      name: "HTTP/2 5 × 200 unread streams of /metrics",
-      run: async (url: string) => [
-        await unreadHttp2Streams(url, "/metrics", 5, 200, ms),
-      ],
-    },
-  ];
-}
-
 /** Bytes of one answer to `path` on the wire. */
 async function answerBytes(url: string, accept: string | null) {
   const res = await fetch(url, {
@@ -88,16 +58,6 @@ async function answerBytes(url: string, accept: string | null) {
   const length = Number(res.headers.get("content-length") ?? NaN);
   await res.body?.cancel();
   return length;
-}
-
-function summed(outcomes: LoadOutcome[]): Record<string, number> {
-  const answers: Record<string, number> = {};
-  for (const o of outcomes) {
-    for (const [k, n] of Object.entries(o.answers)) {
-      answers[k] = (answers[k] ?? 0) + n;
-    }
-  }
-  return answers;
 }
 
 async function wrkReads(url: string, seconds: number): Promise<ReadRun[]> {
@@ -130,15 +90,15 @@ async function loadRuns(
   ms: number,
 ): Promise<ReadLoadRun[]> {
   const out: ReadLoadRun[] = [];
-  for (const load of faultLoads(ms)) {
+  for (const load of readLoads(ms)) {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await resetPeak(pid);
     const health = watchHealth(url, 50);
-    const outcomes = await load.run(url, port);
+    const outcome = await load.run(url, port);
     const watched = await health.stop();
     out.push({
       name: load.name,
-      answers: summed(outcomes),
+      answers: outcome.answers,
       vmHwmKb: (await readMemory(pid))?.vmHwmKb ?? null,
       slowestHealthMs: watched.slowestMs,
       healthFailures: watched.failed.length,
