@@ -79,6 +79,71 @@ const pageSource = (page: PageAnswer) => ({
   chunks: [page.html],
 });
 
+/** What the read routes are made of. */
+interface ReadParts {
+  reads: ReadSide;
+  store: EventStore;
+  recordLevel: RecordLevel;
+  clusters: ClusterBook;
+  counters: ReceiverCounters;
+  bodies: BodyBudget;
+  now: () => number;
+  /** The store's state now. */
+  version: () => number;
+}
+
+/** /metrics, the overview and a cluster's page, each a view shared by its readers. */
+function readRoutes(p: ReadParts) {
+  const { reads, store, clusters } = p;
+  const context = (): PageContext => ({
+    clusters,
+    recordLevel: p.recordLevel,
+    totalEvents: store.total(),
+    heldEvents: store.held(),
+    keptIn: store.keptIn,
+    now: p.now(),
+  });
+  const page = (req: Request, key: string, render: () => PageAnswer) =>
+    reads.shared(req, {
+      key,
+      version: p.version(),
+      maxAgeMs: PAGE_MAX_AGE_MS,
+      headers: PAGE_HEADERS,
+      render: () => pageSource(render()),
+    });
+  const metrics: Omit<SharedView, "version"> = {
+    key: "/metrics",
+    headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+    fresh: () =>
+      receiverMetrics({
+        counters: p.counters,
+        clusters,
+        bodies: p.bodies,
+        reads: () => reads.budget.stats,
+      }),
+    render: () => ({ status: 200, chunks: clusterMetrics(clusters) }),
+  };
+  return {
+    metrics: (req: Request) =>
+      reads.shared(req, { ...metrics, version: p.version() }),
+    overview: (req: Request, query: string) =>
+      page(req, `/?${query}`, () =>
+        renderOverview({
+          ...context(),
+          query,
+          activeByDay: (sinceMs) => store.activeByDay(sinceMs),
+        })),
+    clusterPage: (req: Request, rawId: string) =>
+      page(req, `/clusters/${rawId}`, () =>
+        renderClusterPage({
+          ...context(),
+          rawId,
+          history: (distinctId, max) => store.history(distinctId, max),
+        })),
+  };
+}
+
+/** A receiver of the store given: its routes, counters, clusters and read side. */
 export function createReceiver(options: ReceiverOptions): Receiver {
   const now = options.now ?? Date.now;
   const { store, recordLevel } = options;
@@ -95,39 +160,6 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   });
   // The store's state: renders of an older one are not reused.
   let version = 0;
-  const context = (): PageContext => ({
-    clusters,
-    recordLevel,
-    totalEvents: store.total(),
-    heldEvents: store.held(),
-    keptIn: store.keptIn,
-    now: now(),
-  });
-  const page = (
-    req: Request,
-    key: string,
-    render: () => PageAnswer,
-  ) =>
-    reads.shared(req, {
-      key,
-      version,
-      maxAgeMs: PAGE_MAX_AGE_MS,
-      headers: PAGE_HEADERS,
-      render: () => pageSource(render()),
-    });
-  const metrics: Omit<SharedView, "version"> = {
-    key: "/metrics",
-    headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
-    fresh: () =>
-      receiverMetrics({
-        counters,
-        clusters,
-        bodies,
-        reads: () => reads.budget.stats,
-      }),
-    render: () => ({ status: 200, chunks: clusterMetrics(clusters) }),
-  };
-
   const app = createReceiverApp({
     store,
     recordLevel,
@@ -153,30 +185,19 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       options.onAccepted?.(events, result, receivedAtMs);
     },
     onRejected: (kind) => counters.rejected[kind]++,
-    metrics: (req) => reads.shared(req, { ...metrics, version }),
-    overview: (req, query) =>
-      page(req, `/?${query}`, () =>
-        renderOverview({
-          ...context(),
-          query,
-          activeByDay: (sinceMs) => store.activeByDay(sinceMs),
-        })),
-    clusterPage: (req, rawId) =>
-      page(req, `/clusters/${rawId}`, () =>
-        renderClusterPage({
-          ...context(),
-          rawId,
-          history: (distinctId, max) => store.history(distinctId, max),
-        })),
+    ...readRoutes({
+      reads,
+      store,
+      recordLevel,
+      clusters,
+      counters,
+      bodies,
+      now,
+      version: () => version,
+    }),
   });
-  return {
-    app,
-    bodies,
-    counters,
-    clusters,
-    reads,
-    changed: () => {
-      version++;
-    },
+  const changed = () => {
+    version++;
   };
+  return { app, bodies, counters, clusters, reads, changed };
 }
