@@ -3,7 +3,7 @@
 //
 //   deno task bench [--quick] [--reps N] [--cycles N]
 //                                [--v8-flags LIST]
-//                                [--only collector,run,kube,receiver,page,limit,ingest]
+//                                [--only collector,run,kube,receiver,page,limit,ingest,reads]
 //                                [--scheduler batched|double] [--go-agent PATH]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
@@ -36,6 +36,7 @@ import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
 import { cpuTimeMs } from "./bench/proc.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
+import { measureReads } from "./bench/reads.ts";
 import { kubeHostileBench } from "./bench/kube_hostile.ts";
 import { limitSection } from "./bench/limit_section.ts";
 import {
@@ -92,10 +93,11 @@ const SECTIONS = [
   "page",
   "limit",
   "ingest",
+  "reads",
 ] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -969,6 +971,72 @@ async function ingestSection(o: Options) {
   };
 }
 
+// ------------------------------------------------------------ reads
+//
+// The read side at 10 000 clusters (all, on SQLite): reads of an unchanged
+// store under `wrk -t1 -c4`, then the fault suite's loads; under each, the
+// slowest /healthz answer (goal ≤ 2 s), and under the loads the receiver's
+// peak resident set (goal: the manifest's 128 MiB).
+
+const HEALTH_GOAL_MS = 2_000;
+const READ_VMHWM_GOAL_KB = 128 * MIB;
+
+async function readsSection(o: Options) {
+  if (!(await wrkAvailable())) {
+    notes.push("reads: skipped: wrk not found (apt-get install wrk)");
+    figures.reads = { skipped: "wrk not found" };
+    return;
+  }
+  const clusters = 10_000;
+  const seconds = o.quick ? 2 : 4;
+  progress(
+    `reads: ${
+      clusters.toLocaleString("en")
+    } clusters on SQLite; wrk -t1 -c4 for ${seconds} s a read, then the fault loads`,
+  );
+  const m = await measureReads(clusters, seconds);
+  for (const r of m.runs) {
+    rows.push([
+      `read ${r.path}${r.acceptEncoding ? ` (${r.acceptEncoding})` : ""}`,
+      `${round(r.load.requestsPerSecond).toLocaleString("en")} req/s, p50 ${
+        round(r.load.p50Ms, 1)
+      } ms, p99 ${round(r.load.p99Ms, 1)} ms`,
+      `${
+        round(r.answerBytes / 1024).toLocaleString("en")
+      } KiB an answer; ${r.load.errors} errors; slowest /healthz ${
+        round(r.slowestHealthMs)
+      } ms`,
+    ]);
+  }
+  for (const l of m.loads) {
+    rows.push([
+      `load: ${l.name}`,
+      `slowest /healthz ${
+        round(l.slowestHealthMs)
+      } ms (${l.healthFailures} failed)`,
+      `VmHWM ${l.vmHwmKb === null ? "?" : `${mib(l.vmHwmKb)} MiB`}; ${
+        JSON.stringify(l.answers)
+      }`,
+    ]);
+  }
+  const slowest = Math.max(
+    ...m.runs.map((r) => r.slowestHealthMs),
+    ...m.loads.map((l) => l.slowestHealthMs),
+  );
+  verdict(
+    `slowest /healthz ≤ ${HEALTH_GOAL_MS} ms under each read load`,
+    slowest <= HEALTH_GOAL_MS && m.loads.every((l) => l.healthFailures === 0),
+    `${round(slowest)} ms at most`,
+  );
+  const peak = Math.max(...m.loads.map((l) => l.vmHwmKb ?? Infinity));
+  verdict(
+    `receiver VmHWM ≤ 128 MiB under each read load at ${clusters} clusters`,
+    peak <= READ_VMHWM_GOAL_KB,
+    `${mib(peak)} MiB at most`,
+  );
+  figures.reads = { ...m, seedMs: round(m.seedMs) };
+}
+
 // ------------------------------------------------------------ main
 
 function print(o: Options) {
@@ -1014,6 +1082,7 @@ if (import.meta.main) {
       notes.push(...found.notes);
     }],
     ["ingest", ingestSection],
+    ["reads", readsSection],
   ];
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;

@@ -401,8 +401,8 @@ Deno.test("accepted project tokens: another token gets 401, in each answer shape
 Deno.test("the read token guards /events, /metrics and the page; /healthz stays open but says little", async () => {
   const h = harness("all", {
     readToken: "s3cret",
-    metrics: () => ["# metrics\n"],
-    overview: () => ({ status: 200, html: "<html></html>" }),
+    metrics: () => new Response("# metrics\n"),
+    overview: () => new Response("<html></html>"),
   });
   (await h.fetch(track(sampleEvent(1)))).body?.cancel();
   for (const path of ["/events", "/metrics", "/"]) {

@@ -29,13 +29,20 @@ export async function wrkAvailable(): Promise<boolean> {
 
 export async function runWrk(
   url: string,
-  options: { seconds: number; connections: number; threads?: number },
+  options: {
+    seconds: number;
+    connections: number;
+    threads?: number;
+    /** Request headers, as `Name: value`. */
+    headers?: string[];
+  },
 ): Promise<LoadResult> {
   const out = await new Deno.Command("wrk", {
     args: [
       `-t${options.threads ?? 1}`,
       `-c${options.connections}`,
       `-d${options.seconds}s`,
+      ...(options.headers ?? []).flatMap((h) => ["-H", h]),
       "--latency",
       "-s",
       REPORT_LUA,

@@ -1,8 +1,8 @@
 // The receiver's routes, on Hono. Everything it needs comes in as options, so
 // tests call `app.fetch` directly and other stores plug in without touching the
 // request handling. Bodies are read within a size limit, a deadline and a byte
-// budget (body.ts); large answers are streamed and given up when the client
-// stops reading (stream.ts).
+// budget (body.ts); answers of the read side within the read budget
+// (read_side.ts): streamed, and given up when the client stops reading.
 //
 //   /track, /import   events in (Mixpanel's ingestion API)
 //   /engage, /groups  answered: profiles are not recorded here
@@ -32,12 +32,10 @@ import {
 } from "./store.ts";
 import { StoreHealth } from "./store_health.ts";
 import { stampImported } from "./seen_at.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
-import { PAGE_CSP, type PageAnswer } from "./page.ts";
 import { decompress } from "./compression.ts";
 import { queryParams } from "./query.ts";
 import { BodyBudget, readBody } from "./body.ts";
-import { answerStream } from "./stream.ts";
+import { ReadSide } from "./read_side.ts";
 import type { FetchApp } from "./server.ts";
 import { fixedAnswer, fixedAnswerCopies } from "./fixed_answer.ts";
 
@@ -82,13 +80,21 @@ export interface ReceiverAppOptions {
    * Tried while the store is failing, so /healthz sees it recover.
    */
   probeStore?: () => string | null;
-  /** The body of GET /metrics (Prometheus text format), chunk by chunk; no route when absent. */
-  metrics?: () => Iterable<string>;
-  /** GET / (the fleet overview) for the request's query string; no route when absent. */
-  overview?: (query: string) => PageAnswer;
-  /** GET /clusters/<id> (a cluster's page), given the <id> as sent; no route when absent. */
-  clusterPage?: (rawId: string) => PageAnswer;
+  /** The read side's answers and budget; one of its own (the default budget) unless given. */
+  reads?: ReadSide;
+  /** Answers GET /metrics (Prometheus text format); no route when absent. */
+  metrics?: ReadRoute;
+  /** Answers GET / (the fleet overview), given the request's query string; no route when absent. */
+  overview?: ReadRoute;
+  /** Answers GET /clusters/<id> (a cluster's page), given the <id> as sent; no route when absent. */
+  clusterPage?: ReadRoute;
 }
+
+/** A route of the read side: the request (read token checked) and what its path or query names. */
+export type ReadRoute = (
+  req: Request,
+  named: string,
+) => Response | Promise<Response>;
 
 const TEXT = "text/plain; charset=utf-8";
 const JSON_TYPE = "application/json";
@@ -170,11 +176,11 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     maxBytes: maxBody,
     timeoutMs: options.bodyTimeoutMs ?? 10_000,
   };
-  const streamOptions = {
+  const reads = options.reads ?? new ReadSide({
     idleMs: bodyLimits.timeoutMs,
     onPiece: options.onStreamed,
     onAbandoned: options.onAbandoned,
-  };
+  });
   const accepted = options.acceptedTokens?.size ? options.acceptedTokens : null;
   const storeHealth = new StoreHealth({ now });
   const said = (line: string | null, level: "info" | "error") => {
@@ -349,7 +355,10 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     });
   };
 
-  const guarded = (req: Request, serve: () => Response): Response => {
+  const guarded = (
+    req: Request,
+    serve: () => Response | Promise<Response>,
+  ): Response | Promise<Response> => {
     if (readToken === undefined || authorized(req, readToken)) return serve();
     return text(
       401,
@@ -360,11 +369,8 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     );
   };
 
-  const streamed = (
-    chunks: Iterable<string>,
-    headers: HeaderMap,
-    status = 200,
-  ) => new Response(answerStream(chunks, streamOptions), { status, headers });
+  const streamed = (chunks: Iterable<string>, headers: HeaderMap) =>
+    reads.streamed(chunks, { status: 200, headers });
 
   const listEvents = (req: Request): Response => {
     switch (options.recordLevel) {
@@ -433,17 +439,14 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
     app.all("/metrics", (c) => {
       const req = c.req.raw;
       if (!isRead(req)) return notAllowed();
-      return guarded(
-        req,
-        () => streamed(metrics(), { "content-type": PROMETHEUS_CONTENT_TYPE }),
-      );
+      return guarded(req, () => metrics(req, ""));
     });
   }
   if (overview) {
     app.all("/", (c) => {
       const req = c.req.raw;
       if (!isRead(req)) return notAllowed();
-      return guarded(req, () => html(overview(queryOf(req.url))));
+      return guarded(req, () => overview(req, queryOf(req.url)));
     });
   }
   if (clusterPage) {
@@ -453,7 +456,10 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
       const req = c.req.raw;
       if (!isRead(req)) return notAllowed();
       const path = pathOf(req.url);
-      return guarded(req, () => html(clusterPage(path.slice(CLUSTERS.length))));
+      return guarded(
+        req,
+        () => clusterPage(req, path.slice(CLUSTERS.length)),
+      );
     });
   }
   const internalError = (err: unknown) => {
@@ -478,15 +484,6 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
       }
     },
   };
-
-  function html(page: PageAnswer): Response {
-    return streamed([page.html], {
-      "content-type": "text/html; charset=utf-8",
-      "content-security-policy": PAGE_CSP,
-      "x-content-type-options": "nosniff",
-      "cache-control": "no-store",
-    }, page.status);
-  }
 }
 
 const CLUSTERS = "/clusters/";

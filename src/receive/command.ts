@@ -13,6 +13,7 @@ import { getHeapStatistics } from "node:v8";
 import { paceHeap } from "../runtime/heap_pacer.ts";
 import { stopOnSignals } from "../runtime/stop_signals.ts";
 import { ClusterBook } from "./clusters.ts";
+import { ReadBudget } from "./read_budget.ts";
 import type { RECEIVE_KEYS } from "./keys.ts";
 import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
@@ -134,19 +135,23 @@ export async function receiveCommand(
 
   // V8 would let request garbage pile up towards its 96 MB limit between
   // full collections; a receiver stays near its live heap instead, also
-  // while a large answer (old events of any size) is being streamed. Buffers
-  // count too: a body that comes a few bytes at a time arrives in a 64 KiB
-  // buffer per read, garbage that V8 alone collects only tens of MB later.
+  // while a large answer (old events of any size) is being streamed or a
+  // shared render made. Buffers count too: a body that comes a few bytes at
+  // a time arrives in a 64 KiB buffer per read, garbage that V8 alone
+  // collects only tens of MB later. The shared renders' bytes do not: they
+  // are live, bounded by the read budget, and a collection frees none.
+  const reads = new ReadBudget();
   const pacer = paceHeap({
     everyMs: 100,
     usedHeap: () => {
       const heap = getHeapStatistics();
-      return heap.used_heap_size + heap.external_memory;
+      return heap.used_heap_size + heap.external_memory -
+        reads.sharedBytes;
     },
   });
   const onError = (error: unknown) =>
     log.error("request failed: {error}", { error: errorMessage(error) });
-  const { app, bodies, counters } = createReceiver({
+  const { app, bodies, counters, changed } = createReceiver({
     store,
     recordLevel,
     logger: log,
@@ -161,6 +166,7 @@ export async function receiveCommand(
     onAccepted,
     onStreamed: pacer.check,
     onError,
+    reads,
   });
 
   let retention: Retention | undefined;
@@ -172,6 +178,7 @@ export async function receiveCommand(
         const events = expireEvents ? await expireEvents(cutoff) : 0;
         const forgotten = clusters.forgetSeenBefore(cutoff);
         counters.expiredClusters += forgotten;
+        if (events > 0 || forgotten > 0) changed();
         return { events, clusters: forgotten };
       },
     });

@@ -14,6 +14,18 @@ export { escapeHtml };
 export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/**
+ * The headers every page is served with. A page is revalidated on every
+ * visit (its ETag names the store state it shows: read_side.ts), never
+ * kept by shared caches with a page for another reader.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/html; charset=utf-8",
+  "content-security-policy": PAGE_CSP,
+  "x-content-type-options": "nosniff",
+  "cache-control": "private, no-cache",
+};
+
 /** A page's answer: its status and its HTML. */
 export interface PageAnswer {
   status: number;

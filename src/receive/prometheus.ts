@@ -10,6 +10,7 @@ import { CATALOGUE } from "../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
 import type { RejectKind } from "./decode.ts";
 import type { BodyBudget } from "./body.ts";
+import type { ReadStats } from "./read_budget.ts";
 import type { ConnectionStats } from "./server.ts";
 
 export const PROMETHEUS_CONTENT_TYPE =
@@ -56,8 +57,11 @@ const INFO_LABELS: readonly string[] = CATALOGUE
 const GAUGES = CATALOGUE.filter((m) =>
   m.type === "integer" || m.type === "float" || m.type === "boolean"
 );
-/** Clusters rendered per chunk of the stream. */
-const CHUNK_CLUSTERS = 256;
+/**
+ * Characters of a chunk of the stream, about: small enough to stay in V8's
+ * young generation (collected cheaply), whatever the clusters' labels.
+ */
+const CHUNK_CHARS = 16 * 1024;
 
 /** A catalogue property name as a metric name. */
 export function metricName(property: string): string {
@@ -144,15 +148,50 @@ function connectionMetrics(stats: ConnectionStats): string {
   );
 }
 
+function readMetrics(stats: ReadStats): string {
+  const { limits } = stats;
+  return single(
+    "hodometer_receiver_read_shared_bytes",
+    "gauge",
+    `Bytes of renders shared by readers (/metrics, the pages) held now, compressed copies included (at most ${limits.sharedBytes}).`,
+    stats.sharedBytes,
+  ) + single(
+    "hodometer_receiver_read_renders",
+    "gauge",
+    `Answers being rendered now (at most ${limits.renders}; 503 past it).`,
+    stats.renders,
+  ) + single(
+    "hodometer_receiver_read_answers",
+    "gauge",
+    `Answers of the read side being sent now (at most ${limits.readers}; 503 past it).`,
+    stats.readers,
+  ) + byReason(
+    "hodometer_receiver_read_refused_total",
+    "Reads answered 503 because the read budget was full, by the limit reached (since start).",
+    stats.refused,
+  );
+}
+
 export interface MetricsInput {
   counters: ReceiverCounters;
   clusters: ClusterBook;
   /** The bodies being read or handled; absent in tests without one. */
   bodies?: Pick<BodyBudget, "bytes" | "maxBytes">;
+  /** The read side's budget; absent in tests without one. */
+  reads?: () => ReadStats;
 }
 
 /** The exposition, a chunk at a time. */
 export function* renderMetrics(input: MetricsInput): Generator<string> {
+  yield receiverMetrics(input);
+  yield* clusterMetrics(input.clusters);
+}
+
+/**
+ * The receiver's own metrics: small, and rendered for each scrape (they
+ * change with every request).
+ */
+export function receiverMetrics(input: MetricsInput): string {
   const { counters, clusters, bodies } = input;
   let out = single(
     "hodometer_receiver_events_received_total",
@@ -211,8 +250,16 @@ export function* renderMetrics(input: MetricsInput): Generator<string> {
   }
   const connections = counters.connections?.();
   if (connections) out += connectionMetrics(connections);
-  yield out;
+  const reads = input.reads?.();
+  if (reads) out += readMetrics(reads);
+  return out;
+}
 
+/**
+ * Each cluster's latest snapshot as metric families, a chunk at a time:
+ * what changes only with the clusters' state, so a render of it is shared.
+ */
+export function* clusterMetrics(clusters: ClusterBook): Generator<string> {
   // One list for the whole scrape: a cluster heard from meanwhile moves in
   // the book, and must not appear twice in a family.
   const snapshots = [...clusters.values()];
@@ -263,9 +310,9 @@ function* family(
   line: (s: ClusterSnapshot) => string,
 ): Generator<string> {
   let out = header(name, "gauge", help);
-  for (let i = 0; i < snapshots.length; i++) {
-    out += line(snapshots[i]!);
-    if ((i + 1) % CHUNK_CLUSTERS === 0) {
+  for (const snapshot of snapshots) {
+    out += line(snapshot);
+    if (out.length >= CHUNK_CHARS) {
       yield out;
       out = "";
     }

@@ -1,6 +1,8 @@
 // A receiver assembled from a store: the routes with their counters, the
-// latest snapshot of each cluster, /metrics and the overview page wired in.
-// The command and the tests build receivers through this one function.
+// latest snapshot of each cluster, /metrics and the pages wired in as views
+// of the store's state, each rendered once per state version and shared by
+// its readers (read_side.ts). The command and the tests build receivers
+// through this one function.
 
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
@@ -12,10 +14,17 @@ import {
 import { BodyBudget } from "./body.ts";
 import type { FetchApp } from "./server.ts";
 import { ClusterBook } from "./clusters.ts";
-import type { PageContext } from "./page.ts";
+import { PAGE_HEADERS, type PageAnswer, type PageContext } from "./page.ts";
 import { renderOverview } from "./page_overview.ts";
 import { renderClusterPage } from "./page_cluster.ts";
-import { ReceiverCounters, renderMetrics } from "./prometheus.ts";
+import {
+  clusterMetrics,
+  PROMETHEUS_CONTENT_TYPE,
+  ReceiverCounters,
+  receiverMetrics,
+} from "./prometheus.ts";
+import type { ReadBudget } from "./read_budget.ts";
+import { ReadSide, type SharedView } from "./read_side.ts";
 import type { EventStore } from "./store.ts";
 import { isHodometerEvent } from "./seen_at.ts";
 
@@ -43,6 +52,8 @@ export interface ReceiverOptions extends
   clusters?: ClusterBook;
   /** Bodies being read or handled, together; 16 of the largest unless given. */
   bodies?: BodyBudget;
+  /** What the read side's answers may hold; READ_LIMITS unless given. */
+  reads?: ReadBudget;
 }
 
 export interface Receiver {
@@ -51,8 +62,92 @@ export interface Receiver {
   bodies: BodyBudget;
   counters: ReceiverCounters;
   clusters: ClusterBook;
+  reads: ReadSide;
+  /**
+   * Says that the store's state changed outside a request (retention):
+   * renders of the state before are not reused.
+   */
+  changed(): void;
 }
 
+/**
+ * How long a page's render is reused while the store is unchanged: pages
+ * tell the time ("12 s ago", silent since), /metrics does not.
+ */
+export const PAGE_MAX_AGE_MS = 2_000;
+
+/** A page's render, for the read side. */
+const pageSource = (page: PageAnswer) => ({
+  status: page.status,
+  chunks: [page.html],
+});
+
+/** What the read routes are made of. */
+interface ReadParts {
+  reads: ReadSide;
+  store: EventStore;
+  recordLevel: RecordLevel;
+  clusters: ClusterBook;
+  counters: ReceiverCounters;
+  bodies: BodyBudget;
+  now: () => number;
+  /** The store's state now. */
+  version: () => number;
+}
+
+/** /metrics, the overview and a cluster's page, each a view shared by its readers. */
+function readRoutes(p: ReadParts) {
+  const { reads, store, clusters } = p;
+  const context = (): PageContext => ({
+    clusters,
+    recordLevel: p.recordLevel,
+    totalEvents: store.total(),
+    heldEvents: store.held(),
+    keptIn: store.keptIn,
+    now: p.now(),
+    otherEvents: p.counters.otherEvents,
+  });
+  const page = (req: Request, key: string, render: () => PageAnswer) =>
+    reads.shared(req, {
+      key,
+      version: p.version(),
+      maxAgeMs: PAGE_MAX_AGE_MS,
+      headers: PAGE_HEADERS,
+      render: () => pageSource(render()),
+    });
+  const metrics: Omit<SharedView, "version"> = {
+    key: "/metrics",
+    headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+    fresh: () =>
+      receiverMetrics({
+        counters: p.counters,
+        clusters,
+        bodies: p.bodies,
+        reads: () => reads.budget.stats,
+      }),
+    render: () => ({ status: 200, chunks: clusterMetrics(clusters) }),
+  };
+  return {
+    metrics: (req: Request) =>
+      reads.shared(req, { ...metrics, version: p.version() }),
+    overview: (req: Request, query: string) =>
+      page(req, `/?${query}`, () =>
+        renderOverview({
+          ...context(),
+          query,
+          activeByDay: (sinceMs) => store.activeByDay(sinceMs),
+        })),
+    clusterPage: (req: Request, rawId: string) =>
+      page(req, `/clusters/${rawId}`, () =>
+        renderClusterPage({
+          ...context(),
+          rawId,
+          history: (distinctId, max) => store.history(distinctId, max),
+        })),
+  };
+}
+
+/** A receiver of the store given: its routes, counters, clusters and read side. */
 export function createReceiver(options: ReceiverOptions): Receiver {
   const now = options.now ?? Date.now;
   const { store, recordLevel } = options;
@@ -60,16 +155,15 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const clusters = options.clusters ?? new ClusterBook();
   const bodies = options.bodies ??
     new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
-  const context = (): PageContext => ({
-    clusters,
-    recordLevel,
-    totalEvents: store.total(),
-    heldEvents: store.held(),
-    keptIn: store.keptIn,
-    now: now(),
-    otherEvents: counters.otherEvents,
+  const reads = new ReadSide({
+    budget: options.reads,
+    idleMs: options.bodyTimeoutMs ?? 10_000,
+    onPiece: options.onStreamed,
+    onAbandoned: () => counters.abandonedAnswers++,
+    now,
   });
-
+  // The store's state: renders of an older one are not reused.
+  let version = 0;
   const app = createReceiverApp({
     store,
     recordLevel,
@@ -80,14 +174,14 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     maxBodyBytes: options.maxBodyBytes,
     bodies,
     bodyTimeoutMs: options.bodyTimeoutMs,
-    onStreamed: options.onStreamed,
-    onAbandoned: () => counters.abandonedAnswers++,
+    reads,
     onError: options.onError,
     limits: options.limits,
     health: options.health,
     probeStore: options.probeStore,
     retentionMs: options.retentionMs,
     onAccepted: (events, result, receivedAtMs) => {
+      version++;
       counters.received += events.length;
       counters.duplicates += result.duplicates;
       // A re-delivery changes nothing: only newly recorded events count.
@@ -99,19 +193,19 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       options.onAccepted?.(events, result, receivedAtMs);
     },
     onRejected: (kind) => counters.rejected[kind]++,
-    metrics: () => renderMetrics({ counters, clusters, bodies }),
-    overview: (query) =>
-      renderOverview({
-        ...context(),
-        query,
-        activeByDay: (sinceMs) => store.activeByDay(sinceMs),
-      }),
-    clusterPage: (rawId) =>
-      renderClusterPage({
-        ...context(),
-        rawId,
-        history: (distinctId, max) => store.history(distinctId, max),
-      }),
+    ...readRoutes({
+      reads,
+      store,
+      recordLevel,
+      clusters,
+      counters,
+      bodies,
+      now,
+      version: () => version,
+    }),
   });
-  return { app, bodies, counters, clusters };
+  const changed = () => {
+    version++;
+  };
+  return { app, bodies, counters, clusters, reads, changed };
 }
