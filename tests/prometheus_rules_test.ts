@@ -4,8 +4,8 @@
 
 import { assert, assertEquals, nth } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { startReceiverServer } from "../src/receive/server.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
+import { startReceiverServer } from "../src/receive/serve/mod.ts";
+import { createMemoryStore } from "../src/receive/store/mod.ts";
 import { logger } from "../src/log/setup.ts";
 import { sampleEvent } from "./receive_sample.ts";
 

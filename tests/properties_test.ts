@@ -21,7 +21,7 @@ import {
   parseQuantity,
   toText,
 } from "../src/metrics/quantity.ts";
-import { escapeLabel } from "../src/receive/prometheus.ts";
+import { escapeLabel } from "../src/receive/views/prometheus.ts";
 
 const DAY_MS = 86_400_000;
 

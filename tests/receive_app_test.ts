@@ -18,13 +18,16 @@ import {
   type ReceiverAppOptions,
   VERBOSE_OK,
 } from "../src/receive/app.ts";
-import type { RejectKind } from "../src/receive/decode.ts";
-import { EVENT_LIMITS } from "../src/receive/limits.ts";
+import {
+  type AcceptedEvent,
+  EVENT_LIMITS,
+  type RejectKind,
+} from "../src/receive/event/mod.ts";
 import {
   createMemoryStore,
+  type EventStore,
   type MemoryStore,
-} from "../src/receive/memory_store.ts";
-import type { AcceptedEvent, EventStore } from "../src/receive/store.ts";
+} from "../src/receive/store/mod.ts";
 import type { RecordLevel } from "../src/config/settings.ts";
 import { logger, setupLogging } from "../src/log/setup.ts";
 import { encodeEventData } from "../src/publish/event.ts";

@@ -4,7 +4,11 @@
 // back in every refusal.
 
 import { assert, assertEquals } from "./assert.ts";
-import { BodyBudget, type BodyLimits, readBody } from "../src/receive/body.ts";
+import {
+  BodyBudget,
+  type BodyLimits,
+  readBody,
+} from "../src/receive/ingest/mod.ts";
 
 /** A body stream that hands out `chunks` (then ends, or stalls), and records a cancel. */
 function body(chunks: Uint8Array[], end: "close" | "stall" | "error") {

@@ -23,7 +23,7 @@ import {
   stateStrip,
   timeSeriesChart,
   timeTicks,
-} from "../src/receive/charts.ts";
+} from "../src/receive/views/charts.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -5,7 +5,10 @@
 // them, and a shutdown closes the waiting ones first.
 
 import { assertEquals } from "./assert.ts";
-import { ConnectionWatch, LINGER_MS } from "../src/receive/connection_watch.ts";
+import {
+  ConnectionWatch,
+  LINGER_MS,
+} from "../src/receive/serve/connection_watch.ts";
 
 function setup(headerTimeoutMs = 100, idleTimeoutMs = 300) {
   let now = 1_000;

@@ -2,7 +2,10 @@
 // by q-value, and If-None-Match by weak comparison.
 
 import { assertEquals } from "./assert.ts";
-import { chooseCoding, matchesEtag } from "../src/receive/content_coding.ts";
+import {
+  chooseCoding,
+  matchesEtag,
+} from "../src/receive/serve/content_coding.ts";
 
 Deno.test("chooseCoding: the highest q-value among those offered, the first offered on a tie, identity otherwise", () => {
   const both = ["br", "gzip"] as const;

@@ -20,8 +20,8 @@ import {
   HOUR,
   seedFleet,
 } from "./fixtures/fleet_seed.ts";
-import { openSqliteStore } from "../src/receive/sqlite_store.ts";
-import { isBehind, newestMajorMinor } from "../src/receive/fleet.ts";
+import { openSqliteStore } from "../src/receive/store/sqlite_store.ts";
+import { isBehind, newestMajorMinor } from "../src/receive/views/fleet.ts";
 
 const missing = chromiumMissing();
 if (missing) {

@@ -5,10 +5,12 @@
 // catalogue type, and what each store says it keeps.
 
 import { assertEquals, nth } from "./assert.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
-import { openSqliteStore } from "../src/receive/sqlite_store.ts";
-import { MAX_STRING_LENGTH } from "../src/receive/clusters.ts";
-import type { EventStore } from "../src/receive/store.ts";
+import {
+  createMemoryStore,
+  type EventStore,
+} from "../src/receive/store/mod.ts";
+import { openSqliteStore } from "../src/receive/store/sqlite_store.ts";
+import { MAX_STRING_LENGTH } from "../src/receive/store/clusters.ts";
 import { sampleAccepted } from "./receive_sample.ts";
 
 const HOUR = 3_600_000;

@@ -7,15 +7,20 @@ import {
   type Checked,
   decodeEvents,
   excerpt,
-  NO_EVENT,
   type TrackInput,
-  UNINTERPRETABLE,
   validateEvent,
-} from "../src/receive/decode.ts";
+} from "../src/receive/ingest/decode.ts";
+import {
+  EVENT_LIMITS,
+  NO_EVENT,
+  UNINTERPRETABLE,
+} from "../src/receive/event/mod.ts";
 import { decodeFormBase64 } from "../src/net/base64.ts";
-import { checkParsedEvent, scanEvents } from "../src/receive/json_scan.ts";
-import { queryParam } from "../src/receive/query.ts";
-import { EVENT_LIMITS } from "../src/receive/limits.ts";
+import {
+  checkParsedEvent,
+  scanEvents,
+} from "../src/receive/ingest/json_scan.ts";
+import { queryParam } from "../src/receive/ingest/query.ts";
 import { encodeEventData } from "../src/publish/event.ts";
 import { REFERENCE_DATA, sampleEvent, utf8 } from "./receive_sample.ts";
 

@@ -6,7 +6,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { openSqliteStore } from "../src/receive/sqlite_store.ts";
+import { openSqliteStore } from "../src/receive/store/sqlite_store.ts";
 import { logger } from "../src/log/setup.ts";
 import { fetchAllEvents, sampleEvent, storedEvents } from "./receive_sample.ts";
 import { call } from "./fixtures/receiver_call.ts";

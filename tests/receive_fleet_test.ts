@@ -4,10 +4,8 @@
 // (parsed, refused with a reason, written back), filters, order and pages.
 
 import { assert, assertEquals, assertMatch, leading, nth } from "./assert.ts";
-import type {
-  ClusterSnapshot,
-  SnapshotValue,
-} from "../src/receive/clusters.ts";
+import type { ClusterSnapshot } from "../src/receive/store/mod.ts";
+import type { SnapshotValue } from "../src/receive/event/mod.ts";
 import {
   compareVersions,
   DAY_MS,
@@ -19,14 +17,14 @@ import {
   serverNames,
   SILENT_AFTER_MS,
   spread,
-} from "../src/receive/fleet.ts";
+} from "../src/receive/views/fleet.ts";
 import {
   DEFAULT_VIEW,
   listClusters,
   type ListView,
   parseView,
   viewQuery,
-} from "../src/receive/cluster_list.ts";
+} from "../src/receive/views/cluster_list.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 12);
 

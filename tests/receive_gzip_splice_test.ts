@@ -9,7 +9,7 @@ import {
   crc32Combine,
   gzipParts,
   spliceGzip,
-} from "../src/receive/gzip_splice.ts";
+} from "../src/receive/serve/gzip_splice.ts";
 import { gzip } from "./receive_sample.ts";
 
 async function gunzip(chunks: readonly Uint8Array[]): Promise<Uint8Array> {

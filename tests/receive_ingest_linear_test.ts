@@ -6,8 +6,8 @@
 
 import fc from "fast-check";
 import { assert, assertEquals } from "./assert.ts";
-import { formDecode, queryParams } from "../src/receive/query.ts";
-import { decodeEvents, isNdjson } from "../src/receive/decode.ts";
+import { formDecode, queryParams } from "../src/receive/ingest/query.ts";
+import { decodeEvents, isNdjson } from "../src/receive/ingest/decode.ts";
 import { HOSTILE_FAMILIES } from "./fixtures/hostile_inputs.ts";
 import { replaceAscii } from "../src/net/replace_ascii.ts";
 

@@ -14,15 +14,19 @@ import {
 import { shippedRunArgs } from "../scripts/permissions.ts";
 import { denoCommand } from "../scripts/runtime_env.ts";
 import { HERMETIC_ENV } from "./fixtures/hodometer_process.ts";
-import { type Bind, EVERY_INTERFACE, listen } from "../src/receive/listen.ts";
-import { startReceiverServer } from "../src/receive/server.ts";
-import { FALLBACK_LOSES } from "../src/receive/serve_fallback.ts";
+import {
+  type Bind,
+  EVERY_INTERFACE,
+  listen,
+} from "../src/receive/serve/listen.ts";
+import { startReceiverServer } from "../src/receive/serve/mod.ts";
+import { FALLBACK_LOSES } from "../src/receive/serve/serve_fallback.ts";
 import {
   PINNED_DENO_VERSION,
   runtimeWarning,
-} from "../src/receive/runtime_check.ts";
+} from "../src/receive/serve/runtime_check.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
+import { createMemoryStore } from "../src/receive/store/mod.ts";
 import { logger } from "../src/log/setup.ts";
 import { sampleEvent } from "./receive_sample.ts";
 

@@ -9,15 +9,17 @@ import {
   ClusterBook,
   MAX_STRING_LENGTH,
   snapshotValues,
-} from "../src/receive/clusters.ts";
+} from "../src/receive/store/clusters.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import {
   escapeLabel,
   metricName,
   PROMETHEUS_CONTENT_TYPE,
-} from "../src/receive/prometheus.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
-import type { EventStore } from "../src/receive/store.ts";
+} from "../src/receive/views/prometheus.ts";
+import {
+  createMemoryStore,
+  type EventStore,
+} from "../src/receive/store/mod.ts";
 import type { RecordLevel } from "../src/config/settings.ts";
 import { logger } from "../src/log/setup.ts";
 import { CATALOGUE } from "../src/metrics/catalogue.ts";

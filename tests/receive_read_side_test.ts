@@ -8,8 +8,8 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import { seedFleet } from "./fixtures/fleet_seed.ts";
 import { logger } from "../src/log/setup.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
-import { ReadBudget, type ReadLimits } from "../src/receive/read_budget.ts";
+import { createMemoryStore } from "../src/receive/store/mod.ts";
+import { ReadBudget, type ReadLimits } from "../src/receive/serve/mod.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { sampleEvent } from "./receive_sample.ts";
 

@@ -1,8 +1,9 @@
 // Events for the receiver tests, shaped as hodometer publishes them.
 
 import type { TrackEvent } from "../src/publish/event.ts";
-import { validateEvent } from "../src/receive/decode.ts";
-import type { AcceptedEvent, EventStore } from "../src/receive/store.ts";
+import { validateEvent } from "../src/receive/ingest/decode.ts";
+import type { AcceptedEvent } from "../src/receive/event/mod.ts";
+import type { EventStore } from "../src/receive/store/mod.ts";
 import { assertEquals, captured } from "./assert.ts";
 
 export function sampleEvent(

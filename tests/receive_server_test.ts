@@ -4,21 +4,21 @@
 // answered 408, a streamed answer given up when its client stops reading,
 // connections closed at HEADER_TIMEOUT and IDLE_TIMEOUT, and MAX_CONNECTIONS.
 
-import { PINNED_DENO_VERSION } from "../src/receive/runtime_check.ts";
+import { PINNED_DENO_VERSION } from "../src/receive/serve/runtime_check.ts";
 import {
   assert,
   assertEquals,
   assertMatch,
   assertStringIncludes,
 } from "./assert.ts";
-import { startReceiverServer } from "../src/receive/server.ts";
-import { denoConnectionServer } from "../src/receive/deno_connection.ts";
+import { startReceiverServer } from "../src/receive/serve/mod.ts";
+import { denoConnectionServer } from "../src/receive/serve/deno_connection.ts";
 import { readUntilClosed } from "./fixtures/raw_http.ts";
-import { BodyBudget, readBody } from "../src/receive/body.ts";
+import { BodyBudget, readBody } from "../src/receive/ingest/mod.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
+import { createMemoryStore } from "../src/receive/store/mod.ts";
 import { logger } from "../src/log/setup.ts";
-import { answerStream } from "../src/receive/stream.ts";
+import { answerStream } from "../src/receive/serve/stream.ts";
 import { sampleEvent, utf8 } from "./receive_sample.ts";
 
 const VERBOSE_OK = '{"status":1,"error":""}';

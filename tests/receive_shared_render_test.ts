@@ -5,15 +5,15 @@
 // renders kept compressed, and refusals when a limit is reached.
 
 import { assert, assertEquals } from "./assert.ts";
-import { ByteBlocks } from "../src/receive/byte_blocks.ts";
-import { ReadBudget } from "../src/receive/read_budget.ts";
+import { ByteBlocks } from "../src/receive/serve/byte_blocks.ts";
+import { ReadBudget } from "../src/receive/serve/mod.ts";
 import {
   type NoRender,
   PLAIN_MAX_BYTES,
   RenderCache,
   type RenderSource,
   type SharedRender,
-} from "../src/receive/shared_render.ts";
+} from "../src/receive/serve/shared_render.ts";
 
 const text = (render: SharedRender) =>
   new TextDecoder().decode(

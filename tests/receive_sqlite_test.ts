@@ -13,14 +13,14 @@ import {
   openSqliteStore,
   type SqliteStore,
   type SqliteStoreOptions,
-} from "../src/receive/sqlite_store.ts";
+} from "../src/receive/store/sqlite_store.ts";
 import {
   migrate,
   MIGRATIONS,
   SCHEMA_VERSION,
   schemaVersion,
-} from "../src/receive/sqlite_schema.ts";
-import { startRetention } from "../src/receive/retention.ts";
+} from "../src/receive/store/sqlite_schema.ts";
+import { startRetention } from "../src/receive/store/mod.ts";
 import { logger } from "../src/log/setup.ts";
 import {
   addAlternating,

@@ -5,10 +5,13 @@
 // receiver as shipped on a file system that really fills up.
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { StoreHealth } from "../src/receive/store_health.ts";
+import {
+  createMemoryStore,
+  type EventStore,
+  StoreBusyError,
+  StoreHealth,
+} from "../src/receive/store/mod.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
-import { type EventStore, StoreBusyError } from "../src/receive/store.ts";
 import { logger } from "../src/log/setup.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";

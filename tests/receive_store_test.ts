@@ -2,8 +2,8 @@
 // de-duplication window they share.
 
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
-import { BYTES_PER_KEY, DedupWindow } from "../src/receive/dedup.ts";
+import { createMemoryStore } from "../src/receive/store/mod.ts";
+import { BYTES_PER_KEY, DedupWindow } from "../src/receive/store/dedup.ts";
 import {
   addAlternating,
   assertAlternatingPages,

@@ -7,7 +7,7 @@ import {
   AbandonedAnswer,
   answerStream,
   PIECE_BYTES,
-} from "../src/receive/stream.ts";
+} from "../src/receive/serve/stream.ts";
 
 /** A generator of `chunks` that counts what was taken and whether it was closed. */
 function source(chunks: string[]) {

@@ -5,13 +5,14 @@
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
-import { createMemoryStore } from "../src/receive/memory_store.ts";
-import { openSqliteStore } from "../src/receive/sqlite_store.ts";
-import type { EventStore } from "../src/receive/store.ts";
-import { percent, shareChart } from "../src/receive/charts.ts";
-import { visible } from "../src/receive/visible.ts";
-import { IdPrefixes } from "../src/receive/id_prefix.ts";
-import { importedSeenAt } from "../src/receive/seen_at.ts";
+import {
+  createMemoryStore,
+  type EventStore,
+} from "../src/receive/store/mod.ts";
+import { openSqliteStore } from "../src/receive/store/sqlite_store.ts";
+import { percent, shareChart } from "../src/receive/views/charts.ts";
+import { importedSeenAt, visible } from "../src/receive/event/mod.ts";
+import { IdPrefixes } from "../src/receive/views/id_prefix.ts";
 import { logger } from "../src/log/setup.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import { sampleEvent } from "./receive_sample.ts";

@@ -10,7 +10,7 @@
 // an otherwise linear loop quadratic). Linear work gives a ratio near 8;
 // quadratic, near 64.
 
-import { decodeEvents } from "../../src/receive/decode.ts";
+import { decodeEvents } from "../../src/receive/ingest/decode.ts";
 import {
   HOSTILE_FAMILIES,
   type HostileFamily,

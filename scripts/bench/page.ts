@@ -6,7 +6,7 @@
 
 import { seedFleet } from "../../tests/fixtures/fleet_seed.ts";
 import { startReceiverProcess } from "../../tests/fixtures/receiver_process.ts";
-import { openSqliteStore } from "../../src/receive/sqlite_store.ts";
+import { openSqliteStore } from "../../src/receive/store/sqlite_store.ts";
 import { readMemory } from "./proc.ts";
 
 export interface PageTiming {

@@ -1,8 +1,8 @@
 // The receiver's routes, on Hono. Everything it needs comes in as options, so
 // tests call `app.fetch` directly and other stores plug in without touching the
 // request handling. Bodies are read within a size limit, a deadline and a byte
-// budget (body.ts); answers of the read side within the read budget
-// (read_side.ts): streamed, and given up when the client stops reading.
+// budget (ingest/body.ts); answers of the read side within the read budget
+// (serve/read_side.ts): streamed, and given up when the client stops reading.
 //
 //   /track, /import   events in (Mixpanel's ingestion API)
 //   /engage, /groups  answered: profiles are not recorded here
@@ -14,30 +14,37 @@ import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import {
+  BodyBudget,
   type Checked,
   decodeEvents,
+  decompress,
   describeProblems,
   excerpt,
   invalid,
   mediaType,
-  type Rejection,
-  type RejectKind,
-} from "./decode.ts";
-import { EVENT_LIMITS, type EventLimits } from "./limits.ts";
+  queryParams,
+  readBody,
+} from "./ingest/mod.ts";
 import {
   type AcceptedEvent,
+  EVENT_LIMITS,
+  type EventLimits,
+  type Rejection,
+  type RejectKind,
+  stampImported,
+} from "./event/mod.ts";
+import {
   type AddResult,
   type EventStore,
   StoreBusyError,
-} from "./store.ts";
-import { StoreHealth } from "./store_health.ts";
-import { stampImported } from "./seen_at.ts";
-import { decompress } from "./compression.ts";
-import { queryParams } from "./query.ts";
-import { BodyBudget, readBody } from "./body.ts";
-import { ReadSide } from "./read_side.ts";
-import type { FetchApp } from "./server.ts";
-import { fixedAnswer, fixedAnswerCopies } from "./fixed_answer.ts";
+  StoreHealth,
+} from "./store/mod.ts";
+import {
+  type FetchApp,
+  fixedAnswer,
+  fixedAnswerCopies,
+  ReadSide,
+} from "./serve/mod.ts";
 
 export interface ReceiverAppOptions {
   store: EventStore;

@@ -12,15 +12,22 @@ import { errorMessage } from "../runtime/error_message.ts";
 import { getHeapStatistics } from "node:v8";
 import { paceHeap } from "../runtime/heap_pacer.ts";
 import { stopOnSignals } from "../runtime/stop_signals.ts";
-import { ClusterBook } from "./clusters.ts";
-import { ReadBudget } from "./read_budget.ts";
+import {
+  ClusterBook,
+  createMemoryStore,
+  type EventStore,
+  loadSqliteStore,
+  type Retention,
+  startRetention,
+} from "./store/mod.ts";
+import {
+  ReadBudget,
+  type ReceiverServer,
+  runtimeWarning,
+  startReceiverServer,
+} from "./serve/mod.ts";
 import type { RECEIVE_KEYS } from "./keys.ts";
-import { createMemoryStore } from "./memory_store.ts";
 import { createReceiver } from "./receiver.ts";
-import { type Retention, startRetention } from "./retention.ts";
-import { type ReceiverServer, startReceiverServer } from "./server.ts";
-import { runtimeWarning } from "./runtime_check.ts";
-import type { EventStore } from "./store.ts";
 
 type ReceiveKey = typeof RECEIVE_KEYS[number];
 
@@ -90,7 +97,7 @@ export async function receiveCommand(
   let expireEvents: ((cutoffMs: number) => Promise<number>) | undefined;
   let probeStore: (() => string | null) | undefined;
   if (durable) {
-    const { openSqliteStore } = await import("./sqlite_store.ts");
+    const { openSqliteStore } = await loadSqliteStore();
     const opened = openSqliteStore({ path: storePath });
     if (!opened.ok) {
       log.error("cannot open the event store {path}: {error}", {

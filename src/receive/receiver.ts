@@ -1,7 +1,7 @@
 // A receiver assembled from a store: the routes with their counters, the
 // latest snapshot of each cluster, /metrics and the pages wired in as views
 // of the store's state, each rendered once per state version and shared by
-// its readers (read_side.ts). The command and the tests build receivers
+// its readers (serve/read_side.ts). The command and the tests build receivers
 // through this one function.
 
 import type { RecordLevel } from "../config/settings.ts";
@@ -11,22 +11,26 @@ import {
   IN_FLIGHT_BODIES,
   type ReceiverAppOptions,
 } from "./app.ts";
-import { BodyBudget } from "./body.ts";
-import type { FetchApp } from "./server.ts";
-import { ClusterBook } from "./clusters.ts";
-import { PAGE_HEADERS, type PageAnswer, type PageContext } from "./page.ts";
-import { renderOverview } from "./page_overview.ts";
-import { renderClusterPage } from "./page_cluster.ts";
+import { BodyBudget } from "./ingest/mod.ts";
+import {
+  type FetchApp,
+  type ReadBudget,
+  ReadSide,
+  type SharedView,
+} from "./serve/mod.ts";
+import { ClusterBook, type EventStore } from "./store/mod.ts";
 import {
   clusterMetrics,
+  PAGE_HEADERS,
+  type PageAnswer,
+  type PageContext,
   PROMETHEUS_CONTENT_TYPE,
   ReceiverCounters,
   receiverMetrics,
-} from "./prometheus.ts";
-import type { ReadBudget } from "./read_budget.ts";
-import { ReadSide, type SharedView } from "./read_side.ts";
-import type { EventStore } from "./store.ts";
-import { isHodometerEvent } from "./seen_at.ts";
+  renderClusterPage,
+  renderOverview,
+} from "./views/mod.ts";
+import { isHodometerEvent } from "./event/mod.ts";
 
 export interface ReceiverOptions extends
   Pick<

@@ -1,25 +1,6 @@
 // The contract between the receiver's HTTP layer and where events are recorded.
 
-/** An event that passed every check, with the fields the receiver reads. */
-/** A catalogue metric's value as a cluster's snapshot keeps it. */
-export type SnapshotValue = number | boolean | string;
-
-export interface AcceptedEvent {
-  event: string;
-  /** As the client sent them (a missing token filled in from /import's credentials). */
-  properties: Record<string, unknown>;
-  token: string;
-  distinctId: string;
-  /** Null when the client sent none: then nothing can be de-duplicated against it. */
-  insertId: string | null;
-  /** The event's own `time` in seconds (milliseconds converted); null when absent. */
-  time: number | null;
-  /**
-   * When it counts as heard from (ms), when not when it is received: an
-   * event imported (/import) with a time in the past (seen_at.ts).
-   */
-  seenAtMs?: number;
-}
+import type { AcceptedEvent, SnapshotValue } from "../event/mod.ts";
 
 export interface AddResult {
   /** Events newly recorded. */

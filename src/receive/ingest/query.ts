@@ -7,7 +7,7 @@
 // a bounded number of times. (Looking for the "=" of every parameter up to the
 // query's end cost a megabyte of "&" 10^12 steps: seconds of CPU per request.)
 
-import { replaceAscii } from "../net/replace_ascii.ts";
+import { replaceAscii } from "../../net/replace_ascii.ts";
 
 /** The value of the first parameter `name`, or null when there is none. */
 export function queryParam(query: string, name: string): string | null {

@@ -22,13 +22,12 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
-import { CATALOGUE } from "../metrics/catalogue.ts";
+import { CATALOGUE } from "../../metrics/catalogue.ts";
 import { snapshotValues } from "./clusters.ts";
-import { isHodometerEvent } from "./seen_at.ts";
-import { EVENT_NAME } from "../publish/event.ts";
-import { errorMessage } from "../runtime/error_message.ts";
+import { type AcceptedEvent, isHodometerEvent } from "../event/mod.ts";
+import { EVENT_NAME } from "../../publish/event.ts";
+import { errorMessage } from "../../runtime/error_message.ts";
 import {
-  type AcceptedEvent,
   type AddResult,
   type DayCount,
   type EventStore,
@@ -38,7 +37,7 @@ import {
   type PageQuery,
   StoreBusyError,
   type StoredRow,
-} from "./store.ts";
+} from "./contract.ts";
 import { migrate, type Migrated } from "./sqlite_schema.ts";
 
 export interface SqliteStoreOptions {

@@ -15,7 +15,7 @@
 // reader: Deno writes into it), which is what is reserved. Bodies Deno already
 // has whole come as one piece, and are taken as they are.
 
-import type { Rejection } from "./decode.ts";
+import type { Rejection } from "../event/mod.ts";
 
 /** The bytes of request bodies being read or handled, together. */
 export class BodyBudget {

@@ -4,8 +4,8 @@
 // that is in the past: never in the future, and never before the retention's
 // start (older history lands on the first day kept). Pure.
 
-import { EVENT_NAME } from "../publish/event.ts";
-import type { AcceptedEvent } from "./store.ts";
+import { EVENT_NAME } from "../../publish/event.ts";
+import type { AcceptedEvent } from "./accepted.ts";
 
 /** When an imported event with `time` (seconds; null when absent) counts as heard from. */
 export function importedSeenAt(

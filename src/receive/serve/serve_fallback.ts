@@ -7,8 +7,8 @@
 // answers), and a shutdown still answers new requests 503 while the bodies on
 // their way arrive.
 
-import { hostForAddress } from "../net/host.ts";
-import { sleep } from "../runtime/delay.ts";
+import { hostForAddress } from "../../net/host.ts";
+import { sleep } from "../../runtime/delay.ts";
 import { fixedAnswer } from "./fixed_answer.ts";
 import type {
   ReceiverServer,

@@ -5,7 +5,8 @@
 // cluster did not report is unknown, never 0 or false: every share says of
 // how many clusters reporting it.
 
-import type { ClusterSnapshot, SnapshotValue } from "./clusters.ts";
+import type { ClusterSnapshot } from "../store/mod.ts";
+import type { SnapshotValue } from "../event/mod.ts";
 import { quantile } from "./charts.ts";
 
 export const HOUR_MS = 3_600_000;

@@ -2,13 +2,21 @@
 // (server.ts, connections accepted and watched) or Deno.serve on a runtime
 // without the per-connection hook (serve_fallback.ts). Types only.
 
-import type { BodyBudget } from "./body.ts";
 import type {
   ConnectionDeadlines,
   ConnectionWatch,
 } from "./connection_watch.ts";
 import type { DenoInternals } from "./deno_connection.ts";
 import type { Bind } from "./listen.ts";
+
+/**
+ * The request bodies the app is reading, as a server sees them (the ingest
+ * layer's BodyBudget is one): a shutdown lets them arrive first.
+ */
+export interface BodiesInFlight {
+  /** Bodies being read now. */
+  readonly reading: number;
+}
 
 /** The routes, as a server calls them. */
 export interface FetchApp {
@@ -25,7 +33,7 @@ export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
   /** The routes served. */
   app: FetchApp;
   /** The bodies the app is reading: a shutdown lets them arrive first. */
-  bodies: BodyBudget;
+  bodies: BodiesInFlight;
   /** Connections open at once; 256 unless set. */
   maxConnections?: number;
   /** Errors the app did not turn into an answer (answered 500). */

@@ -12,7 +12,7 @@
 // checkParsedEvent, which says the same as scanEvents for the same event and
 // costs a fraction of it.
 
-import type { EventLimits } from "./limits.ts";
+import type { EventLimits } from "../event/mod.ts";
 
 const QUOTE = 34;
 const BACKSLASH = 92;

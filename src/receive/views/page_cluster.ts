@@ -4,14 +4,14 @@
 // lines), strings (versions, inference servers, commit) as a change log.
 // Pure: renders what it is given.
 
-import { CATALOGUE } from "../metrics/catalogue.ts";
+import { CATALOGUE } from "../../metrics/catalogue.ts";
 import {
   formatTime,
   stateStrip,
   type TimePoint,
   timeSeriesChart,
 } from "./charts.ts";
-import type { SnapshotValue } from "./clusters.ts";
+import type { SnapshotValue } from "../event/mod.ts";
 import {
   document,
   escapeHtml as esc,
@@ -23,7 +23,7 @@ import {
   problemPage,
   when,
 } from "./page.ts";
-import type { HistoryPoint } from "./store.ts";
+import type { HistoryPoint } from "../store/mod.ts";
 
 /** Events of a cluster read for its page at most (about 333 days at 3 a day). */
 export const CLUSTER_HISTORY = 1000;

@@ -5,42 +5,21 @@
 // JSON's shape before it is parsed, its fields after. Pure: no I/O, errors as
 // values, and no value of the input is ever echoed in a message.
 
-import { decodeFormBase64 } from "../net/base64.ts";
-import { EVENT_LIMITS, type EventLimits, INSERT_ID } from "./limits.ts";
-import { MILLISECONDS_ABOVE } from "./limits.ts";
+import { decodeFormBase64 } from "../../net/base64.ts";
+import {
+  type AcceptedEvent,
+  EVENT_LIMITS,
+  type EventLimits,
+  INSERT_ID,
+  MILLISECONDS_ABOVE,
+  NO_EVENT,
+  type Problem,
+  type Rejection,
+  UNINTERPRETABLE,
+  visible,
+} from "../event/mod.ts";
 import { checkParsedEvent, scanEvents } from "./json_scan.ts";
 import { queryParam } from "./query.ts";
-import { visible } from "./visible.ts";
-import type { AcceptedEvent } from "./store.ts";
-
-export const NO_EVENT = "no event provided";
-export const UNINTERPRETABLE = "unable to interpret request as an event";
-
-/** Why a request was refused; a short label for counters and logs. */
-export type RejectKind =
-  | "no_event"
-  | "invalid_event"
-  | "too_large"
-  | "unsupported_encoding"
-  | "unreadable_body"
-  | "invalid_token"
-  | "not_recorded"
-  | "busy"
-  | "body_timeout"
-  | "store_failed";
-
-export interface Rejection {
-  status: 400 | 401 | 408 | 413 | 415 | 503;
-  kind: RejectKind;
-  /** What the client is told: starts with the reference's message where there is one. */
-  message: string;
-}
-
-/** One problem of one event: the field (as Mixpanel names it) and what is wrong. */
-export interface Problem {
-  field: string;
-  message: string;
-}
 
 export type Checked =
   | { ok: true; event: AcceptedEvent }

@@ -3,12 +3,11 @@
 // `all` also keeps the events themselves (as JSON text) in a ring bounded both
 // by count and by bytes, dropping the oldest first and counting the drops.
 
-import { isHodometerEvent, seenAt } from "./seen_at.ts";
-import type { RecordLevel } from "../config/settings.ts";
+import { type AcceptedEvent, isHodometerEvent, seenAt } from "../event/mod.ts";
+import type { RecordLevel } from "../../config/settings.ts";
 import { DedupWindow } from "./dedup.ts";
 import { snapshotValues } from "./clusters.ts";
 import type {
-  AcceptedEvent,
   AddResult,
   DayCount,
   EventStore,
@@ -16,7 +15,7 @@ import type {
   PagePlan,
   PageQuery,
   StoredRow,
-} from "./store.ts";
+} from "./contract.ts";
 
 export interface MemoryStoreStats {
   recordLevel: RecordLevel;

@@ -5,8 +5,9 @@
 // holds at most `maxClusters` of them and at most `maxBytes` by its own count,
 // forgetting the cluster received from longest ago first. "Latest" is the
 // event received last: the sender's clock decides nothing here, except for
-// history sent to /import, which counts at its own past time (seen_at.ts) and
-// never replaces a later snapshot. Only hodometer's events are clusters.
+// history sent to /import, which counts at its own past time
+// (event/seen_at.ts) and never replaces a later snapshot. Only hodometer's
+// events are clusters.
 // Event content is hostile input: nothing of it is trusted beyond its JSON
 // type.
 
@@ -14,11 +15,13 @@ import {
   CATALOGUE,
   type MetricDef,
   typeProblem,
-} from "../metrics/catalogue.ts";
-import type { AcceptedEvent, LatestOfCluster, SnapshotValue } from "./store.ts";
-import { seenAt } from "./seen_at.ts";
-
-export type { SnapshotValue };
+} from "../../metrics/catalogue.ts";
+import {
+  type AcceptedEvent,
+  seenAt,
+  type SnapshotValue,
+} from "../event/mod.ts";
+import type { LatestOfCluster } from "./contract.ts";
 
 export const MAX_CLUSTERS = 10_000;
 export const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;

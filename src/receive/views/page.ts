@@ -3,8 +3,8 @@
 // and the sentence that says truthfully what this receiver keeps. Every piece
 // of event content is escaped: it is hostile input.
 
-import type { RecordLevel } from "../config/settings.ts";
-import type { ClusterBook } from "./clusters.ts";
+import type { RecordLevel } from "../../config/settings.ts";
+import type { ClusterBook } from "../store/mod.ts";
 import { formatTime } from "./charts.ts";
 import { escapeHtml } from "./html.ts";
 
@@ -16,7 +16,7 @@ export const PAGE_CSP =
 
 /**
  * The headers every page is served with. A page is revalidated on every
- * visit (its ETag names the store state it shows: read_side.ts), never
+ * visit (its ETag names the store state it shows: serve/read_side.ts), never
  * kept by shared caches with a page for another reader.
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {

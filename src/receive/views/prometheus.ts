@@ -6,12 +6,9 @@
 // client cannot choose metric names. Rendered as a stream of chunks, so a large
 // fleet never becomes one string in memory. Pure: renders what it is given.
 
-import { CATALOGUE } from "../metrics/catalogue.ts";
-import type { ClusterBook, ClusterSnapshot } from "./clusters.ts";
-import type { RejectKind } from "./decode.ts";
-import type { BodyBudget } from "./body.ts";
-import type { ReadStats } from "./read_budget.ts";
-import type { ConnectionStats } from "./server.ts";
+import { CATALOGUE } from "../../metrics/catalogue.ts";
+import type { ClusterBook, ClusterSnapshot } from "../store/mod.ts";
+import type { RejectKind } from "../event/mod.ts";
 
 export const PROMETHEUS_CONTENT_TYPE =
   "text/plain; version=0.0.4; charset=utf-8";
@@ -29,6 +26,45 @@ const REJECT_KINDS: Record<RejectKind, true> = {
   store_failed: true,
 };
 
+/**
+ * The server's connections, as /metrics shows them: plain figures, which the
+ * receiver passes in from its server (views never import the serving layer).
+ */
+export interface ConnectionFigures {
+  /** Connections open now. */
+  open: number;
+  /** MAX_CONNECTIONS. */
+  max: number;
+  /** Connections answered 503 because MAX_CONNECTIONS were open (since start). */
+  refused: number;
+  /** Connections waiting for a request closed to make room (since start). */
+  evicted: number;
+  /** Connections closed for waiting too long for a request's head, by reason (since start). */
+  closed: Readonly<Record<string, number>>;
+}
+
+/** The read side's budget, as /metrics shows it: plain figures, passed in. */
+export interface ReadFigures {
+  /** The limits the budget holds to. */
+  limits: Readonly<{ sharedBytes: number; renders: number; readers: number }>;
+  /** Bytes of shared renders held now. */
+  sharedBytes: number;
+  /** Renders being made now. */
+  renders: number;
+  /** Answers being sent now. */
+  readers: number;
+  /** Reads answered 503 because a limit was reached, by the limit (since start). */
+  refused: Readonly<Record<string, number>>;
+}
+
+/** The bytes of request bodies being read or handled, as /metrics shows them. */
+export interface BodyFigures {
+  /** Bytes held now. */
+  readonly bytes: number;
+  /** The most they may hold. */
+  readonly maxBytes: number;
+}
+
 export class ReceiverCounters {
   /** Events in requests answered 200 (re-deliveries included). */
   received = 0;
@@ -41,7 +77,7 @@ export class ReceiverCounters {
   /** Events recorded that are not hodometer's (other Mixpanel events): no cluster's. */
   otherEvents = 0;
   /** The server's connections, once it serves. */
-  connections?: () => ConnectionStats;
+  connections?: () => ConnectionFigures;
   /** Requests refused, by reason. */
   readonly rejected = Object.fromEntries(
     Object.keys(REJECT_KINDS).map((k) => [k, 0]),
@@ -125,7 +161,7 @@ const byReason = (
   return out;
 };
 
-function connectionMetrics(stats: ConnectionStats): string {
+function connectionMetrics(stats: ConnectionFigures): string {
   return single(
     "hodometer_receiver_connections_open",
     "gauge",
@@ -148,7 +184,7 @@ function connectionMetrics(stats: ConnectionStats): string {
   );
 }
 
-function readMetrics(stats: ReadStats): string {
+function readMetrics(stats: ReadFigures): string {
   const { limits } = stats;
   return single(
     "hodometer_receiver_read_shared_bytes",
@@ -176,9 +212,9 @@ export interface MetricsInput {
   counters: ReceiverCounters;
   clusters: ClusterBook;
   /** The bodies being read or handled; absent in tests without one. */
-  bodies?: Pick<BodyBudget, "bytes" | "maxBytes">;
+  bodies?: BodyFigures;
   /** The read side's budget; absent in tests without one. */
-  reads?: () => ReadStats;
+  reads?: () => ReadFigures;
 }
 
 /** The exposition, a chunk at a time. */

@@ -14,7 +14,7 @@ import {
   percent,
   shareChart,
 } from "./charts.ts";
-import type { ClusterSnapshot } from "./clusters.ts";
+import type { ClusterSnapshot, DayCount } from "../store/mod.ts";
 import {
   DEFAULT_VIEW,
   durationParam,
@@ -49,7 +49,6 @@ import {
   problemPage,
   when,
 } from "./page.ts";
-import type { DayCount } from "./store.ts";
 
 /** Days of clusters-per-day shown at most. */
 export const DAILY_DAYS = 400;

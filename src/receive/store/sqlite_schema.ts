@@ -5,7 +5,7 @@
 // released migration: append a new one.
 
 import type { DatabaseSync } from "node:sqlite";
-import { errorMessage } from "../runtime/error_message.ts";
+import { errorMessage } from "../../runtime/error_message.ts";
 
 export const MIGRATIONS: readonly string[] = [
   // 1: events in arrival order (id), with the receive time in ms since the

@@ -2,7 +2,7 @@
 // refused) as soon as the output would pass `maxBytes`, so a small bomb never
 // expands in memory. node:zlib is loaded on the first compressed body only.
 
-import type { Rejection } from "./decode.ts";
+import type { Rejection } from "../event/mod.ts";
 
 export type Decompressed =
   | { ok: true; bytes: Uint8Array }

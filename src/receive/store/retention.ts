@@ -6,8 +6,8 @@
 // with a wrong or hostile clock could otherwise have its events deleted at once
 // or kept forever.
 
-import type { Logger } from "../log/setup.ts";
-import { errorMessage } from "../runtime/error_message.ts";
+import type { Logger } from "../../log/setup.ts";
+import { errorMessage } from "../../runtime/error_message.ts";
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
 

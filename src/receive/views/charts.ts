@@ -5,7 +5,7 @@
 // hostile.
 
 import { escapeHtml as esc } from "./html.ts";
-import { visible } from "./visible.ts";
+import { visible } from "../event/mod.ts";
 
 export type TimePoint = readonly [timeMs: number, value: number];
 export type StatePoint = readonly [timeMs: number, state: boolean];

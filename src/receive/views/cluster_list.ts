@@ -4,8 +4,8 @@
 // Query parameters are hostile input like event content: an unknown or
 // malformed one is named in a problem, never thrown on.
 
-import { durationRange, parseDurationWithin } from "../config/parsers.ts";
-import type { ClusterSnapshot } from "./clusters.ts";
+import { durationRange, parseDurationWithin } from "../../config/parsers.ts";
+import type { ClusterSnapshot } from "../store/mod.ts";
 import {
   compareVersions,
   DAY_MS,

@@ -15,8 +15,8 @@
 // rest when the grace period is over: the caller exits then, whatever the
 // clients do.
 
-import { hostForAddress } from "../net/host.ts";
-import { sleep } from "../runtime/delay.ts";
+import { hostForAddress } from "../../net/host.ts";
+import { sleep } from "../../runtime/delay.ts";
 import { ConnectionWatch } from "./connection_watch.ts";
 import {
   type ConnectionHandler,
