@@ -1,7 +1,8 @@
 // The layout reads top-down: no import cycle among the program's modules, and
 // no folder importing one above it. The order is defined once, here (LAYERS);
 // the imports are Deno's own module graph (`deno info --json`): static,
-// dynamic and type-only imports alike.
+// dynamic and type-only imports alike. Inside src/receive/, the rooms and what
+// each may import are written down once, in its LAYERS.md, which is read here.
 
 import { assert, assertEquals, nth } from "./assert.ts";
 import { denoCommand } from "../scripts/runtime_env.ts";
@@ -38,6 +39,8 @@ export const LAYERS: readonly (readonly string[])[] = [
 export interface Edge {
   from: string;
   to: string;
+  /** Only by `import type` / `export type`: nothing of `to` is loaded. */
+  typeOnly?: boolean;
 }
 
 /** The unit a module belongs to: its folder of src/, else the file itself. */
@@ -113,6 +116,86 @@ export function importCycles(edges: readonly Edge[]): string[][] {
   return cycles.sort((a, b) => nth(a, 0).localeCompare(nth(b, 0)));
 }
 
+/** The receiver: its top files, and its rooms (sub-folders) below them. */
+const RECEIVE = "src/receive/";
+
+/** Files directly in src/receive/ at most. */
+export const RECEIVE_TOP_FILES = 12;
+
+/** What one room may import: each room it names, and whether by types only. */
+export type RoomImports = ReadonlyMap<string, { typesOnly: boolean }>;
+
+/**
+ * The rooms and what each may import, from the table of src/receive/LAYERS.md:
+ * a row per room, `` | `views/` | `event/`, `store/` (types only) | ``, with
+ * "nothing" for a room that imports no other.
+ */
+export function readRooms(markdown: string): Map<string, RoomImports> {
+  const rooms = new Map<string, RoomImports>();
+  for (const line of markdown.split("\n")) {
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const room = /^`(\w+)\/`$/.exec(cells[0] ?? "")?.[1];
+    if (room === undefined || cells.length !== 2) continue;
+    const imports = new Map<string, { typesOnly: boolean }>();
+    const allowed = nth(cells, 1);
+    if (allowed !== "nothing") {
+      for (const item of allowed.split(",").map((i) => i.trim())) {
+        const m = /^`(\w+)\/`( \(types only\))?$/.exec(item);
+        assert(m, `LAYERS.md: ${room}/ may import "${item}"?`);
+        imports.set(nth(m, 1), { typesOnly: m[2] !== undefined });
+      }
+    }
+    rooms.set(room, imports);
+  }
+  return rooms;
+}
+
+/** The room of a receiver's module: "" for its top files, undefined outside it. */
+export function roomOf(path: string): string | undefined {
+  if (!path.startsWith(RECEIVE)) return undefined;
+  const parts = path.slice(RECEIVE.length).split("/");
+  return parts.length > 1 ? nth(parts, 0) : "";
+}
+
+/**
+ * Imports that break the receiver's rooms: from a room to one its row does
+ * not name (or by more than types where it says types only), from a room up
+ * to the top files, into a room other than by its face (mod.ts), or into the
+ * receiver from the rest of the program other than by its top files.
+ */
+export function roomViolations(
+  edges: readonly Edge[],
+  rooms: ReadonlyMap<string, RoomImports>,
+): string[] {
+  const out: string[] = [];
+  for (const { from, to, typeOnly } of edges) {
+    const [a, b] = [roomOf(from), roomOf(to)];
+    if (b === undefined || a === b) continue;
+    const edge = `${from} → ${to}`;
+    if (a === undefined) {
+      if (b !== "") out.push(`${edge}: enters the receiver below its top`);
+      continue;
+    }
+    if (b === "") {
+      out.push(`${edge}: ${a}/ imports the receiver's top, above it`);
+      continue;
+    }
+    if (!rooms.has(b)) out.push(`${edge}: ${b}/ has no row in LAYERS.md`);
+    const allowed = a === "" ? { typesOnly: false } : rooms.get(a)?.get(b);
+    if (a !== "" && !rooms.has(a)) {
+      out.push(`${edge}: ${a}/ has no row in LAYERS.md`);
+    } else if (allowed === undefined) {
+      out.push(`${edge}: ${a}/ may not import ${b}/`);
+    } else if (allowed.typesOnly && !typeOnly) {
+      out.push(`${edge}: ${a}/ may import only types of ${b}/`);
+    }
+    if (to !== `${RECEIVE}${b}/mod.ts`) {
+      out.push(`${edge}: into ${b}/ other than by its face, ${b}/mod.ts`);
+    }
+  }
+  return out;
+}
+
 interface InfoModule {
   specifier: string;
   dependencies?: {
@@ -156,7 +239,12 @@ function programFiles(): string[] {
  * The imports among main.ts and src/: the graph from main.ts, then from every
  * file of src/ it does not reach (a module only a script or test uses).
  */
-async function programEdges(): Promise<Edge[]> {
+function programEdges(): Promise<Edge[]> {
+  return programEdgesOnce ??= readProgramEdges();
+}
+let programEdgesOnce: Promise<Edge[]> | undefined;
+
+async function readProgramEdges(): Promise<Edge[]> {
   const edges = new Map<string, Edge>();
   const seen = new Set<string>();
   for (const file of programFiles()) {
@@ -166,9 +254,12 @@ async function programEdges(): Promise<Edge[]> {
       if (from === undefined || seen.has(from)) continue;
       seen.add(from);
       for (const dep of m.dependencies ?? []) {
+        const typeOnly = dep.code === undefined;
         for (const target of [dep.code?.specifier, dep.type?.specifier]) {
           const to = target === undefined ? undefined : relative(target);
-          if (to !== undefined) edges.set(`${from} ${to}`, { from, to });
+          if (to === undefined) continue;
+          const was = edges.get(`${from} ${to}`)?.typeOnly ?? true;
+          edges.set(`${from} ${to}`, { from, to, typeOnly: was && typeOnly });
         }
       }
     }
@@ -233,6 +324,94 @@ Deno.test("the program's imports have no cycle and never reach a folder above", 
     cycles: importCycles(edges),
     violations: layerViolations(edges, LAYERS),
   }, { cycles: [], violations: [] });
+});
+
+Deno.test("layout check: the receiver's rooms are read from LAYERS.md's table", () => {
+  const rooms = readRooms([
+    "| room | may import |",
+    "| --- | --- |",
+    "| `low/` | nothing |",
+    "| `mid/` | `low/` |",
+    "| `high/` | `low/`, `mid/` (types only) |",
+    "- `low/`, a list item, not a row",
+  ].join("\n"));
+  assertEquals(
+    [...rooms].map(([room, imports]) => [room, Object.fromEntries(imports)]),
+    [
+      ["low", {}],
+      ["mid", { low: { typesOnly: false } }],
+      ["high", { low: { typesOnly: false }, mid: { typesOnly: true } }],
+    ],
+  );
+});
+
+Deno.test("layout check: an import across the receiver's rooms it does not allow is refused", () => {
+  const rooms = readRooms(
+    "| `low/` | nothing |\n| `mid/` | `low/` |\n| `high/` | `mid/` (types only) |",
+  );
+  const r = (path: string) => `src/receive/${path}`;
+  assertEquals(
+    roomViolations([
+      { from: r("app.ts"), to: r("high/mod.ts") },
+      { from: r("high/a.ts"), to: r("high/b.ts") },
+      { from: r("high/a.ts"), to: r("mid/mod.ts"), typeOnly: true },
+      { from: r("mid/a.ts"), to: r("low/mod.ts") },
+      { from: "src/commands.ts", to: r("keys.ts") },
+      { from: r("low/a.ts"), to: "src/net/host.ts" },
+    ], rooms),
+    [],
+  );
+  assertEquals(
+    roomViolations([
+      { from: r("low/a.ts"), to: r("mid/mod.ts") },
+      { from: r("high/a.ts"), to: r("mid/mod.ts") },
+      { from: r("high/a.ts"), to: r("low/mod.ts"), typeOnly: true },
+      { from: r("mid/a.ts"), to: r("low/b.ts") },
+      { from: r("app.ts"), to: r("mid/b.ts") },
+      { from: r("mid/a.ts"), to: r("app.ts") },
+      { from: "src/commands.ts", to: r("mid/mod.ts") },
+      { from: r("new/a.ts"), to: r("low/mod.ts") },
+    ], rooms),
+    [
+      "src/receive/low/a.ts → src/receive/mid/mod.ts: low/ may not import mid/",
+      "src/receive/high/a.ts → src/receive/mid/mod.ts: high/ may import only types of mid/",
+      "src/receive/high/a.ts → src/receive/low/mod.ts: high/ may not import low/",
+      "src/receive/mid/a.ts → src/receive/low/b.ts: into low/ other than by its face, low/mod.ts",
+      "src/receive/app.ts → src/receive/mid/b.ts: into mid/ other than by its face, mid/mod.ts",
+      "src/receive/mid/a.ts → src/receive/app.ts: mid/ imports the receiver's top, above it",
+      "src/commands.ts → src/receive/mid/mod.ts: enters the receiver below its top",
+      "src/receive/new/a.ts → src/receive/low/mod.ts: new/ has no row in LAYERS.md",
+    ],
+  );
+});
+
+Deno.test("the receiver keeps to its rooms: each with a face, none importing what LAYERS.md does not allow", async () => {
+  const rooms = readRooms(
+    await Deno.readTextFile(new URL(`${RECEIVE}LAYERS.md`, ROOT)),
+  );
+  const folders: string[] = [];
+  const files: string[] = [];
+  for (const entry of Deno.readDirSync(new URL(RECEIVE, ROOT))) {
+    (entry.isDirectory ? folders : files).push(entry.name);
+  }
+  assert(
+    files.length <= RECEIVE_TOP_FILES,
+    `${files.length} files directly in ${RECEIVE}: ${files.sort().join(", ")}`,
+  );
+  // Every folder is a room of the table, with its face, and every room a folder.
+  assertEquals(folders.sort(), [...rooms.keys()].sort());
+  for (const room of folders) {
+    assert(
+      Deno.statSync(new URL(`${RECEIVE}${room}/mod.ts`, ROOT)).isFile,
+      `${room}/ has no face (mod.ts)`,
+    );
+  }
+  // The table itself runs one way: its rooms stand on floors.
+  const allowed = [...rooms].flatMap(([from, imports]) =>
+    [...imports.keys()].map((to) => ({ from, to }))
+  );
+  assertEquals(importCycles(allowed), []);
+  assertEquals(roomViolations(await programEdges(), rooms), []);
 });
 
 Deno.test("test-only packages (fast-check, the Prometheus text parser, the .dockerignore matcher) never reach the binary's module graph", async () => {
