@@ -4,6 +4,7 @@
 //   deno task bench [--quick] [--reps N] [--cycles N]
 //                                [--v8-flags LIST]
 //                                [--only collector,run,kube,receiver,page,limit,ingest,reads]
+//                                [--pod-cold bundle,source] [--pod-readahead KIB]
 //                                [--scheduler batched|double] [--go-agent PATH]
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
@@ -45,6 +46,7 @@ import {
   measureHostileBodies,
   SMALL_BYTES,
 } from "./bench/ingest.ts";
+import { DEFAULT_READAHEAD_KIB, type PodProgram } from "./bench/pod_image.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
@@ -83,6 +85,10 @@ interface Options {
   goReceiver?: string;
   /** A built Go agent (hodometer/cmd/hodometer) for the limit section. */
   goAgent?: string;
+  /** Programs the limit section also measures pod cold (pod_image.ts). */
+  podCold?: PodProgram[];
+  /** The pod image's read-ahead, KiB. */
+  podReadaheadKiB?: number;
 }
 
 const SECTIONS = [
@@ -97,7 +103,7 @@ const SECTIONS = [
 ] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH] [--pod-cold bundle,source] [--pod-readahead KIB]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -167,6 +173,23 @@ export function parseOptions(args: string[]): Options | number {
       "--go-agent <path>",
       "a built Go agent (Seldon's hodometer/cmd/hodometer): its smallest memory limit beside ours in the limit section",
     )
+    .option(
+      "--pod-cold <programs>",
+      "limit section: also measure a pod's first start on a node that never ran it, from a private image: bundle (the proxy for the compiled binary), source (main.ts), comma-separated",
+      (raw: string) => {
+        const picked = raw.split(",");
+        const unknown = picked.filter((p) => p !== "bundle" && p !== "source");
+        if (unknown.length > 0) {
+          throw new InvalidArgumentError(`unknown program ${unknown[0]}`);
+        }
+        return picked as PodProgram[];
+      },
+    )
+    .option(
+      "--pod-readahead <KiB>",
+      `the pod image's read-ahead (default ${DEFAULT_READAHEAD_KIB}, the kernel's)`,
+      wholeAtLeast(4),
+    )
     .exitOverride();
   try {
     cli.parse(args, { from: "user" });
@@ -183,6 +206,8 @@ export function parseOptions(args: string[]): Options | number {
     scheduler: "batched" | "double";
     goReceiver?: string;
     goAgent?: string;
+    podCold?: PodProgram[];
+    podReadahead?: number;
   }>();
   return {
     quick: o.quick === true,
@@ -193,6 +218,8 @@ export function parseOptions(args: string[]): Options | number {
     cycles: o.cycles,
     goReceiver: o.goReceiver,
     goAgent: o.goAgent,
+    podCold: o.podCold,
+    podReadaheadKiB: o.podReadahead,
   };
 }
 

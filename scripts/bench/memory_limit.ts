@@ -1,17 +1,22 @@
 // The smallest memory limit that holds: `hodometer run --once` as shipped,
-// inside a real memory cgroup started cold (the page cache emptied first),
-// against the scheduler double, at a scale; a limit holds when every one of
-// `reps` runs exits 0, delivers an event with the expected counts, and
-// nothing is OOM-killed. Searched by bisection between 16 and 96 MiB.
+// inside a real memory cgroup started cold, against the scheduler double, at
+// a scale; a limit holds when every one of `reps` runs exits 0, delivers an
+// event with the expected counts, nothing is OOM-killed, and the run does
+// not thrash: its major page faults stay within THRASH of those at the
+// search's high bound (a limit that holds the program only by evicting its
+// own code and reading it again can take 3–10 times as long and read
+// gigabytes from disk, yet exit 0). Searched by bisection between 16 and 96
+// MiB.
 //
 // Two kinds of cold:
 // - "cache": the page cache is dropped, and the agent runs on the same Deno
 //   executable as the benchmark and the scheduler double, whose code pages
 //   those processes keep resident outside the cgroup (as on a node where the
 //   image's executable is already in use);
-// - "pod": the agent runs on a private copy of the executable that nothing
-//   else maps, so every page of the runtime's code it touches is charged to
-//   its cgroup, as in a pod started on a node that has not run it before.
+// - "pod": the agent runs from a private pod image (pod_image.ts) on a copy
+//   of the executable that nothing else maps, so every page of the runtime's
+//   code it touches is charged to its cgroup, as in a pod started on a node
+//   that has not run it before.
 
 import { shippedRunArgs } from "../permissions.ts";
 import { startDoubleProcess } from "./double.ts";
@@ -26,12 +31,25 @@ import {
   type ScaleOptions,
 } from "../../tests/fixtures/scheduler_double.ts";
 import { startTrackSink } from "../../tests/fixtures/track_sink.ts";
+import { bundleRunArgs, type PodImage, type PodProgram } from "./pod_image.ts";
 
 const MIB = 1024 * 1024;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Search bounds (MiB): below the low one nothing holds, the high one always does. */
 export const SEARCH_MIB = { low: 16, high: 96 } as const;
+
+/**
+ * A run thrashes when its major faults exceed `factor` times those of the
+ * run at the high bound, plus `slack` (a few hundred faults are a cold
+ * start's own reading).
+ */
+export const THRASH = { factor: 4, slack: 1000 } as const;
+
+/** True when `faults` is thrashing against the unconstrained `baseline`. */
+export function thrashes(faults: number, baseline: number): boolean {
+  return faults > THRASH.factor * baseline + THRASH.slack;
+}
 
 export type Cold = "cache" | "pod";
 
@@ -42,6 +60,10 @@ export interface Agent {
   args: string[];
   /** The Go agent never ends by itself: it is stopped once it has published. */
   daemon: boolean;
+  /** Variables of its own (beside agentEnv's). */
+  env?: Record<string, string>;
+  /** Makes its files cold before each run; without it, the page cache is dropped. */
+  prepare?: () => Promise<void>;
 }
 
 /** hodometer as shipped, on `runtime` (the running Deno, or a private copy of it). */
@@ -59,12 +81,25 @@ export function goAgent(path: string): Agent {
   return { name: "Go agent", cmd: path, args: [], daemon: true };
 }
 
-/** A private copy of the running Deno executable, in `dir`. */
-export async function privateRuntime(dir: string): Promise<string> {
-  const copy = `${dir}/deno-private`;
-  await Deno.copyFile(Deno.execPath(), copy);
-  await Deno.chmod(copy, 0o755);
-  return copy;
+/**
+ * hodometer as shipped from a pod image: the bundle (a proxy for the compiled
+ * binary) or main.ts from source, on the image's private runtime.
+ */
+export function podAgent(image: PodImage, program: PodProgram): Agent {
+  const name =
+    `hodometer, pod cold (${program}, read-ahead ${image.readaheadKiB} KiB)`;
+  const prepare = () => image.makeCold();
+  if (program === "source") {
+    return { ...hodometerAgent(image.runtime, name), prepare };
+  }
+  return {
+    name,
+    cmd: image.runtime,
+    args: [...bundleRunArgs(image), "run", "--once"],
+    daemon: false,
+    env: { DENO_DIR: image.denoDir },
+    prepare,
+  };
 }
 
 /** One probe: the run, and what was wrong with it (undefined: it held). */
@@ -108,13 +143,17 @@ function eventProblem(
   return undefined;
 }
 
-/** Runs the agent once at a limit, cold, against a fresh scheduler double. */
+/**
+ * Runs the agent once at a limit, cold, against a fresh scheduler double;
+ * `baselineFaults` (the high bound's major faults) tells thrashing.
+ */
 export async function probe(
   host: CgroupHost,
   agent: Agent,
   scale: ScaleOptions,
   limitMiB: number,
   timeoutMs: number,
+  baselineFaults?: number,
 ): Promise<Probe> {
   const scheduler = await startDoubleProcess(scale, { batched: false });
   const sink = startTrackSink();
@@ -129,19 +168,34 @@ export async function probe(
       limitBytes: limitMiB * MIB,
       cmd: agent.cmd,
       args: agent.args,
-      env: agentEnv(scheduler.port, sink.url),
-      cold: true,
+      env: { ...agentEnv(scheduler.port, sink.url), ...agent.env },
+      cold: agent.prepare === undefined,
+      prepare: agent.prepare,
       timeoutMs,
       stopWhen: agent.daemon ? published : undefined,
     });
     const props = sink.requests[0]?.event?.properties;
-    const problem = !held(run) ? describe(run) : eventProblem(props, scale);
+    const problem = !held(run)
+      ? describe(run)
+      : eventProblem(props, scale) ?? thrashProblem(run, baselineFaults);
     return { limitMiB, run, problem };
   } finally {
     clearInterval(watch);
     await sink.close();
     await scheduler.stop();
   }
+}
+
+function thrashProblem(
+  run: CgroupRun,
+  baseline: number | undefined,
+): string | undefined {
+  if (baseline === undefined || !thrashes(run.majorFaults, baseline)) {
+    return undefined;
+  }
+  return `thrashed: ${run.majorFaults} major faults (${baseline} at ${SEARCH_MIB.high} MiB), ${
+    (run.ms / 1000).toFixed(1)
+  } s`;
 }
 
 /** Why a run did not hold, in a few words. */
@@ -165,8 +219,11 @@ export interface SmallestLimit {
     why?: string;
     peakMiB: number;
     limitHits: number;
+    majorFaults: number;
     ms: number;
   }[];
+  /** Major faults of the first run at the high bound: the unconstrained count. */
+  baselineFaults?: number;
 }
 
 /**
@@ -186,7 +243,15 @@ export async function smallestLimit(
       options.progress(
         `${agent.name}, ${scale.models} models, ${limitMiB} MiB, run ${i + 1}`,
       );
-      const p = await probe(host, agent, scale, limitMiB, options.timeoutMs);
+      const p = await probe(
+        host,
+        agent,
+        scale,
+        limitMiB,
+        options.timeoutMs,
+        found.baselineFaults,
+      );
+      found.baselineFaults ??= p.run.majorFaults;
       const peakMiB = Math.round(p.run.peakBytes / MIB * 10) / 10;
       found.probes.push({
         limitMiB,
@@ -194,6 +259,7 @@ export async function smallestLimit(
         ...(p.problem ? { why: p.problem } : {}),
         peakMiB,
         limitHits: p.run.limitHits,
+        majorFaults: p.run.majorFaults,
         ms: Math.round(p.run.ms),
       });
       if (p.problem !== undefined) return undefined;
@@ -216,4 +282,22 @@ export async function smallestLimit(
     }
   }
   return { ...found, limitMiB: high, peaksMiB: best };
+}
+
+/** One run at exactly `limitMiB` (the stock pod's), as the search would judge it. */
+export async function atLimit(
+  host: CgroupHost,
+  agent: Agent,
+  scale: ScaleOptions,
+  limitMiB: number,
+  options: { timeoutMs: number; baselineFaults?: number },
+): Promise<Probe> {
+  return await probe(
+    host,
+    agent,
+    scale,
+    limitMiB,
+    options.timeoutMs,
+    options.baselineFaults,
+  );
 }
