@@ -24,6 +24,7 @@ import { helpDefault } from "../src/config/table.ts";
 import { parseDuration } from "../src/config/parsers.ts";
 import { COMMANDS } from "../src/commands.ts";
 import { createProgram } from "../src/program.ts";
+import { programFiles } from "./program_files.ts";
 import {
   DAY_MS,
   HOUR_MS,
@@ -298,25 +299,6 @@ function repetitionsIn(
   return out;
 }
 
-/** main.ts and every .ts file of src/ but the table, the units and the generated code. */
-function programFiles(): string[] {
-  const files = ["main.ts"];
-  const walk = (dir: string) => {
-    for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
-      const path = `${dir}${entry.name}`;
-      if (entry.isDirectory) {
-        if (`${path}/` !== GENERATED) walk(`${path}/`);
-      } else if (
-        path.endsWith(".ts") && ![TABLE, UNITS_MODULE].includes(path)
-      ) {
-        files.push(path);
-      }
-    }
-  };
-  walk("src/");
-  return files.sort();
-}
-
 const allowedBy = (r: Repetition) =>
   ALLOWED.find((a) => a.file === r.file && r.code.includes(a.code));
 
@@ -373,12 +355,9 @@ Deno.test("defaults check: every spelling of a number is found, in code only", (
 
 Deno.test("each default's value is written once: in the settings table, nowhere else in the program", () => {
   const defaults = defaultsByValue();
-  const found = programFiles().flatMap((file) =>
-    repetitionsIn(
-      file,
-      Deno.readTextFileSync(new URL(file, ROOT)),
-      defaults,
-    )
+  const files = programFiles(ROOT, [TABLE, UNITS_MODULE, GENERATED]);
+  const found = files.flatMap((file) =>
+    repetitionsIn(file, Deno.readTextFileSync(new URL(file, ROOT)), defaults)
   );
   assertEquals(found.filter((r) => allowedBy(r) === undefined).map(shown), []);
   const unused = ALLOWED.filter((a) => !found.some((r) => allowedBy(r) === a));
