@@ -9,7 +9,7 @@ import {
   nth,
 } from "./assert.ts";
 import { CATALOGUE, includedAt } from "../src/metrics/catalogue.ts";
-import { METRICS_LEVELS } from "../src/config/settings.ts";
+import { METRICS_LEVELS } from "../src/config/levels.ts";
 import { EXIT } from "../src/exit_codes.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
 import {

@@ -18,10 +18,9 @@ import { type KubeAccess, openKubernetes } from "../src/kube/access.ts";
 import { kubernetesSources } from "../src/kube/sources.ts";
 import { kubeClusterIdStore } from "../src/kube/cluster_id.ts";
 import type { Snapshot } from "../src/metrics/catalogue.ts";
-import type { MetricsLevel } from "../src/config/settings.ts";
-import { formatBytes, ReadBudget } from "../src/kube/read_budget.ts";
-
-const MiB = 1024 * 1024;
+import type { MetricsLevel } from "../src/config/levels.ts";
+import { ReadBudget } from "../src/kube/read_budget.ts";
+import { formatBytes, MiB } from "../src/runtime/units.ts";
 
 interface Collected {
   snapshot: Snapshot;

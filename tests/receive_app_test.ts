@@ -28,7 +28,7 @@ import {
   type EventStore,
   type MemoryStore,
 } from "../src/receive/store/mod.ts";
-import type { RecordLevel } from "../src/config/settings.ts";
+import type { RecordLevel } from "../src/config/levels.ts";
 import { logger, setupLogging } from "../src/log/setup.ts";
 import { encodeEventData } from "../src/publish/event.ts";
 import { call } from "./fixtures/receiver_call.ts";

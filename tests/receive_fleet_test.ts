@@ -6,11 +6,10 @@
 import { assert, assertEquals, assertMatch, leading, nth } from "./assert.ts";
 import type { ClusterSnapshot } from "../src/receive/store/mod.ts";
 import type { SnapshotValue } from "../src/receive/event/mod.ts";
+import { DAY_MS, HOUR_MS } from "../src/runtime/units.ts";
 import {
   compareVersions,
-  DAY_MS,
   fleetFacts,
-  HOUR_MS,
   isBehind,
   majorMinor,
   newestMajorMinor,

@@ -20,7 +20,7 @@ import {
   createMemoryStore,
   type EventStore,
 } from "../src/receive/store/mod.ts";
-import type { RecordLevel } from "../src/config/settings.ts";
+import type { RecordLevel } from "../src/config/levels.ts";
 import { logger } from "../src/log/setup.ts";
 import { CATALOGUE } from "../src/metrics/catalogue.ts";
 import { sampleAccepted, sampleEvent } from "./receive_sample.ts";

@@ -11,7 +11,7 @@ import { chromiumMissing, launchChromium } from "./fixtures/chromium.ts";
 import { createReceiver } from "../src/receive/receiver.ts";
 import { createMemoryStore } from "../src/receive/store/mod.ts";
 import { escapeHtml, PAGE_CSP } from "../src/receive/views/page.ts";
-import type { RecordLevel } from "../src/config/settings.ts";
+import type { RecordLevel } from "../src/config/levels.ts";
 import { logger } from "../src/log/setup.ts";
 import { sampleEvent } from "./receive_sample.ts";
 import { call } from "./fixtures/receiver_call.ts";

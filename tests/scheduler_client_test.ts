@@ -14,7 +14,7 @@ import {
   withRetries,
 } from "../src/collect/scheduler_client.ts";
 import { schedulerSources } from "../src/collect/scheduler_sources.ts";
-import type { MetricsLevel } from "../src/config/settings.ts";
+import type { MetricsLevel } from "../src/config/levels.ts";
 import { type Certs, generateCerts } from "./fixtures/certs.ts";
 import {
   type Call,

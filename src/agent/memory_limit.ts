@@ -6,8 +6,7 @@ import {
   type LimitReading,
   readMemoryLimit,
 } from "../runtime/cgroup_memory.ts";
-
-const MIB = 1024 * 1024;
+import { MiB } from "../runtime/units.ts";
 
 /** What the functions below say things with (a Logger, or a test's recorder). */
 export interface LimitLog {
@@ -26,11 +25,11 @@ export interface LimitLog {
  * (`deno task bench --only limit`, docs/performance.md): 100 000 models hold
  * from a 29 MiB limit up, cache-cold, with the heap holding up to 16 MiB.
  */
-export const BESIDES_HEAP_BYTES = 13 * MIB;
+export const BESIDES_HEAP_BYTES: number = 13 * MiB;
 
 /** MiB, one decimal. */
 function mib(bytes: number): string {
-  return (bytes / MIB).toFixed(1);
+  return (bytes / MiB).toFixed(1);
 }
 
 /**
@@ -39,7 +38,7 @@ function mib(bytes: number): string {
  */
 export function memoryNeed(heapPeakBytes: number): number {
   if (heapPeakBytes <= 0) return 0;
-  return Math.ceil((heapPeakBytes + BESIDES_HEAP_BYTES) / MIB) * MIB;
+  return Math.ceil((heapPeakBytes + BESIDES_HEAP_BYTES) / MiB) * MiB;
 }
 
 /**
@@ -61,9 +60,9 @@ export function limitAdvice(
   } MiB, and the runtime needs about ${
     mib(BESIDES_HEAP_BYTES)
   } MiB besides it, ${
-    need / MIB
+    need / MiB
   } MiB in all; below that the kernel keeps evicting the agent's own code, and it may be killed (OOM). Give the pod at least ${
-    need / MIB
+    need / MiB
   } MiB (docs/performance.md)`;
 }
 

@@ -9,7 +9,7 @@
 
 import { COLLECTOR_GIT_COMMIT, COLLECTOR_VERSION } from "../version.ts";
 import { errorMessage } from "../runtime/error_message.ts";
-import type { MetricsLevel } from "../config/settings.ts";
+import type { MetricsLevel } from "../config/levels.ts";
 import {
   CATALOGUE,
   filterByLevel,

@@ -6,7 +6,7 @@ import { Metadata } from "@grpc/grpc-js";
 import { CATALOGUE, includedAt, type Snapshot } from "../metrics/catalogue.ts";
 import type { MetricSource } from "../metrics/catalogue.ts";
 import type { Source, SourceResult } from "../metrics/source.ts";
-import type { MetricsLevel } from "../config/settings.ts";
+import type { MetricsLevel } from "../config/levels.ts";
 import {
   type CallOutcome,
   drain,

@@ -1,6 +1,8 @@
 // Pure value parsers for settings. Each returns the parsed value or an error
 // string saying what is accepted; none of them touches the environment.
 
+import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from "../runtime/units.ts";
+
 /** A setting's value as read from its text, or what it should have been. */
 export type Parsed<T> =
   /** `warning`: the value is used, but the operator should hear about it. */
@@ -116,13 +118,17 @@ export function normalizeUuid(raw: string): string | undefined {
   return UUID_RE.test(v) ? v.toLowerCase() : undefined;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number | undefined>> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
+/** The units a duration is written in, largest first, each in milliseconds. */
+const DURATION_UNITS = [
+  ["d", DAY_MS],
+  ["h", HOUR_MS],
+  ["m", MINUTE_MS],
+  ["s", SECOND_MS],
+  ["ms", 1],
+] as const;
+
+const UNIT_MS: Readonly<Record<string, number | undefined>> = Object
+  .fromEntries(DURATION_UNITS);
 
 const DURATION_EXAMPLES = "e.g. 250ms, 90s, 30m, 8h, 1h30m or 90d";
 
@@ -156,7 +162,7 @@ function durationMs(raw: string): number | undefined {
   while (rest !== "") {
     const [match, count, unit = ""] =
       /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest) ?? [];
-    const unitMs = DURATION_UNITS[unit];
+    const unitMs = UNIT_MS[unit];
     if (match === undefined || unitMs === undefined) return undefined;
     total += Number(count) * unitMs;
     rest = rest.slice(match.length);
@@ -192,13 +198,9 @@ export function durationRange(minMs: number, maxMs: number): string {
 
 /** Milliseconds as the largest units that divide them: `8h`, `90s`, `1h30m`, `250ms`. */
 export function formatDuration(ms: number): string {
-  const units = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], [
-    "s",
-    1000,
-  ], ["ms", 1]] as const;
   let rest = Math.round(ms);
   let out = "";
-  for (const [unit, size] of units) {
+  for (const [unit, size] of DURATION_UNITS) {
     if (rest >= size) {
       out += `${Math.floor(rest / size)}${unit}`;
       rest %= size;

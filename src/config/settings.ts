@@ -1,5 +1,8 @@
-// The one table of settings: environment variable, flag, default and parser.
-// Subcommands pick the keys they use; help text and validation come from here.
+// The one table of settings: environment variable, flag, meaning, default
+// (with its unit) and parser. Subcommands pick the keys they use; help text,
+// docs/configuration.md and validation come from here, and so does every
+// default a module falls back on (`SETTINGS.maxBodyBytes.default`): each
+// default's value is written here and nowhere else (tests/defaults_test.ts).
 
 import {
   durationRange,
@@ -14,9 +17,34 @@ import {
   parsePort,
   parseUrlList,
 } from "./parsers.ts";
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  METRICS_LEVELS,
+  type MetricsLevel,
+  RECORD_LEVELS,
+  type RecordLevel,
+} from "./levels.ts";
+import {
+  DAY_MS,
+  HOUR_MS,
+  KiB,
+  MiB,
+  MINUTE_MS,
+  SECOND_MS,
+} from "../runtime/units.ts";
 
 /** Environment variables by name, as Deno.env.toObject() gives them. */
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The unit of a number setting's value, which says how its default reads in
+ * help: `ms` as a duration (`10000` reads `10s`), `bytes` with its size
+ * (`1048576 bytes (1 MiB)`). A count or a port has none.
+ */
+export type Unit = "ms" | "bytes";
 
 /** One setting: where it is read from, its default, and how it is parsed. */
 export interface SettingDef<T> {
@@ -35,8 +63,16 @@ export interface SettingDef<T> {
    * it from the environment.
    */
   default: T | ((env: Env) => T);
-  /** How the default reads in help, when it is computed or unset. */
+  /** The unit of a number's value (and of its default). */
+  unit?: Unit;
+  /**
+   * How the default reads in help instead of its value, when it has none to
+   * show: unset, computed from the environment, or a stand-in for a token.
+   * Never a value written again (tests/defaults_test.ts).
+   */
   defaultText?: string;
+  /** What the default's value means, said after it in help, e.g. "keep forever". */
+  defaultNote?: string;
   /** Reads the flag's or variable's text; an error says what is accepted. */
   parse: (raw: string) => Parsed<T>;
   /**
@@ -52,7 +88,13 @@ export interface SettingDef<T> {
   secret?: boolean;
 }
 
-const setting = <T>(def: SettingDef<T>): SettingDef<T> => def;
+/**
+ * A setting as written: its default keeps its own type (`D`, the value's type
+ * unless computed), so that `SETTINGS.maxBodyBytes.default` is a number.
+ */
+const setting = <T, D extends T | ((env: Env) => T) = T>(
+  def: SettingDef<T> & { default: D },
+): SettingDef<T> & { default: D } => def;
 
 /** Comma-separated project tokens (visible ASCII), spaces around them trimmed. */
 function parseTokenList(raw: string): Parsed<string[]> {
@@ -68,26 +110,6 @@ function parseTokenList(raw: string): Parsed<string[]> {
 const optionalString = (raw: string): Parsed<string | undefined> =>
   parseNonEmpty(raw);
 
-/** The detail levels of METRICS_LEVEL, each including the ones before it. */
-export const METRICS_LEVELS = ["cluster", "resource", "feature"] as const;
-/** How much an event reports (METRICS_LEVEL): see the catalogue's levels. */
-export type MetricsLevel = typeof METRICS_LEVELS[number];
-/** LogTape's levels, lowest first; LOG_LEVEL also takes logrus' `warn` and `panic`. */
-export const LOG_LEVELS = [
-  "trace",
-  "debug",
-  "info",
-  "warning",
-  "error",
-  "fatal",
-] as const;
-/** The lowest level logged (LOG_LEVEL). */
-export type LogLevel = typeof LOG_LEVELS[number];
-/** What the receiver records of each event (RECORD_LEVEL), least first. */
-export const RECORD_LEVELS = ["none", "summary", "all"] as const;
-/** `none` keeps no events, `summary` counts them, `all` also stores each one. */
-export type RecordLevel = typeof RECORD_LEVELS[number];
-
 /** Seldon's public Mixpanel project token, as the reference sends it. */
 const SELDON_TOKEN = "e943e8a2ebd1352338ecac1f9fde8c7c";
 
@@ -97,38 +119,43 @@ function defaultStateDir(env: Env): string {
   return `${env.HOME ?? "."}/.local/state/hodometer`;
 }
 
-/** Where Kubernetes mounts a pod's service-account token, ca.crt and namespace. */
-export const SERVICE_ACCOUNT_DIR =
-  "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/** Timeout of each Kubernetes API request unless KUBERNETES_TIMEOUT says. */
-export const KUBE_TIMEOUT_MS = 10_000;
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
+/** A number setting as written: its default a number, in its unit. */
+type NumberDef = Omit<SettingDef<number>, "parse" | "arg" | "unit"> & {
+  default: number;
+};
 
 /** A duration setting whose range is part of its parser, its help and docs/configuration.md. */
 const durationSetting = (
-  def: Omit<SettingDef<number>, "parse" | "arg"> & {
-    minMs: number;
-    maxMs: number;
-  },
-): SettingDef<number> => {
+  def: NumberDef & { minMs: number; maxMs: number },
+): SettingDef<number> & { default: number } => {
   const { minMs, maxMs, ...rest } = def;
   return {
     ...rest,
     arg: "<duration>",
+    unit: "ms",
     description: `${def.description} (${durationRange(minMs, maxMs)})`,
     parse: parseDurationWithin(minMs, maxMs),
   };
 };
 
+/** A size in bytes, a whole number from `min` to `max`. */
+const bytesSetting = (
+  def: NumberDef & { min: number; max: number },
+): SettingDef<number> & { default: number } => {
+  const { min, max, ...rest } = def;
+  return {
+    ...rest,
+    arg: "<bytes>",
+    unit: "bytes",
+    parse: parseInteger(min, max),
+  };
+};
+
 /** Stored events are swept hourly; a century is "keep", said differently. */
-const RETENTION_RANGE = { minMs: MINUTE, maxMs: 36_500 * DAY } as const;
+const RETENTION_RANGE = { minMs: MINUTE_MS, maxMs: 36_500 * DAY_MS } as const;
 
 /** Timeouts are bounded so that every one fits a single timer. */
-const TIMEOUT_RANGE = { minMs: 100, maxMs: HOUR } as const;
+const TIMEOUT_RANGE = { minMs: 100, maxMs: HOUR_MS } as const;
 
 /**
  * The control-plane TLS files are read only when they are used, as the
@@ -208,8 +235,7 @@ export const SETTINGS = {
     env: "SCHEDULER_TIMEOUT",
     flag: "scheduler-timeout",
     description: "deadline of each scheduler call",
-    default: 30_000,
-    defaultText: "30s",
+    default: 30 * SECOND_MS,
     ...TIMEOUT_RANGE,
   }),
   controlPlaneSecurityProtocol: setting<"PLAINTEXT" | "SSL">({
@@ -314,15 +340,14 @@ export const SETTINGS = {
     arg: "<dir>",
     description:
       "where the pod's service-account token, ca.crt and namespace are mounted",
-    default: SERVICE_ACCOUNT_DIR,
+    default: "/var/run/secrets/kubernetes.io/serviceaccount",
     parse: parseNonEmpty,
   }),
   kubeTimeoutMs: durationSetting({
     env: "KUBERNETES_TIMEOUT",
     flag: "kube-timeout",
     description: "timeout of each Kubernetes API request",
-    default: KUBE_TIMEOUT_MS,
-    defaultText: "10s",
+    default: 10 * SECOND_MS,
     ...TIMEOUT_RANGE,
   }),
   publishUrl: setting<string>({
@@ -362,18 +387,16 @@ export const SETTINGS = {
     env: "PUBLISH_TIMEOUT",
     flag: "publish-timeout",
     description: "timeout of each delivery attempt",
-    default: 10_000,
-    defaultText: "10s",
+    default: 10 * SECOND_MS,
     ...TIMEOUT_RANGE,
   }),
   intervalMs: durationSetting({
     env: "PUBLISH_INTERVAL",
     flag: "interval",
     description: "time between collections (±5% jitter)",
-    default: 8 * HOUR,
-    defaultText: "8h",
-    minMs: 1000,
-    maxMs: 365 * DAY,
+    default: 8 * HOUR_MS,
+    minMs: SECOND_MS,
+    maxMs: 365 * DAY_MS,
   }),
   clusterId: setting<string | undefined>({
     env: "CLUSTER_ID",
@@ -393,7 +416,7 @@ export const SETTINGS = {
     },
     warnOnly: true,
   }),
-  stateDir: setting<string>({
+  stateDir: setting<string, (env: Env) => string>({
     env: "STATE_DIR",
     flag: "state-dir",
     arg: "<dir>",
@@ -413,13 +436,13 @@ export const SETTINGS = {
     // The reference's logger (logrus) levels, panic included.
     parse: parseChoice(LOG_LEVELS, { warn: "warning", panic: "fatal" }),
   }),
-  logFormat: setting<"text" | "json">({
+  logFormat: setting<LogFormat>({
     env: "LOG_FORMAT",
     flag: "log-format",
     arg: "<format>",
     description: "text, or json for JSON lines",
     default: "text",
-    parse: parseChoice(["text", "json"] as const),
+    parse: parseChoice(LOG_FORMATS),
   }),
   listenHost: setting<string>({
     env: "LISTEN_HOST",
@@ -427,8 +450,8 @@ export const SETTINGS = {
     arg: "<host>",
     description: "address the receiver listens on",
     default: "::",
-    defaultText:
-      ":: (every interface, IPv4 and IPv6, as Go's :8001; IPv4 only on a host without IPv6)",
+    defaultNote:
+      "every interface, IPv4 and IPv6, as Go's :8001; IPv4 only on a host without IPv6",
     parse: parseNonEmpty,
   }),
   listenPort: setting<number>({
@@ -456,15 +479,14 @@ export const SETTINGS = {
     default: 10_000,
     parse: parseInteger(1, 10_000_000),
   }),
-  maxEventsBytes: setting<number>({
+  maxEventsBytes: bytesSetting({
     env: "MAX_EVENTS_BYTES",
     flag: "max-events-bytes",
-    arg: "<bytes>",
     description:
       "bytes the events kept in memory with RECORD_LEVEL=all may take (oldest dropped first)",
-    default: 16 * 1024 * 1024,
-    defaultText: "16777216 (16 MiB)",
-    parse: parseInteger(65_536, 1_073_741_824),
+    default: 16 * MiB,
+    min: 64 * KiB,
+    max: 1024 * MiB,
   }),
   store: setting<string | undefined>({
     env: "STORE",
@@ -480,12 +502,13 @@ export const SETTINGS = {
     env: "RETENTION",
     flag: "retention",
     arg: "<duration>",
+    unit: "ms",
     description:
       `delete stored events, and forget clusters, received more than this long ago; 0 keeps them (else ${
         durationRange(RETENTION_RANGE.minMs, RETENTION_RANGE.maxMs)
       })`,
     default: 0,
-    defaultText: "0 (keep forever)",
+    defaultNote: "keep forever",
     parse: (raw) =>
       /^\s*0*\s*$/.test(raw) ? { ok: true, value: 0 } : parseDurationWithin(
         RETENTION_RANGE.minMs,
@@ -529,40 +552,36 @@ export const SETTINGS = {
     flag: "header-timeout",
     description:
       "time a new connection has to send its first request's head (closed after it)",
-    default: 10_000,
-    defaultText: "10s",
+    default: 10 * SECOND_MS,
     minMs: 100,
-    maxMs: 10 * MINUTE,
+    maxMs: 10 * MINUTE_MS,
   }),
   bodyTimeoutMs: durationSetting({
     env: "BODY_TIMEOUT",
     flag: "body-timeout",
     description:
       "time a request body has to arrive (408 after it); also how long an answer may go unread",
-    default: 10_000,
-    defaultText: "10s",
+    default: 10 * SECOND_MS,
     minMs: 100,
-    maxMs: 10 * MINUTE,
+    maxMs: 10 * MINUTE_MS,
   }),
   idleTimeoutMs: durationSetting({
     env: "IDLE_TIMEOUT",
     flag: "idle-timeout",
     description:
       "after an answer, time a kept-alive connection has to send the next request's head (closed after it)",
-    default: 5_000,
-    defaultText: "5s",
+    default: 5 * SECOND_MS,
     minMs: 100,
-    maxMs: HOUR,
+    maxMs: HOUR_MS,
   }),
   gracePeriodMs: durationSetting({
     env: "GRACE_PERIOD",
     flag: "grace-period",
     description:
       "on SIGTERM, how long requests in flight may take before the receiver exits regardless",
-    default: 10_000,
-    defaultText: "10s",
-    minMs: 1000,
-    maxMs: 10 * MINUTE,
+    default: 10 * SECOND_MS,
+    minMs: SECOND_MS,
+    maxMs: 10 * MINUTE_MS,
   }),
   maxConnections: setting<number>({
     env: "MAX_CONNECTIONS",
@@ -573,15 +592,14 @@ export const SETTINGS = {
     default: 256,
     parse: parseInteger(1, 100_000),
   }),
-  maxBodyBytes: setting<number>({
+  maxBodyBytes: bytesSetting({
     env: "MAX_BODY_BYTES",
     flag: "max-body-bytes",
-    arg: "<bytes>",
     description:
       "largest request body, on the wire and decompressed (413 past it)",
-    default: 1024 * 1024,
-    defaultText: "1048576 (1 MiB)",
-    parse: parseInteger(1024, 64 * 1024 * 1024),
+    default: MiB,
+    min: KiB,
+    max: 64 * MiB,
   }),
   maxClusters: setting<number>({
     env: "MAX_CLUSTERS",

@@ -1,13 +1,42 @@
-// The configuration list of docs/configuration.md, generated from the settings table.
+// How the settings table reads to people: each default in its unit, and the
+// configuration list of docs/configuration.md, generated from the table.
 
-import { type SettingDef, SETTINGS } from "./settings.ts";
+import { formatDuration } from "./parsers.ts";
+import { type SettingDef, SETTINGS, type Unit } from "./settings.ts";
+import { formatBytes } from "../runtime/units.ts";
 
-/** A setting's default as `--help` and the docs show it, e.g. `8h` or `none`. */
+/**
+ * A value in its unit, as help shows it: a duration as `10s` (a zero as
+ * `0`), bytes as `1048576 bytes (1 MiB)`, a list comma-separated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatValue } from "./table.ts";
+ *
+ * assert.equal(formatValue(90_000, "ms"), "1m30s");
+ * assert.equal(formatValue(1024 * 1024, "bytes"), "1048576 bytes (1 MiB)");
+ * assert.equal(formatValue(["a", "b"]), "a,b");
+ * ```
+ */
+export function formatValue(value: unknown, unit?: Unit): string {
+  if (Array.isArray(value)) return value.join(",");
+  if (typeof value === "number" && value !== 0) {
+    if (unit === "ms") return formatDuration(value);
+    if (unit === "bytes") return formatBytes(value);
+  }
+  return String(value);
+}
+
+/**
+ * A setting's default as `--help` and the docs show it: its value in its unit
+ * (with what it means, when the table says), or the table's words for a
+ * default that has no value to show, e.g. `8h`, `0 (keep forever)`, `unset`.
+ */
 export function helpDefault(def: SettingDef<unknown>): string {
   if (def.defaultText) return def.defaultText;
-  return Array.isArray(def.default)
-    ? def.default.join(",")
-    : String(def.default);
+  const value = formatValue(def.default, def.unit);
+  return def.defaultNote ? `${value} (${def.defaultNote})` : value;
 }
 
 /**

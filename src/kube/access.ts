@@ -10,7 +10,7 @@
 
 import { hostForAddress } from "../net/host.ts";
 import { errorMessage } from "../runtime/error_message.ts";
-import { KUBE_TIMEOUT_MS, SERVICE_ACCOUNT_DIR } from "../config/settings.ts";
+import { SETTINGS } from "../config/settings.ts";
 import { httpKubeClient, type KubeClient } from "./client.ts";
 import { ReadBudget } from "./read_budget.ts";
 
@@ -20,9 +20,9 @@ export interface KubeAccessOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** The kubeconfig setting (--kubeconfig or KUBECONFIG), used outside a pod only. */
   kubeconfig?: string;
-  /** Where the service-account token, ca.crt and namespace are mounted. */
+  /** Where the service-account token, ca.crt and namespace are mounted; KUBERNETES_SERVICEACCOUNT_DIR's default unless given. */
   serviceAccountDir?: string;
-  /** Timeout of every request (reading its answer included). */
+  /** Timeout of every request (reading its answer included); KUBERNETES_TIMEOUT's default unless given. */
   timeoutMs?: number;
   /**
    * Bytes all reads of the client may take together (default
@@ -63,12 +63,13 @@ export type KubeAccess =
 export async function openKubernetes(
   options: KubeAccessOptions,
 ): Promise<KubeAccess> {
-  const timeoutMs = options.timeoutMs ?? KUBE_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? SETTINGS.kubeTimeoutMs.default;
   const budget = new ReadBudget(options.readBudgetBytes);
   const host = options.env.KUBERNETES_SERVICE_HOST?.trim();
   const port = options.env.KUBERNETES_SERVICE_PORT?.trim();
   if (host && port) {
-    const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+    const dir = options.serviceAccountDir ??
+      SETTINGS.kubeServiceAccountDir.default;
     const client = await inClusterClient(host, port, dir, {
       timeoutMs,
       budget,

@@ -6,7 +6,8 @@
 // budget, or its first byte that is not JSON.
 
 import { JsonPicker, type OnItem, type Pick } from "./json_pick.ts";
-import { formatBytes, type ReadBudget } from "./read_budget.ts";
+import type { ReadBudget } from "./read_budget.ts";
+import { formatBytes } from "../runtime/units.ts";
 
 /** How one answer is read. */
 export interface AnswerOptions {

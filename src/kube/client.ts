@@ -11,7 +11,8 @@ import { describeNetworkError } from "../net/network_error.ts";
 import type { Denial } from "../metrics/source.ts";
 import { type OnItem, type Pick, pick } from "./json_pick.ts";
 import { type AnswerProgress, readJsonAnswer } from "./answer.ts";
-import { formatBytes, ReadBudget } from "./read_budget.ts";
+import { ReadBudget } from "./read_budget.ts";
+import { formatBytes } from "../runtime/units.ts";
 
 /** One request to the API server. */
 export interface KubeRequest {

@@ -9,8 +9,10 @@
 // of a list takes at most half of it, so that one list that never ends leaves
 // the other lists theirs.
 
+import { formatBytes, MiB } from "../runtime/units.ts";
+
 /** What every Kubernetes read of one collection may take together, unless told otherwise. */
-export const DEFAULT_READ_BUDGET_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_READ_BUDGET_BYTES: number = 32 * MiB;
 
 /** What lists leave of a budget to single objects: an eighth (4 MiB of 32). */
 export function objectReserve(budget: ReadBudget): number {
@@ -20,19 +22,6 @@ export function objectReserve(budget: ReadBudget): number {
 /** Most bytes of one answer of a list: half the budget (16 MiB of 32). */
 export function maxListAnswer(budget: ReadBudget): number {
   return Math.floor(budget.limit / 2);
-}
-
-/** Bytes as operators read them: `33554432 bytes (32 MiB)`, `65536 bytes (64 KiB)`. */
-export function formatBytes(n: number): string {
-  const [unit, size] = n >= 1024 * 1024
-    ? ["MiB", n / (1024 * 1024)]
-    : ["KiB", n / 1024];
-  if (size >= 1) {
-    return `${n} bytes (${
-      Number.isInteger(size) ? size : size.toFixed(1)
-    } ${unit})`;
-  }
-  return `${n} byte${n === 1 ? "" : "s"}`;
 }
 
 /** The bytes the reads of one collection may still take; shared by all of them. */

@@ -8,7 +8,7 @@
 import { CATALOGUE, includedAt } from "../metrics/catalogue.ts";
 import type { MetricName } from "../metrics/catalogue.ts";
 import type { Denial, Source, SourceResult } from "../metrics/source.ts";
-import type { MetricsLevel } from "../config/settings.ts";
+import type { MetricsLevel } from "../config/levels.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import type { KubeAccess } from "./access.ts";
 import {
@@ -32,7 +32,7 @@ import {
   SERVER_ITEM,
   VERSION,
 } from "./picks.ts";
-import { formatBytes } from "./read_budget.ts";
+import { formatBytes } from "../runtime/units.ts";
 import {
   isGlobalInstallation,
   kubernetesVersion,

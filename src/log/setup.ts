@@ -10,7 +10,7 @@ import {
   type Sink,
 } from "@logtape/logtape";
 import { errorMessage } from "../runtime/error_message.ts";
-import type { LogLevel } from "../config/settings.ts";
+import type { LogFormat, LogLevel } from "../config/levels.ts";
 
 /**
  * A logger of hodometer's, as `logger()` returns it: LogTape's Logger, whose
@@ -23,7 +23,7 @@ export interface LogOptions {
   /** The lowest level written (LOG_LEVEL). */
   level: LogLevel;
   /** LOG_FORMAT: `text` lines, or `json`, one object a line. */
-  format: "text" | "json";
+  format: LogFormat;
   /** Where formatted lines go; stderr unless a test captures them. */
   write?: (line: string) => void;
 }

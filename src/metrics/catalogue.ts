@@ -11,7 +11,7 @@
 // omitted, where Go sends its zero value (collect.go:220, 235). docs/parity.md
 // has the whole audit.
 
-import type { MetricsLevel } from "../config/settings.ts";
+import type { MetricsLevel } from "../config/levels.ts";
 
 /** The lowest METRICS_LEVEL that reports a metric; `always` at every level. */
 export type MetricLevel = MetricsLevel | "always";

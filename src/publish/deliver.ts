@@ -8,7 +8,9 @@
 
 import { logger } from "../log/setup.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
+import { SETTINGS } from "../config/settings.ts";
 import { type Sleep, sleep } from "../runtime/delay.ts";
+import { KiB, MINUTE_MS, SECOND_MS } from "../runtime/units.ts";
 import { type BoundedBody, readBounded } from "../net/body.ts";
 import { describeNetworkError } from "../net/network_error.ts";
 import { redactUrlsIn, requestedUrl, trackUrl } from "./url.ts";
@@ -39,7 +41,7 @@ export interface DeliveryOptions {
   maxBackoffMs?: number;
   /** Attempts per URL, the first included. */
   maxAttempts?: number;
-  /** Bounds one attempt: connecting, the response and its body. */
+  /** Bounds one attempt: connecting, the response and its body; PUBLISH_TIMEOUT's default unless set. */
   attemptTimeoutMs?: number;
   /** A Retry-After longer than this ends delivery instead of retrying early. */
   maxRetryAfterMs?: number;
@@ -51,13 +53,14 @@ export interface DeliveryOptions {
   logger?: DeliveryLog;
 }
 
+/** What delivery does unless told otherwise; an attempt's timeout is PUBLISH_TIMEOUT's default. */
 const DELIVERY_DEFAULTS = {
-  minBackoffMs: 1_000,
-  maxBackoffMs: 30_000,
+  minBackoffMs: SECOND_MS,
+  maxBackoffMs: 30 * SECOND_MS,
   maxAttempts: 20,
-  attemptTimeoutMs: 10_000,
-  maxRetryAfterMs: 5 * 60_000,
-  maxBodyBytes: 64 * 1024,
+  attemptTimeoutMs: SETTINGS.publishTimeoutMs.default,
+  maxRetryAfterMs: 5 * MINUTE_MS,
+  maxBodyBytes: 64 * KiB,
 } as const;
 
 /** How delivery to one URL ended. */
@@ -454,7 +457,7 @@ export function parseRetryAfter(
 ): number | undefined {
   if (value === null) return undefined;
   const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * SECOND_MS);
   // Only something that reads like a date ("Wed, 21 Oct 2015 07:28:00 GMT"):
   // Date.parse alone accepts odd strings such as "2".
   if (!/[a-z]{3}/i.test(v)) return undefined;
@@ -469,5 +472,5 @@ function describeError(err: unknown): string {
 }
 
 function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+  return ms % SECOND_MS === 0 ? `${ms / SECOND_MS} s` : `${ms} ms`;
 }

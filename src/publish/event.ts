@@ -4,6 +4,7 @@
 
 import type { Snapshot } from "../metrics/catalogue.ts";
 import { encodeBase64 } from "../net/base64.ts";
+import { SECOND_MS } from "../runtime/units.ts";
 
 /** The name of hodometer's event, as the reference sends it; a receiver tells hodometer's events from others by it. */
 export const EVENT_NAME = "collect metrics";
@@ -63,7 +64,7 @@ export function buildEvent(input: EventInput): TrackEvent {
     properties: {
       token: input.token,
       distinct_id: input.clusterId,
-      time: Math.floor(input.timeMs / 1000),
+      time: Math.floor(input.timeMs / SECOND_MS),
       $insert_id: input.insertId,
       // "0" tells Mixpanel not to geolocate the sender.
       ip: "0",

@@ -10,7 +10,8 @@
 //   /healthz          liveness, open
 
 import { Hono } from "hono";
-import type { RecordLevel } from "../config/settings.ts";
+import type { RecordLevel } from "../config/levels.ts";
+import { SETTINGS } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import { errorMessage } from "../runtime/error_message.ts";
 import {
@@ -55,11 +56,11 @@ export interface ReceiverAppOptions {
   acceptedTokens?: ReadonlySet<string>;
   /** The token /events, /metrics and the page ask for; open when absent. */
   readToken?: string;
-  /** Largest body, on the wire and after decompression; 1 MiB unless set. */
+  /** Largest body, on the wire and after decompression; MAX_BODY_BYTES's default unless set. */
   maxBodyBytes?: number;
   /** Bodies being read or handled, together; 16 of the largest unless given. */
   bodies?: BodyBudget;
-  /** Time a body has to arrive, and a client may go without reading an answer; 10 s unless set. */
+  /** Time a body has to arrive, and a client may go without reading an answer; BODY_TIMEOUT's default unless set. */
   bodyTimeoutMs?: number;
   /** Called after each piece of a streamed answer (to pace the heap). */
   onStreamed?: () => void;
@@ -177,11 +178,11 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
   const log = options.logger;
   const now = options.now ?? Date.now;
   const limits = options.limits ?? EVENT_LIMITS;
-  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBody = options.maxBodyBytes ?? SETTINGS.maxBodyBytes.default;
   const bodyLimits = {
     budget: options.bodies ?? new BodyBudget(IN_FLIGHT_BODIES * maxBody),
     maxBytes: maxBody,
-    timeoutMs: options.bodyTimeoutMs ?? 10_000,
+    timeoutMs: options.bodyTimeoutMs ?? SETTINGS.bodyTimeoutMs.default,
   };
   const reads = options.reads ?? new ReadSide({
     idleMs: bodyLimits.timeoutMs,

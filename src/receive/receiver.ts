@@ -4,7 +4,8 @@
 // its readers (serve/read_side.ts). The command and the tests build receivers
 // through this one function.
 
-import type { RecordLevel } from "../config/settings.ts";
+import type { RecordLevel } from "../config/levels.ts";
+import { SETTINGS } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import {
   createReceiverApp,
@@ -158,10 +159,13 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const counters = new ReceiverCounters();
   const clusters = options.clusters ?? new ClusterBook();
   const bodies = options.bodies ??
-    new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
+    new BodyBudget(
+      IN_FLIGHT_BODIES *
+        (options.maxBodyBytes ?? SETTINGS.maxBodyBytes.default),
+    );
   const reads = new ReadSide({
     budget: options.reads,
-    idleMs: options.bodyTimeoutMs ?? 10_000,
+    idleMs: options.bodyTimeoutMs ?? SETTINGS.bodyTimeoutMs.default,
     onPiece: options.onStreamed,
     onAbandoned: () => counters.abandonedAnswers++,
     now,

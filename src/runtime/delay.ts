@@ -4,6 +4,8 @@
 // a machine that slept through the deadline (monotonic time stands still) or
 // a wall clock set back does not stretch the wait.
 
+import { MINUTE_MS } from "./units.ts";
+
 /** The longest a single timer can be set for. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -26,7 +28,7 @@ export interface DelayClocks {
 }
 
 /** Chunks of at most a minute keep the wall-clock check close to the deadline. */
-export const DEFAULT_CHUNK_MS = 60_000;
+export const DEFAULT_CHUNK_MS: number = MINUTE_MS;
 
 /**
  * Waits `ms` milliseconds (any finite length), or until `signal` aborts;

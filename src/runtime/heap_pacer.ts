@@ -11,8 +11,7 @@
 // it does nothing. pacingFor() sizes the two from the pod's memory limit.
 
 import { getHeapStatistics } from "node:v8";
-
-const MIB = 1024 * 1024;
+import { MiB } from "./units.ts";
 
 /** How paceHeap paces; pacingFor() gives them for a memory limit. */
 export interface HeapPacerOptions {
@@ -59,7 +58,7 @@ export const PACER_DEFAULTS = {
  * A limit at or above this leaves the defaults alone; below it, the heap is
  * held to its live size plus a slack that shrinks with the limit.
  */
-export const ROOMY_LIMIT_BYTES = 64 * MIB;
+export const ROOMY_LIMIT_BYTES: number = 64 * MiB;
 
 /** The smallest slack: a full collection per MB promoted (6 at 100 000 models, ~50 ms in all). */
 export const MIN_SLACK_BYTES = 1_000_000;

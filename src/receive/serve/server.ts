@@ -15,6 +15,7 @@
 // rest when the grace period is over: the caller exits then, whatever the
 // clients do.
 
+import { SETTINGS } from "../../config/settings.ts";
 import { hostForAddress } from "../../net/host.ts";
 import { sleep } from "../../runtime/delay.ts";
 import { ConnectionWatch } from "./connection_watch.ts";
@@ -65,10 +66,12 @@ export function startReceiverServer(
     return startFallbackServer(options, serveConnection);
   }
   const { app, bodies } = options;
-  const maxConnections = options.maxConnections ?? 256;
+  const maxConnections = options.maxConnections ??
+    SETTINGS.maxConnections.default;
   const watch = new ConnectionWatch({
-    headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
-    idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+    headerTimeoutMs: options.headerTimeoutMs ??
+      SETTINGS.headerTimeoutMs.default,
+    idleTimeoutMs: options.idleTimeoutMs ?? SETTINGS.idleTimeoutMs.default,
   }, () => performance.now());
   const served = new Set<ServedConnection>();
   let refused = 0;

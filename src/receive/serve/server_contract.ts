@@ -34,7 +34,7 @@ export interface ReceiverServerOptions extends Partial<ConnectionDeadlines> {
   app: FetchApp;
   /** The bodies the app is reading: a shutdown lets them arrive first. */
   bodies: BodiesInFlight;
-  /** Connections open at once; 256 unless set. */
+  /** Connections open at once; MAX_CONNECTIONS's default unless set. */
   maxConnections?: number;
   /** Errors the app did not turn into an answer (answered 500). */
   onError?: (error: unknown) => void;

@@ -22,8 +22,8 @@ import {
   type SnapshotValue,
 } from "../event/mod.ts";
 import type { LatestOfCluster } from "./contract.ts";
+import { SETTINGS } from "../../config/settings.ts";
 
-export const MAX_CLUSTERS = 10_000;
 export const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
 /** Longest string value kept (versions, server names, commit). */
 export const MAX_STRING_LENGTH = 128;
@@ -83,7 +83,7 @@ export class ClusterBook {
   #evicted = 0;
 
   constructor(options: ClusterBookOptions = {}) {
-    this.maxClusters = options.maxClusters ?? MAX_CLUSTERS;
+    this.maxClusters = options.maxClusters ?? SETTINGS.maxClusters.default;
     this.maxBytes = options.maxBytes ?? CLUSTER_BOOK_BYTES;
   }
 

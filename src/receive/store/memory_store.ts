@@ -4,7 +4,9 @@
 // by count and by bytes, dropping the oldest first and counting the drops.
 
 import { type AcceptedEvent, isHodometerEvent, seenAt } from "../event/mod.ts";
-import type { RecordLevel } from "../../config/settings.ts";
+import type { RecordLevel } from "../../config/levels.ts";
+import { SETTINGS } from "../../config/settings.ts";
+import { DAY_MS, MiB } from "../../runtime/units.ts";
 import { DedupWindow } from "./dedup.ts";
 import { snapshotValues } from "./clusters.ts";
 import type {
@@ -40,7 +42,7 @@ export interface MemoryStoreOptions {
   recordLevel: RecordLevel;
   /** Events kept by `all`. */
   maxEvents: number;
-  /** Bytes the events kept by `all` may take; 16 MiB unless set. */
+  /** Bytes the events kept by `all` may take; MAX_EVENTS_BYTES's default unless set. */
   maxBytes?: number;
   /** Bytes of the de-duplication window; 4 MiB unless set. */
   dedupBytes?: number;
@@ -48,11 +50,9 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export const MEMORY_STORE_BYTES = 16 * 1024 * 1024;
-export const DEDUP_BYTES = 4 * 1024 * 1024;
+export const DEDUP_BYTES: number = 4 * MiB;
 /** What an entry costs besides its JSON text (two bytes a character, at worst). */
 const ENTRY_OVERHEAD = 96;
-const DAY_MS = 86_400_000;
 
 interface Held extends StoredRow {
   distinctId: string;
@@ -66,7 +66,7 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   if (!Number.isInteger(maxEvents) || maxEvents < 1) {
     throw new RangeError(`maxEvents must be a positive integer: ${maxEvents}`);
   }
-  const maxBytes = options.maxBytes ?? MEMORY_STORE_BYTES;
+  const maxBytes = options.maxBytes ?? SETTINGS.maxEventsBytes.default;
   const now = options.now ?? Date.now;
   const window = new DedupWindow(options.dedupBytes ?? DEDUP_BYTES);
   // Oldest first; `start` skips entries already dropped (compacted now and then).

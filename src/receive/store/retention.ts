@@ -8,8 +8,9 @@
 
 import type { Logger } from "../../log/setup.ts";
 import { errorMessage } from "../../runtime/error_message.ts";
+import { HOUR_MS } from "../../runtime/units.ts";
 
-export const RETENTION_INTERVAL_MS = 3_600_000;
+export const RETENTION_INTERVAL_MS = HOUR_MS;
 
 export interface Expired {
   events: number;

@@ -27,6 +27,7 @@ import { snapshotValues } from "./clusters.ts";
 import { type AcceptedEvent, isHodometerEvent } from "../event/mod.ts";
 import { EVENT_NAME } from "../../publish/event.ts";
 import { errorMessage } from "../../runtime/error_message.ts";
+import { DAY_MS } from "../../runtime/units.ts";
 import {
   type AddResult,
   type DayCount,
@@ -107,7 +108,6 @@ const FIELD_COLUMNS = CATALOGUE.map((m, i) =>
   `CASE WHEN length(properties -> '$.${m.name}') <= ${MAX_FIELD_CHARS}
      THEN properties -> '$.${m.name}' END AS f${i}`
 ).join(",\n");
-const DAY_MS = 86_400_000;
 /** Days of clusters-per-day read at most, whatever is asked. */
 const MAX_DAYS = 1000;
 

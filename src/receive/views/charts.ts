@@ -6,6 +6,11 @@
 
 import { escapeHtml as esc } from "./html.ts";
 import { visible } from "../event/mod.ts";
+import {
+  DAY_MS as DAY,
+  HOUR_MS as HOUR,
+  MINUTE_MS as MINUTE,
+} from "../../runtime/units.ts";
 
 export type TimePoint = readonly [timeMs: number, value: number];
 export type StatePoint = readonly [timeMs: number, state: boolean];
@@ -13,8 +18,6 @@ export type StatePoint = readonly [timeMs: number, state: boolean];
 const BLUE = "#2f6fdf";
 const GREY = "#d0d7de";
 const INK = "#555";
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
 function svg(w: number, h: number, label: string, body: string): string {
@@ -74,7 +77,6 @@ export function niceTicks(
   return ticks;
 }
 
-const MINUTE = 60_000;
 const TIME_STEPS = [
   MINUTE,
   5 * MINUTE,

@@ -6,12 +6,11 @@
 
 import { durationRange, parseDurationWithin } from "../../config/parsers.ts";
 import type { ClusterSnapshot } from "../store/mod.ts";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../runtime/units.ts";
 import {
   compareVersions,
-  DAY_MS,
   FEATURES,
   FLEET_WINDOW_MS,
-  HOUR_MS,
   isBehind,
   newestMajorMinor,
   seenWithin,
@@ -93,7 +92,7 @@ const PARAMS = [
 const shown = (v: string) =>
   JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
 
-const durationOf = parseDurationWithin(60_000, MAX_DURATION_MS);
+const durationOf = parseDurationWithin(MINUTE_MS, MAX_DURATION_MS);
 
 /** The view a query string asks for; every bad parameter is named. */
 export function parseView(query: string): ParsedView {
@@ -139,7 +138,7 @@ export function parseView(query: string): ParsedView {
     if (parsed.ok) return parsed.value;
     problems.push(
       `${name}=${shown(v)}: expected ${
-        [...extra, `a duration ${durationRange(60_000, MAX_DURATION_MS)}`]
+        [...extra, `a duration ${durationRange(MINUTE_MS, MAX_DURATION_MS)}`]
           .join(" or ")
       }, e.g. 16h, 7d`,
     );
@@ -228,7 +227,7 @@ export function viewQuery(
 export function durationParam(n: number): string {
   if (n % DAY_MS === 0) return `${n / DAY_MS}d`;
   if (n % HOUR_MS === 0) return `${n / HOUR_MS}h`;
-  return `${Math.round(n / 60_000)}m`;
+  return `${Math.round(n / MINUTE_MS)}m`;
 }
 
 export interface ListPage {

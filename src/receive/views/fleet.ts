@@ -8,11 +8,11 @@
 import type { ClusterSnapshot } from "../store/mod.ts";
 import type { SnapshotValue } from "../event/mod.ts";
 import { quantile } from "./charts.ts";
+import { SETTINGS } from "../../config/settings.ts";
+import { DAY_MS } from "../../runtime/units.ts";
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
-/** Two publish intervals of the collector (8 h each). */
-export const SILENT_AFTER_MS = 16 * HOUR_MS;
+/** Two publish intervals of the collector (PUBLISH_INTERVAL's default each). */
+export const SILENT_AFTER_MS: number = 2 * SETTINGS.intervalMs.default;
 /** Fleet facts are of the clusters heard from within this window unless asked otherwise. */
 export const FLEET_WINDOW_MS = 30 * DAY_MS;
 

@@ -3,7 +3,7 @@
 // and the sentence that says truthfully what this receiver keeps. Every piece
 // of event content is escaped: it is hostile input.
 
-import type { RecordLevel } from "../../config/settings.ts";
+import type { RecordLevel } from "../../config/levels.ts";
 import type { ClusterBook } from "../store/mod.ts";
 import { formatTime } from "./charts.ts";
 import { escapeHtml } from "./html.ts";

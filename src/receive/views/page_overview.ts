@@ -15,6 +15,7 @@ import {
   shareChart,
 } from "./charts.ts";
 import type { ClusterSnapshot, DayCount } from "../store/mod.ts";
+import { DAY_MS, HOUR_MS } from "../../runtime/units.ts";
 import {
   DEFAULT_VIEW,
   durationParam,
@@ -27,11 +28,9 @@ import {
   viewQuery,
 } from "./cluster_list.ts";
 import {
-  DAY_MS,
   FEATURES,
   type FleetFacts,
   fleetFacts,
-  HOUR_MS,
   SIZE_METRICS,
   spread,
   VERSION_METRICS,
