@@ -189,7 +189,14 @@ async function traceRun(
     await follow(output, () => ended, (line) => audit.add(line));
     unwatch();
     handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h));
-    return { status: await status, audit, stopped };
+    const ended = await status;
+    if (ended.signal !== null || stopped.length > 0) {
+      // Kept for whoever must find out why: the trace holds each process's end.
+      const kept = output.replace(/\.strace$/, ".failed.strace");
+      await Deno.rename(output, kept).catch(() => {});
+      say(`the trace is kept in ${kept}`);
+    }
+    return { status: ended, audit, stopped };
   } finally {
     await Deno.remove(output).catch(() => {});
   }
@@ -215,7 +222,11 @@ function exitStatus(status: Deno.CommandStatus): number {
   if (status.signal === null) return status.code;
   const numbers: Partial<Record<Deno.Signal, number>> = {
     SIGINT: 2,
+    SIGABRT: 6,
+    SIGBUS: 7,
     SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
     SIGTERM: 15,
   };
   return 128 + (numbers[status.signal] ?? 0);
@@ -252,6 +263,9 @@ export async function loopbackCheck(args: string[]): Promise<number> {
   delete env.DENO_NO_UPDATE_CHECK;
   const { status, audit, stopped } = await traceRun(command, env, "inherit");
   const code = exitStatus(status);
+  if (status.signal !== null) {
+    say(`the traced command ended on ${status.signal} (exit status ${code})`);
+  }
   const findings = audit.findings();
   if (findings.length === 0 && stopped.length === 0) {
     say(
