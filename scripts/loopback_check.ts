@@ -189,14 +189,14 @@ async function traceRun(
     await follow(output, () => ended, (line) => audit.add(line));
     unwatch();
     handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h));
-    const ended = await status;
-    if (ended.signal !== null || stopped.length > 0) {
+    const final = await status;
+    if (final.signal !== null || stopped.length > 0) {
       // Kept for whoever must find out why: the trace holds each process's end.
       const kept = output.replace(/\.strace$/, ".failed.strace");
       await Deno.rename(output, kept).catch(() => {});
       say(`the trace is kept in ${kept}`);
     }
-    return { status: ended, audit, stopped };
+    return { status: final, audit, stopped };
   } finally {
     await Deno.remove(output).catch(() => {});
   }
