@@ -24,20 +24,25 @@ export class BodyBudget {
   /** Bodies being read now (a shutdown waits for them). */
   reading = 0;
 
+  /** A budget of `maxBytes`, none of it reserved. */
   constructor(readonly maxBytes: number) {}
 
+  /** Reserves `n` bytes; false (nothing reserved) when they are not free. */
   reserve(n: number): boolean {
     if (this.bytes + n > this.maxBytes) return false;
     this.bytes += n;
     return true;
   }
 
+  /** Gives back `n` bytes reserved before. */
   release(n: number): void {
     this.bytes -= n;
   }
 }
 
+/** What one body is read within. */
 export interface BodyLimits {
+  /** The bytes every body being read or handled shares. */
   budget: BodyBudget;
   /** Most bytes of one body on the wire. */
   maxBytes: number;

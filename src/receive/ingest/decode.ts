@@ -21,22 +21,27 @@ import {
 import { checkParsedEvent, scanEvents } from "./json_scan.ts";
 import { queryParam } from "./query.ts";
 
+/** One event checked: accepted, or its problems (and its $insert_id if it had a valid one, for Mixpanel's per-event answer). */
 export type Checked =
   | { ok: true; event: AcceptedEvent }
   | { ok: false; problems: Problem[]; insertId: string | null };
 
+/** The events of one request, each checked; or why the request as a whole is refused. */
 export type Decoded =
   | { ok: true; events: Checked[] }
   | { ok: false; rejection: Rejection };
 
+/** What decodeEvents reads of a request to /track or /import. */
 export interface TrackInput {
   /** The `data` query parameter, form-decoded; null when absent. */
   data: string | null;
   /** The request body, already decompressed; empty when there was none. */
   body: Uint8Array;
+  /** The Content-Type header; null when absent. */
   contentType: string | null;
   /** Stands in for a missing `token` property (/import's basic-auth user). */
   fallbackToken?: string;
+  /** EVENT_LIMITS unless set. */
   limits?: EventLimits;
 }
 
@@ -45,6 +50,7 @@ const noEvent = (): Decoded => ({
   rejection: { status: 400, kind: "no_event", message: NO_EVENT },
 });
 
+/** A request refused 400 as uninterpretable, the reference's words followed by `detail`. */
 export const invalid = (detail: string): Decoded => ({
   ok: false,
   rejection: {
@@ -54,7 +60,42 @@ export const invalid = (detail: string): Decoded => ({
   },
 });
 
-/** The events of one request (each valid or not), or why there are none. */
+/**
+ * The events of one request (each valid or not), or why there are none: the
+ * `data` parameter when there is one, else the body as JSON (one event or an
+ * array), a form with `data`, or newline-delimited JSON.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeEvents } from "./mod.ts";
+ *
+ * const event = {
+ *   event: "collect metrics",
+ *   properties: { token: "t", distinct_id: "cluster-1", time: 1795544503 },
+ * };
+ * const data = btoa(JSON.stringify(event)); // as the agent sends it
+ * const decoded = decodeEvents({
+ *   data,
+ *   body: new Uint8Array(),
+ *   contentType: null,
+ * });
+ * assert.ok(decoded.ok);
+ * const [checked] = decoded.events;
+ * assert.ok(checked?.ok);
+ * assert.equal(checked.event.distinctId, "cluster-1");
+ *
+ * // An event without distinct_id is refused, naming what is missing.
+ * const body = new TextEncoder().encode('{"event":"x","properties":{"token":"t"}}');
+ * const refused = decodeEvents({ data: null, body, contentType: null });
+ * assert.ok(refused.ok);
+ * const [bad] = refused.events;
+ * assert.ok(bad !== undefined && !bad.ok);
+ * assert.deepEqual(bad.problems.map((p) => p.message), [
+ *   "required fields not provided: distinct_id",
+ * ]);
+ * ```
+ */
 export function decodeEvents(input: TrackInput): Decoded {
   const limits = input.limits ?? EVENT_LIMITS;
   const fallback = input.fallbackToken;
@@ -170,7 +211,7 @@ function utf8(bytes: Uint8Array): string | null {
 }
 
 /** One event (a JSON object) or a batch (a JSON array of them). */
-export function parseEvents(
+function parseEvents(
   text: string,
   what: string,
   limits: EventLimits = EVENT_LIMITS,
@@ -209,7 +250,7 @@ function firstChar(text: string): string {
 }
 
 /** Newline-delimited JSON: one event per non-blank line. */
-export function parseNdjson(
+function parseNdjson(
   text: string,
   limits: EventLimits = EVENT_LIMITS,
   fallback?: string,

@@ -83,6 +83,7 @@ export class SqliteReads {
   readonly #historyOf: StatementSync;
   readonly #daysSince: StatementSync;
 
+  /** Prepares the reads on `db`, whose schema is up to date. */
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#nthId = filtered(

@@ -29,7 +29,9 @@ import { migrate, type Migrated } from "./sqlite_schema.ts";
 import { SqliteReads } from "./sqlite_reads.ts";
 import { rollback, WriteQueue } from "./sqlite_writes.ts";
 
+/** Where a SQLite store is, and its bounds. */
 export interface SqliteStoreOptions {
+  /** The database file; its folder is made if missing. */
   path: string;
   /** Milliseconds since the epoch, for receive times. */
   now?: () => number;
@@ -44,9 +46,13 @@ export interface SqliteStoreOptions {
   maxPageCount?: number;
 }
 
+/** What a SQLite store holds and has counted, for /healthz and the logs. */
 export interface SqliteStoreStats {
+  /** Always `all`: the only level that keeps events. */
   recordLevel: "all";
+  /** The database file. */
   store: string;
+  /** Its schema version. */
   schemaVersion: number;
   /** Events in the database now. */
   storedEvents: number;
@@ -60,11 +66,15 @@ export interface SqliteStoreStats {
   pendingEvents: number;
 }
 
+/** The SQLite store: a durable EventStore, and what only it does. */
 export interface SqliteStore extends EventStore {
   /** Resolves once COMMIT returned. */
   add(events: readonly AcceptedEvent[]): Promise<AddResult>;
+  /** The database file. */
   readonly path: string;
+  /** The schema version found when opened, and the version now. */
   readonly migrated: Migrated;
+  /** What it holds and has counted now. */
   stats(): SqliteStoreStats;
   /** The last received event of the most recently seen clusters, at most `max`. */
   latestPerCluster(max: number): LatestOfCluster[];
@@ -75,6 +85,7 @@ export interface SqliteStore extends EventStore {
   probeWrite(): string | null;
 }
 
+/** A store opened, or why it could not be. */
 export type Opened =
   | { ok: true; store: SqliteStore }
   | { ok: false; error: string };

@@ -44,6 +44,7 @@ export class WriteQueue {
   #queuedBytes = 0;
   #flushQueued = false;
 
+  /** An empty queue writing to `db`, whose schema is up to date. */
   constructor(db: DatabaseSync, options: WriteQueueOptions) {
     this.#db = db;
     this.#options = options;
