@@ -60,6 +60,9 @@ export interface HistoryPoint {
   values: Map<string, SnapshotValue>;
 }
 
+/** Milliseconds in a day: the stores count clusters per UTC day (days since the epoch). */
+export const DAY_MS = 86_400_000;
+
 /** How many clusters sent at least one of hodometer's events in a UTC day (by when each counts as heard from). */
 export interface DayCount {
   /** The day's start, ms since the epoch. */

@@ -7,14 +7,15 @@ import { type AcceptedEvent, isHodometerEvent, seenAt } from "../event/mod.ts";
 import type { RecordLevel } from "../../config/settings.ts";
 import { DedupWindow } from "./dedup.ts";
 import { snapshotValues } from "./clusters.ts";
-import type {
-  AddResult,
-  DayCount,
-  EventStore,
-  HistoryPoint,
-  PagePlan,
-  PageQuery,
-  StoredRow,
+import {
+  type AddResult,
+  DAY_MS,
+  type DayCount,
+  type EventStore,
+  type HistoryPoint,
+  type PagePlan,
+  type PageQuery,
+  type StoredRow,
 } from "./contract.ts";
 
 /** What a memory store holds and has counted, for /healthz and the logs. */
@@ -61,7 +62,6 @@ const MEMORY_STORE_BYTES = 16 * 1024 * 1024;
 const DEDUP_BYTES = 4 * 1024 * 1024;
 /** What an entry costs besides its JSON text (two bytes a character, at worst). */
 const ENTRY_OVERHEAD = 96;
-const DAY_MS = 86_400_000;
 
 interface Held extends StoredRow {
   distinctId: string;

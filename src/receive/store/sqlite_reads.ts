@@ -9,13 +9,14 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { CATALOGUE } from "../../metrics/catalogue.ts";
 import { EVENT_NAME } from "../../publish/event.ts";
 import { snapshotValues } from "./clusters.ts";
-import type {
-  DayCount,
-  HistoryPoint,
-  LatestOfCluster,
-  PagePlan,
-  PageQuery,
-  StoredRow,
+import {
+  DAY_MS,
+  type DayCount,
+  type HistoryPoint,
+  type LatestOfCluster,
+  type PagePlan,
+  type PageQuery,
+  type StoredRow,
 } from "./contract.ts";
 
 /** Longest JSON text of one catalogue value read back (a string is clipped later anyway). */
@@ -25,7 +26,6 @@ const FIELD_COLUMNS = CATALOGUE.map((m, i) =>
   `CASE WHEN length(properties -> '$.${m.name}') <= ${MAX_FIELD_CHARS}
      THEN properties -> '$.${m.name}' END AS f${i}`
 ).join(",\n");
-const DAY_MS = 86_400_000;
 /** Days of clusters-per-day read at most, whatever is asked. */
 const MAX_DAYS = 1000;
 

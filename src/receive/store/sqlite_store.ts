@@ -15,15 +15,16 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import type { AcceptedEvent } from "../event/mod.ts";
 import { errorMessage } from "../../runtime/error_message.ts";
-import type {
-  AddResult,
-  DayCount,
-  EventStore,
-  HistoryPoint,
-  LatestOfCluster,
-  PagePlan,
-  PageQuery,
-  StoredRow,
+import {
+  type AddResult,
+  DAY_MS,
+  type DayCount,
+  type EventStore,
+  type HistoryPoint,
+  type LatestOfCluster,
+  type PagePlan,
+  type PageQuery,
+  type StoredRow,
 } from "./contract.ts";
 import { migrate, type Migrated } from "./sqlite_schema.ts";
 import { SqliteReads } from "./sqlite_reads.ts";
@@ -91,7 +92,6 @@ export type Opened =
   | { ok: false; error: string };
 
 const DELETE_CHUNK = 5000;
-const DAY_MS = 86_400_000;
 
 /** Opens (creating if needed) and migrates the store; an error says why it cannot. */
 export function openSqliteStore(options: SqliteStoreOptions): Opened {

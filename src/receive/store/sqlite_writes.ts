@@ -8,9 +8,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { type AcceptedEvent, isHodometerEvent } from "../event/mod.ts";
-import { type AddResult, StoreBusyError } from "./contract.ts";
-
-const DAY_MS = 86_400_000;
+import { type AddResult, DAY_MS, StoreBusyError } from "./contract.ts";
 
 /** The bounds and the clock of a WriteQueue. */
 export interface WriteQueueOptions {
