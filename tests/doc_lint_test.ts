@@ -21,12 +21,20 @@ const ROOT = new URL("..", import.meta.url);
 const GENERATED = "src/proto/generated/";
 
 /**
- * Folders not yet held to the rule (issue 23: they are being rewritten, and
- * get their doc comments when they merge). Remove an entry once its folder is
- * documented: the test says so when one has nothing left to report.
+ * Folders (ending in "/") and files not yet held to the rule (issue 23: they
+ * are being rewritten, and get their doc comments when they merge). Remove an
+ * entry once it is documented: the test says so when one has nothing left to
+ * report.
  */
 const NOT_YET_DOCUMENTED: readonly string[] = [
-  "src/receive/", // the receiver, now in rooms by concern (its LAYERS.md)
+  // The receiver's top files and the rooms being reshaped (src/receive/LAYERS.md);
+  // event/, store/ and ingest/ are documented.
+  "src/receive/app.ts",
+  "src/receive/command.ts",
+  "src/receive/keys.ts",
+  "src/receive/receiver.ts",
+  "src/receive/serve/",
+  "src/receive/views/",
 ];
 
 /** One problem deno doc reports. */
@@ -123,9 +131,10 @@ Deno.test("every export is documented: deno doc --lint reports nothing outside t
     [],
   );
   for (const folder of NOT_YET_DOCUMENTED) {
+    const isFolder = folder.endsWith("/");
     assert(
-      Deno.statSync(new URL(folder, ROOT)).isDirectory,
-      `${folder} is not a folder`,
+      Deno.statSync(new URL(folder, ROOT)).isDirectory === isFolder,
+      `${folder} is not a ${isFolder ? "folder" : "file"}`,
     );
     assert(
       problems.some((p) => excludedFolder(p.file) === folder),

@@ -314,6 +314,60 @@ Deno.test("the event name must be a non-empty string after trimming", () => {
   );
 });
 
+Deno.test("validateEvent: names longer than the limit, each problem's field, the $insert_id even of an invalid event", () => {
+  const long = "n".repeat(EVENT_LIMITS.maxNameChars + 1);
+  const problems = (value: unknown) => {
+    const checked = validateEvent(value);
+    assert(!checked.ok, "refused");
+    return checked.problems.map((p) => [p.field, p.message]);
+  };
+  const max = EVENT_LIMITS.maxNameChars;
+  assertEquals(problems({ ...sampleEvent(1), event: long }), [
+    ["event", `event name is longer than ${max} characters`],
+  ]);
+  assertEquals(problems(sampleEvent(1, { token: long, distinct_id: long })), [
+    ["properties.token", `token is longer than ${max} characters`],
+    ["properties.distinct_id", `distinct_id is longer than ${max} characters`],
+  ]);
+  assertEquals(problems(sampleEvent(1, { [long]: 1, [`${long}2`]: 2 })), [
+    ["properties", `a property name is longer than ${max} characters`],
+  ]);
+  assertEquals(problems(sampleEvent(1, { time: "x", $insert_id: "a b" })), [
+    ["properties.time", `${TIME_RULE}, not string`],
+    ["properties.$insert_id", INSERT_ID_RULE],
+  ]);
+  assertEquals(problems({ event: "x", properties: { token: "t" } }), [
+    ["properties.distinct_id", "required fields not provided: distinct_id"],
+  ]);
+  assertEquals(problems({ properties: { token: "t", distinct_id: "d" } }), [
+    ["event", "required fields not provided: event"],
+  ]);
+  const bad = validateEvent(sampleEvent(1, { distinct_id: 5 }));
+  assertEquals(bad.ok ? null : bad.insertId, "insert-1");
+  // The same name at the limit is fine.
+  const atLimit = "n".repeat(max);
+  assert(validateEvent({ ...sampleEvent(1), event: atLimit }).ok);
+});
+
+Deno.test("validateEvent: a missing token is filled in from the fallback (/import's credentials), a present one kept", () => {
+  const event = sampleEvent(1);
+  delete event.properties.token;
+  const filled = validateEvent(structuredClone(event), EVENT_LIMITS, "fb");
+  assert(filled.ok);
+  assertEquals([filled.event.token, filled.event.properties.token], [
+    "fb",
+    "fb",
+  ]);
+  const kept = validateEvent(sampleEvent(1), EVENT_LIMITS, "fb");
+  assert(kept.ok);
+  assertEquals(kept.event.token, sampleEvent(1).properties.token);
+  assertEquals(
+    validateEvent(event, EVENT_LIMITS, "").ok,
+    false,
+    "an empty fallback is none",
+  );
+});
+
 Deno.test("other properties are kept exactly as they came", () => {
   const sent = sampleEvent(3, {
     ip: "0",

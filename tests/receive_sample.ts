@@ -4,7 +4,7 @@ import type { TrackEvent } from "../src/publish/event.ts";
 import { validateEvent } from "../src/receive/ingest/decode.ts";
 import type { AcceptedEvent } from "../src/receive/event/mod.ts";
 import type { EventStore } from "../src/receive/store/mod.ts";
-import { assertEquals, captured } from "./assert.ts";
+import { captured } from "./assert.ts";
 
 export function sampleEvent(
   n: number,
@@ -81,43 +81,6 @@ export function storedEvents(
 /** The $insert_id of each event. */
 export const ids = (events: { properties: Record<string, unknown> }[]) =>
   events.map((e) => e.properties["$insert_id"]);
-
-/**
- * Six events (ids 1–6) whose distinct_id alternates "even" and "odd", the
- * clock moved by `tick` before each.
- */
-export async function addAlternating(store: EventStore, tick: () => void) {
-  for (let i = 0; i < 6; i++) {
-    tick();
-    await store.add([
-      sampleAccepted(i, { distinct_id: i % 2 === 0 ? "even" : "odd" }),
-    ]);
-  }
-}
-
-/** What every store's paging promises over addAlternating's six events. */
-export function assertAlternatingPages(store: EventStore) {
-  assertEquals(store.planPage({ after: 0, limit: 4 }), {
-    lastId: 4,
-    count: 4,
-    more: true,
-  });
-  assertEquals(store.planPage({ after: 4, limit: 4 }), {
-    lastId: 6,
-    count: 2,
-    more: false,
-  });
-  assertEquals(store.planPage({ after: 0, limit: 2, distinctId: "odd" }), {
-    lastId: 4,
-    count: 2,
-    more: true,
-  });
-  assertEquals(ids(storedEvents(store, "odd")), [
-    "insert-1",
-    "insert-3",
-    "insert-5",
-  ]);
-}
 
 /** Every event of a receiver's /events, page after page (RECORD_LEVEL=all). */
 export async function fetchAllEvents(

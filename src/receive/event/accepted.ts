@@ -6,10 +6,13 @@ export type SnapshotValue = number | boolean | string;
 
 /** An event that passed every check, with the fields the receiver reads. */
 export interface AcceptedEvent {
+  /** Its name: `collect metrics` for hodometer's, anything for another Mixpanel client's. */
   event: string;
   /** As the client sent them (a missing token filled in from /import's credentials). */
   properties: Record<string, unknown>;
+  /** The project token it was sent with (`properties.token`). */
   token: string;
+  /** Who sent it (`properties.distinct_id`): a cluster, for hodometer's events. */
   distinctId: string;
   /** Null when the client sent none: then nothing can be de-duplicated against it. */
   insertId: string | null;

@@ -5,6 +5,7 @@
 // hodometer event is under 1 KB). Every limit is checked before anything of the
 // request is kept, most of them before the JSON is parsed.
 
+/** What one event and one request may hold; EVENT_LIMITS unless a test sets others. */
 export interface EventLimits {
   /** Characters of one event's JSON. */
   maxEventChars: number;
@@ -22,6 +23,7 @@ export interface EventLimits {
   maxBatch: number;
 }
 
+/** The limits every request to /track and /import is held to. */
 export const EVENT_LIMITS: EventLimits = {
   maxEventChars: 64 * 1024,
   maxKeys: 255,

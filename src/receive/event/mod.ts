@@ -23,4 +23,4 @@ export {
   seenAt,
   stampImported,
 } from "./seen_at.ts";
-export { visible, visibleEscape } from "./visible.ts";
+export { visible } from "./visible.ts";

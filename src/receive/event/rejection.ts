@@ -32,6 +32,8 @@ export interface Rejection {
 
 /** One problem of one event: the field (as Mixpanel names it) and what is wrong. */
 export interface Problem {
+  /** The field, as Mixpanel names it: `event`, `properties`, `properties.token`. */
   field: string;
+  /** What is wrong, in words a client can act on; never a value it sent. */
   message: string;
 }

@@ -7,7 +7,29 @@
 import { EVENT_NAME } from "../../publish/event.ts";
 import type { AcceptedEvent } from "./accepted.ts";
 
-/** When an imported event with `time` (seconds; null when absent) counts as heard from. */
+/**
+ * When an imported event with `time` (seconds; null when absent) counts as
+ * heard from, received at `receivedAtMs` by a receiver keeping events for
+ * `retentionMs` (0: for ever).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { importedSeenAt } from "./mod.ts";
+ *
+ * const day = 86_400_000;
+ * const receivedAtMs = Date.UTC(2026, 0, 10);
+ * const threeDaysBefore = (receivedAtMs - 3 * day) / 1000;
+ * assert.equal(
+ *   importedSeenAt(threeDaysBefore, receivedAtMs, 0),
+ *   receivedAtMs - 3 * day,
+ * );
+ * // Never in the future, and never before the retention's start.
+ * const tomorrow = (receivedAtMs + day) / 1000;
+ * assert.equal(importedSeenAt(tomorrow, receivedAtMs, 0), receivedAtMs);
+ * assert.equal(importedSeenAt(0, receivedAtMs, 30 * day), receivedAtMs - 30 * day);
+ * ```
+ */
 export function importedSeenAt(
   timeSeconds: number | null,
   receivedAtMs: number,

@@ -24,20 +24,25 @@ export class BodyBudget {
   /** Bodies being read now (a shutdown waits for them). */
   reading = 0;
 
+  /** A budget of `maxBytes`, none of it reserved. */
   constructor(readonly maxBytes: number) {}
 
+  /** Reserves `n` bytes; false (nothing reserved) when they are not free. */
   reserve(n: number): boolean {
     if (this.bytes + n > this.maxBytes) return false;
     this.bytes += n;
     return true;
   }
 
+  /** Gives back `n` bytes reserved before. */
   release(n: number): void {
     this.bytes -= n;
   }
 }
 
+/** What one body is read within. */
 export interface BodyLimits {
+  /** The bytes every body being read or handled shares. */
   budget: BodyBudget;
   /** Most bytes of one body on the wire. */
   maxBytes: number;
@@ -112,105 +117,155 @@ export async function readBody(
   }
   // With a length the body's buffer has that size; without, it grows as the
   // body comes, with room for a read past the limit (which tells it is over).
-  const most = length ?? maxBytes + CHUNKED_ROOM;
-  let reserved = length ?? CHUNKED_ROOM;
+  const reserved = length ?? CHUNKED_ROOM;
   if (!budget.reserve(reserved)) {
     stream.cancel().catch(() => {});
     return BUSY;
   }
-  let body: Uint8Array = EMPTY;
-  let got = 0;
-  /** Room in `body` for `n` more bytes (up to `most`); false when the budget has none. */
-  const room = (n: number): boolean => {
-    if (got + n <= body.length) return true;
-    const size = Math.min(most, Math.max(reserved, body.length * 2, got + n));
-    if (size > reserved) {
-      if (!budget.reserve(size - reserved)) return false;
-      reserved = size;
-    }
-    const bigger = new Uint8Array(size);
-    bigger.set(body.subarray(0, got));
-    body = bigger;
-    return true;
-  };
-
-  let byob: ReadableStreamBYOBReader | null = null;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  try {
-    byob = stream.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream: a body Deno already has whole, or one made in a test.
-    reader = stream.getReader();
-  }
-  let refusal: BodyRead | undefined;
-  const refuse = (r: BodyRead) => {
-    refusal ??= r;
-    (byob ?? reader)!.cancel().catch(() => {});
-  };
+  const reading = new BodyReading(stream, budget, reserved, length, maxBytes);
   const timer = setTimeout(
-    () => refuse(timedOut(limits.timeoutMs)),
+    () => reading.refuse(timedOut(limits.timeoutMs)),
     limits.timeoutMs,
   );
   budget.reading++;
   try {
-    for (;;) {
-      if (byob !== null) {
-        if (got > maxBytes) break; // too much: said below
-        if (got === length) {
-          // Read on to the end, which Deno needs to see before it answers on
-          // and closes the connection; there is nothing more to read.
-          const end = await byob.read(new Uint8Array(16));
-          if (refusal === undefined && !end.done) refuse(UNREADABLE);
-          break;
-        }
-        if (!room(length === null ? CHUNKED_ROOM : 1)) {
-          refuse(BUSY);
-          break;
-        }
-        // The view's buffer goes to Deno, and comes back with the bytes in it.
-        const { done, value } = await byob.read(body.subarray(got));
-        if (value !== undefined) body = new Uint8Array(value.buffer);
-        if (refusal !== undefined || done) break;
-        got += value!.length;
-      } else {
-        const { done, value } = await reader!.read();
-        if (refusal !== undefined || done) break;
-        if (got === 0 && value.length === length) {
-          body = value; // the whole body in one piece: taken as it is
-          got = length;
-          continue;
-        }
-        if (got + value.length > (length ?? maxBytes)) {
-          // More than the Content-Length said is not a body Deno would pass on.
-          refuse(length === null ? tooLarge(maxBytes) : UNREADABLE);
-          break;
-        }
-        if (!room(value.length)) {
-          refuse(BUSY);
-          break;
-        }
-        body.set(value, got);
-        got += value.length;
-      }
-    }
-    if (refusal === undefined && length === null && got > maxBytes) {
-      refuse(tooLarge(maxBytes));
-    }
-    if (refusal === undefined && length !== null && got < length) {
-      refusal = UNREADABLE;
-    }
-    if (refusal !== undefined) {
-      budget.release(reserved);
-      return refusal;
-    }
-    (byob ?? reader)!.releaseLock();
-    return { ok: true, bytes: body.subarray(0, got), reserved };
+    await reading.readAll();
+    return reading.finish();
   } catch {
-    budget.release(reserved);
+    budget.release(reading.reserved);
     // A read that fails after the deadline is the deadline's doing.
-    return refusal ?? UNREADABLE;
+    return reading.refusal ?? UNREADABLE;
   } finally {
     clearTimeout(timer);
     budget.reading--;
+  }
+}
+
+/**
+ * One body being read: its buffer, grown within the budget as the body
+ * comes, and the refusal that ends the reading, if one does (the deadline's,
+ * from a timer, or the body's own).
+ */
+class BodyReading {
+  /** The buffer; `got` bytes of it read so far. */
+  body: Uint8Array = EMPTY;
+  got = 0;
+  refusal: BodyRead | undefined;
+  /** A BYOB reader (Deno writes into our buffer), else a default one. */
+  readonly #byob: ReadableStreamBYOBReader | null = null;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** The most the buffer may hold: the length, or past the limit by a read. */
+  readonly #most: number;
+
+  constructor(
+    stream: ReadableStream<Uint8Array>,
+    readonly budget: BodyBudget,
+    /** Bytes of the budget this body holds. */
+    public reserved: number,
+    /** The Content-Length; null when the body is chunked. */
+    readonly length: number | null,
+    readonly maxBytes: number,
+  ) {
+    this.#most = length ?? maxBytes + CHUNKED_ROOM;
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: a body Deno already has whole, or one made in a test.
+      this.#reader = stream.getReader();
+    }
+  }
+
+  /** Ends the reading with `refusal` (the first one said stays). */
+  refuse(refusal: BodyRead): void {
+    this.refusal ??= refusal;
+    (this.#byob ?? this.#reader)!.cancel().catch(() => {});
+  }
+
+  /** Reads until the body ends, is over its limit, or is refused. */
+  readAll(): Promise<void> {
+    return this.#byob !== null
+      ? this.#readInto(this.#byob)
+      : this.#readPieces(this.#reader!);
+  }
+
+  async #readInto(byob: ReadableStreamBYOBReader): Promise<void> {
+    for (;;) {
+      if (this.got > this.maxBytes) return; // too much: said by finish()
+      if (this.got === this.length) {
+        // Read on to the end, which Deno needs to see before it answers on
+        // and closes the connection; there is nothing more to read.
+        const end = await byob.read(new Uint8Array(16));
+        if (this.refusal === undefined && !end.done) this.refuse(UNREADABLE);
+        return;
+      }
+      if (!this.#room(this.length === null ? CHUNKED_ROOM : 1)) {
+        return this.refuse(BUSY);
+      }
+      // The view's buffer goes to Deno, and comes back with the bytes in it.
+      const { done, value } = await byob.read(this.body.subarray(this.got));
+      if (value !== undefined) this.body = new Uint8Array(value.buffer);
+      if (this.refusal !== undefined || done) return;
+      this.got += value!.length;
+    }
+  }
+
+  async #readPieces(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ): Promise<void> {
+    const { length, maxBytes } = this;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (this.refusal !== undefined || done) return;
+      if (this.got === 0 && value.length === length) {
+        this.body = value; // the whole body in one piece: taken as it is
+        this.got = length;
+        continue;
+      }
+      if (this.got + value.length > (length ?? maxBytes)) {
+        // More than the Content-Length said is not a body Deno would pass on.
+        return this.refuse(length === null ? tooLarge(maxBytes) : UNREADABLE);
+      }
+      if (!this.#room(value.length)) return this.refuse(BUSY);
+      this.body.set(value, this.got);
+      this.got += value.length;
+    }
+  }
+
+  /** Room in the buffer for `n` more bytes (up to the most); false when the budget has none. */
+  #room(n: number): boolean {
+    if (this.got + n <= this.body.length) return true;
+    const size = Math.min(
+      this.#most,
+      Math.max(this.reserved, this.body.length * 2, this.got + n),
+    );
+    if (size > this.reserved) {
+      if (!this.budget.reserve(size - this.reserved)) return false;
+      this.reserved = size;
+    }
+    const bigger = new Uint8Array(size);
+    bigger.set(this.body.subarray(0, this.got));
+    this.body = bigger;
+    return true;
+  }
+
+  /** The body once read in full, else the refusal (the budget given back). */
+  finish(): BodyRead {
+    const { length, got, maxBytes } = this;
+    if (this.refusal === undefined && length === null && got > maxBytes) {
+      this.refuse(tooLarge(maxBytes));
+    }
+    if (this.refusal === undefined && length !== null && got < length) {
+      this.refusal = UNREADABLE;
+    }
+    if (this.refusal !== undefined) {
+      this.budget.release(this.reserved);
+      return this.refusal;
+    }
+    (this.#byob ?? this.#reader)!.releaseLock();
+    return {
+      ok: true,
+      bytes: this.body.subarray(0, got),
+      reserved: this.reserved,
+    };
   }
 }

@@ -4,6 +4,7 @@
 
 import type { Rejection } from "../event/mod.ts";
 
+/** A body decompressed, or why it is refused (415, 413 or 400). */
 export type Decompressed =
   | { ok: true; bytes: Uint8Array }
   | { ok: false; rejection: Rejection };

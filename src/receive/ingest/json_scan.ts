@@ -43,12 +43,16 @@ export function scanEvents(text: string, limits: EventLimits): string | null {
   let first = 0;
   while (first < text.length && text.charCodeAt(first) <= 32) first++;
   const batch = text.charCodeAt(first) === OPEN_ARRAY;
+  if (!batch && text.length - first > limits.maxEventChars) {
+    return eventTooLarge(limits);
+  }
   // The event object is at depth 1 (2 in a batch), its properties one deeper,
   // and property values may nest maxPropertyDepth levels below that.
   const eventDepth = batch ? 2 : 1;
   const maxDepth = eventDepth + 1 + limits.maxPropertyDepth;
+  // Per open container: what opened it, and how many more commas it may hold.
   const opened: number[] = new Array(maxDepth + 1).fill(0);
-  const commas: number[] = new Array(maxDepth + 1).fill(0);
+  const room: number[] = new Array(maxDepth + 1).fill(0);
   let depth = 0;
   let eventStart = first;
   let index = 0;
@@ -57,9 +61,6 @@ export function scanEvents(text: string, limits: EventLimits): string | null {
       ? `event ${index} of the batch (counting from 0): ${problem}`
       : problem;
 
-  if (!batch && text.length - first > limits.maxEventChars) {
-    return `the event is larger than ${limits.maxEventChars} characters of JSON`;
-  }
   const n = text.length;
   for (let i = first; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -67,52 +68,65 @@ export function scanEvents(text: string, limits: EventLimits): string | null {
       const start = i;
       i = closingQuote(text, i);
       if (i - start - 1 > limits.maxStringChars) {
-        return where(
-          `a string is longer than ${limits.maxStringChars} characters`,
-        );
+        return where(stringTooLong(limits));
       }
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      depth++;
-      if (depth > maxDepth) {
-        return where(
-          `properties nest deeper than ${limits.maxPropertyDepth} levels`,
-        );
-      }
-      opened[depth] = c;
-      commas[depth] = 0;
+      if (++depth > maxDepth) return where(nestsTooDeep(limits));
+      const container = batch && depth === 1 ? BATCH : c;
+      opened[depth] = container;
+      room[depth] = mostElements(container, limits) - 1;
       if (depth === eventDepth) eventStart = i;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       if (depth === eventDepth && batch) {
         if (i - eventStart + 1 > limits.maxEventChars) {
-          return where(
-            `the event is larger than ${limits.maxEventChars} characters of JSON`,
-          );
+          return where(eventTooLarge(limits));
         }
         index++;
       }
       if (depth === 0) return null; // not JSON: JSON.parse will say so
       depth--;
     } else if (c === COMMA && depth > 0) {
-      const commasHere = (commas[depth] ?? 0) + 1;
-      commas[depth] = commasHere;
-      const count = commasHere + 1;
-      if (batch && depth === 1) {
-        if (count > limits.maxBatch) {
-          return `a batch holds at most ${limits.maxBatch} events; this one has more`;
-        }
-      } else if (opened[depth] === OPEN_OBJECT) {
-        if (count > limits.maxKeys) {
-          return where(`an object has more than ${limits.maxKeys} keys`);
-        }
-      } else if (count > limits.maxArrayElements) {
-        return where(
-          `an array has more than ${limits.maxArrayElements} elements`,
-        );
+      const left = room[depth]! - 1;
+      room[depth] = left;
+      if (left < 0) {
+        const over = tooManyElements(opened[depth]!, limits);
+        return opened[depth] === BATCH ? over : where(over);
       }
     }
   }
   return null;
 }
+
+/** Stands for a batch's array of events where containers are told apart. */
+const BATCH = -1;
+
+/** How many elements a container may hold, by what opened it (or BATCH). */
+function mostElements(container: number, limits: EventLimits): number {
+  return container === BATCH
+    ? limits.maxBatch
+    : container === OPEN_OBJECT
+    ? limits.maxKeys
+    : limits.maxArrayElements;
+}
+
+/** What is over the limits when a container holds more than mostElements. */
+function tooManyElements(container: number, limits: EventLimits): string {
+  return container === BATCH
+    ? `a batch holds at most ${limits.maxBatch} events; this one has more`
+    : container === OPEN_OBJECT
+    ? tooManyKeys(limits)
+    : `an array has more than ${limits.maxArrayElements} elements`;
+}
+
+// What is over the limits, in the words scanEvents and checkParsedEvent share.
+const eventTooLarge = (limits: EventLimits) =>
+  `the event is larger than ${limits.maxEventChars} characters of JSON`;
+const stringTooLong = (limits: EventLimits) =>
+  `a string is longer than ${limits.maxStringChars} characters`;
+const nestsTooDeep = (limits: EventLimits) =>
+  `properties nest deeper than ${limits.maxPropertyDepth} levels`;
+const tooManyKeys = (limits: EventLimits) =>
+  `an object has more than ${limits.maxKeys} keys`;
 
 /**
  * Null when a parsed event (one object) is within `limits`, else what is over
@@ -124,18 +138,13 @@ export function checkParsedEvent(
 ): string | null {
   let keys = 0;
   for (const key in event) {
-    if (++keys > limits.maxKeys) {
-      return `an object has more than ${limits.maxKeys} keys`;
-    }
-    if (key.length > limits.maxStringChars) return tooLong(limits);
+    if (++keys > limits.maxKeys) return tooManyKeys(limits);
+    if (key.length > limits.maxStringChars) return stringTooLong(limits);
     const problem = checkValue(event[key], 0, limits);
     if (problem !== null) return problem;
   }
   return null;
 }
-
-const tooLong = (limits: EventLimits) =>
-  `a string is longer than ${limits.maxStringChars} characters`;
 
 /** A value at `depth` containers below the event object (properties is at 0). */
 function checkValue(
@@ -144,15 +153,13 @@ function checkValue(
   limits: EventLimits,
 ): string | null {
   if (typeof value === "string") {
-    return value.length > limits.maxStringChars ? tooLong(limits) : null;
+    return value.length > limits.maxStringChars ? stringTooLong(limits) : null;
   }
   if (typeof value !== "object" || value === null) return null;
-  if (depth > limits.maxPropertyDepth) {
-    return `properties nest deeper than ${limits.maxPropertyDepth} levels`;
-  }
+  if (depth > limits.maxPropertyDepth) return nestsTooDeep(limits);
   if (Array.isArray(value)) {
     if (value.length > limits.maxArrayElements) {
-      return `an array has more than ${limits.maxArrayElements} elements`;
+      return tooManyElements(OPEN_ARRAY, limits);
     }
     for (const item of value) {
       const problem = checkValue(item, depth + 1, limits);
@@ -162,10 +169,8 @@ function checkValue(
   }
   let keys = 0;
   for (const key in value) {
-    if (++keys > limits.maxKeys) {
-      return `an object has more than ${limits.maxKeys} keys`;
-    }
-    if (key.length > limits.maxStringChars) return tooLong(limits);
+    if (++keys > limits.maxKeys) return tooManyKeys(limits);
+    if (key.length > limits.maxStringChars) return stringTooLong(limits);
     const problem = checkValue(
       (value as Record<string, unknown>)[key],
       depth + 1,

@@ -1,7 +1,6 @@
 // Turning a request into validated events: its body read within the budget
 // and the deadline, decompressed, its query parameters, and the events decoded
-// and checked against the limits. Imports the event layer (and the store
-// layer's types only).
+// and checked against the limits. Imports the event layer only.
 
 export {
   BodyBudget,

@@ -24,11 +24,13 @@ import {
 import type { LatestOfCluster } from "./contract.ts";
 import { SETTINGS } from "../../config/settings.ts";
 
-export const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
+const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
 /** Longest string value kept (versions, server names, commit). */
 export const MAX_STRING_LENGTH = 128;
 
+/** A cluster's latest snapshot: what /metrics and the pages show of it. */
 export interface ClusterSnapshot {
+  /** The cluster. */
   distinctId: string;
   /** When its last event counts as heard from (its receive time, or an imported event's own), ms since the epoch. */
   lastSeenMs: number;
@@ -69,19 +71,25 @@ function sizeOf(distinctId: string, values: Map<string, SnapshotValue>) {
   return bytes;
 }
 
+/** The bounds of a ClusterBook. */
 export interface ClusterBookOptions {
+  /** Clusters held at most; MAX_CLUSTERS unless set. */
   maxClusters?: number;
+  /** Bytes held at most, by the book's count; 16 MiB unless set. */
   maxBytes?: number;
 }
 
 /** Clusters by distinct_id, least recently seen first. */
 export class ClusterBook {
+  /** Clusters held at most. */
   readonly maxClusters: number;
+  /** Bytes held at most, by the book's count. */
   readonly maxBytes: number;
   #clusters = new Map<string, ClusterSnapshot>();
   #bytes = 0;
   #evicted = 0;
 
+  /** An empty book within `options`' bounds. */
   constructor(options: ClusterBookOptions = {}) {
     this.maxClusters = options.maxClusters ?? SETTINGS.maxClusters.default;
     this.maxBytes = options.maxBytes ?? CLUSTER_BOOK_BYTES;
@@ -158,6 +166,7 @@ export class ClusterBook {
     return forgotten;
   }
 
+  /** Clusters held. */
   get size(): number {
     return this.#clusters.size;
   }
@@ -172,6 +181,7 @@ export class ClusterBook {
     return this.#evicted;
   }
 
+  /** The cluster's snapshot; undefined when the book holds none. */
   get(distinctId: string): ClusterSnapshot | undefined {
     return this.#clusters.get(distinctId);
   }

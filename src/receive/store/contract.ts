@@ -1,11 +1,20 @@
-// The contract between the receiver's HTTP layer and where events are recorded.
+// The contract between the receiver's HTTP layer and where events are
+// recorded: what a store promises, whichever it is.
 
 import type { AcceptedEvent, SnapshotValue } from "../event/mod.ts";
 
+/** What a store did with a batch given to add(). */
 export interface AddResult {
   /** Events newly recorded. */
   added: number;
-  /** Events recognised as re-deliveries (same distinct_id and $insert_id). */
+  /**
+   * Events recognised as re-deliveries: the same distinct_id and $insert_id
+   * as an event recorded before (in an earlier batch or the same one). A
+   * store recognises one while it remembers the event: the memory store
+   * within its de-duplication window (even once the event itself is dropped
+   * or deleted), the SQLite store while the event is in the database. An
+   * event without $insert_id is never one.
+   */
   duplicates: number;
   /** For each event given: whether it was newly recorded (false for a re-delivery). */
   fresh: boolean[];
@@ -15,29 +24,39 @@ export interface AddResult {
 export interface StoredRow {
   /** Arrival order; the /events cursor. */
   id: number;
+  /** When the store received it, ms since the epoch (the store's clock). */
   receivedAtMs: number;
+  /** Its name. */
   event: string;
   /** The properties as JSON text. */
   properties: string;
 }
 
+/** Which page of recorded events to plan. */
 export interface PageQuery {
   /** Only events after this id (0 for the first page). */
   after: number;
+  /** Events in the page at most. */
   limit: number;
+  /** Only this cluster's events, when set. */
   distinctId?: string;
 }
 
 /** Which rows a page holds: ids in (after, lastId], and whether more follow. */
 export interface PagePlan {
+  /** The id of the page's last event; `after` when the page is empty. */
   lastId: number;
+  /** Events in the page. */
   count: number;
+  /** Whether events (of the cluster asked for) follow the page. */
   more: boolean;
 }
 
 /** The catalogue values of one recorded event (of the catalogue's type, strings clipped), for a cluster's page. */
 export interface HistoryPoint {
+  /** When the event was received, ms since the epoch. */
   receivedAtMs: number;
+  /** Its catalogue metrics by name. */
   values: Map<string, SnapshotValue>;
 }
 
@@ -45,12 +64,15 @@ export interface HistoryPoint {
 export interface DayCount {
   /** The day's start, ms since the epoch. */
   dayMs: number;
+  /** Clusters heard from that day. */
   clusters: number;
 }
 
 /** A cluster's last received event, as read back from a store at start. */
 export interface LatestOfCluster {
+  /** The cluster. */
   distinctId: string;
+  /** When its last event was received, ms since the epoch. */
   receivedAtMs: number;
   /** When it counts as heard from (its seen time, else its receive time). */
   seenAtMs: number;
@@ -60,14 +82,26 @@ export interface LatestOfCluster {
   values: Record<string, unknown>;
 }
 
+/**
+ * Where the receiver records accepted events and reads them back: the memory
+ * store (every record level) and the SQLite store (RECORD_LEVEL=all). What
+ * each promises is tested once for all by tests/store_contract.ts.
+ */
 export interface EventStore {
   /**
    * Records a batch atomically: all or none. The result (or its promise)
    * comes once the batch is durable for this store; a store in memory
-   * answers at once.
+   * answers at once. A refusal is thrown by a store that answers at once and
+   * rejected by one that answers later (await either): a closed store's, a
+   * busy one's (StoreBusyError) or a failed write's.
    */
   add(events: readonly AcceptedEvent[]): AddResult | Promise<AddResult>;
-  /** Events recorded so far (the `summary` total). */
+  /**
+   * Events recorded (the `summary` total), re-deliveries not counted: for
+   * the memory store, since start (those dropped from its ring or deleted by
+   * retention still count); for the SQLite store, those in the database
+   * (across restarts, and fewer after retention).
+   */
   total(): number;
   /** Whether events themselves are kept (RECORD_LEVEL=all). */
   readonly keepsEvents: boolean;
@@ -98,11 +132,13 @@ export interface EventStore {
   activeByDay(sinceMs: number): DayCount[] | null;
   /** Deletes events received before `cutoffMs`; resolves to how many. */
   deleteReceivedBefore(cutoffMs: number): Promise<number>;
+  /** Closes the store, once what waits to be written is written; add() refuses after. */
   close(): void;
 }
 
 /** A store refusing a write because too much is waiting to be written: busy, not failing. */
 export class StoreBusyError extends Error {
+  /** Says that more than `what` (such as "10000 events") are waiting. */
   constructor(what: string) {
     super(`more than ${what} are waiting to be written`);
   }

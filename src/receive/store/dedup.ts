@@ -9,13 +9,19 @@
 /** What one remembered key costs: its 4-character string, a Set entry and a ring slot. */
 export const BYTES_PER_KEY = 96;
 
+/** Which (distinct_id, $insert_id) pairs were seen lately, within a byte budget. */
 export class DedupWindow {
+  /** Keys held at most. */
   readonly capacity: number;
   #keys = new Set<string>();
   #ring: string[] = [];
   #head = 0;
   #seeds: readonly [number, number, number, number];
 
+  /**
+   * An empty window of as many keys as fit `maxBytes`; its hash seeded with
+   * `seeds` (four numbers), at random unless given.
+   */
   constructor(maxBytes: number, seeds?: Uint32Array) {
     this.capacity = Math.max(1, Math.floor(maxBytes / BYTES_PER_KEY));
     const s = seeds ?? crypto.getRandomValues(new Uint32Array(4));
@@ -39,6 +45,7 @@ export class DedupWindow {
     return false;
   }
 
+  /** Keys held. */
   get size(): number {
     return this.#keys.size;
   }

@@ -9,17 +9,19 @@ import { SETTINGS } from "../../config/settings.ts";
 import { DAY_MS, MiB } from "../../runtime/units.ts";
 import { DedupWindow } from "./dedup.ts";
 import { snapshotValues } from "./clusters.ts";
-import type {
-  AddResult,
-  DayCount,
-  EventStore,
-  HistoryPoint,
-  PagePlan,
-  PageQuery,
-  StoredRow,
+import {
+  type AddResult,
+  type DayCount,
+  type EventStore,
+  type HistoryPoint,
+  type PagePlan,
+  type PageQuery,
+  type StoredRow,
 } from "./contract.ts";
 
+/** What a memory store holds and has counted, for /healthz and the logs. */
 export interface MemoryStoreStats {
+  /** The record level it was made for. */
   recordLevel: RecordLevel;
   /** Events accepted (re-deliveries not counted twice). */
   totalEvents: number;
@@ -29,16 +31,23 @@ export interface MemoryStoreStats {
   storedBytes: number;
   /** Oldest events dropped to stay within the count or byte budget. */
   droppedEvents: number;
+  /** Re-deliveries recognised since start. */
   duplicateEvents: number;
+  /** Events held at most (`all`). */
   maxEvents: number;
+  /** Bytes the held events may take (`all`). */
   maxBytes: number;
 }
 
+/** The memory store: an EventStore that also says what it holds. */
 export interface MemoryStore extends EventStore {
+  /** What it holds and has counted now. */
   stats(): MemoryStoreStats;
 }
 
+/** What a memory store keeps, and within what. */
 export interface MemoryStoreOptions {
+  /** `none` and `summary` count events; `all` keeps them too. */
   recordLevel: RecordLevel;
   /** Events kept by `all`. */
   maxEvents: number;
@@ -50,7 +59,7 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export const DEDUP_BYTES: number = 4 * MiB;
+const DEDUP_BYTES = 4 * MiB;
 /** What an entry costs besides its JSON text (two bytes a character, at worst). */
 const ENTRY_OVERHEAD = 96;
 
@@ -61,6 +70,40 @@ interface Held extends StoredRow {
   bytes: number;
 }
 
+/**
+ * A store in memory, for every record level: what `hodometer receive` uses
+ * unless RECORD_LEVEL=all keeps events in SQLite. Bounded by construction:
+ * the ring of `all` by `maxEvents` and `maxBytes`, the de-duplication window
+ * by `dedupBytes`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createMemoryStore } from "./mod.ts";
+ *
+ * const store = createMemoryStore({ recordLevel: "all", maxEvents: 100 });
+ * const event = {
+ *   event: "collect metrics",
+ *   properties: { token: "t", distinct_id: "cluster-1", $insert_id: "a1" },
+ *   token: "t",
+ *   distinctId: "cluster-1",
+ *   insertId: "a1",
+ *   time: null,
+ * };
+ * assert.deepEqual(store.add([event]), {
+ *   added: 1,
+ *   duplicates: 0,
+ *   fresh: [true],
+ * });
+ * // Delivered again (the agent retried): recognised, not recorded twice.
+ * assert.equal((await store.add([event])).duplicates, 1);
+ * assert.equal(store.total(), 1);
+ * const page = store.planPage({ after: 0, limit: 10 });
+ * const [row] = store.rows(0, page.lastId, page.count);
+ * assert.equal(row?.event, "collect metrics");
+ * store.close();
+ * ```
+ */
 export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   const { recordLevel, maxEvents } = options;
   if (!Number.isInteger(maxEvents) || maxEvents < 1) {

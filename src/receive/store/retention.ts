@@ -10,13 +10,17 @@ import type { Logger } from "../../log/setup.ts";
 import { errorMessage } from "../../runtime/error_message.ts";
 import { HOUR_MS } from "../../runtime/units.ts";
 
-export const RETENTION_INTERVAL_MS = HOUR_MS;
+const RETENTION_INTERVAL_MS = HOUR_MS;
 
+/** What one sweep removed. */
 export interface Expired {
+  /** Events deleted. */
   events: number;
+  /** Clusters forgotten. */
   clusters: number;
 }
 
+/** What retention removes, how long it keeps, and how often it sweeps. */
 export interface RetentionOptions {
   /** Deletes and forgets what was received before `cutoffMs`. */
   expire(cutoffMs: number): Promise<Expired>;
@@ -24,10 +28,13 @@ export interface RetentionOptions {
   retentionMs: number;
   /** Time between sweeps; an hour unless set. */
   intervalMs?: number;
+  /** Milliseconds since the epoch; Date.now unless set. */
   now?: () => number;
+  /** Where sweeps that removed something, and failed ones, are said. */
   logger: Logger;
 }
 
+/** Retention running on its schedule. */
 export interface Retention {
   /** Expires what is due now. */
   sweep(): Promise<Expired>;

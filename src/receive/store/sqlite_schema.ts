@@ -7,6 +7,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { errorMessage } from "../../runtime/error_message.ts";
 
+/** The schema's steps: entry i takes a database from version i to i + 1. */
 export const MIGRATIONS: readonly string[] = [
   // 1: events in arrival order (id), with the receive time in ms since the
   // epoch, the sender's `time` property (null when it is not a safe integer),
@@ -50,8 +51,10 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE events ADD COLUMN seen_at INTEGER;`,
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The version this hodometer writes. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
+/** The database's schema version (PRAGMA user_version; 0 for a new one). */
 export function schemaVersion(db: DatabaseSync): number {
   const row = db.prepare("PRAGMA user_version").get() as
     | { user_version: number }
@@ -59,8 +62,11 @@ export function schemaVersion(db: DatabaseSync): number {
   return row?.user_version ?? 0;
 }
 
+/** What opening a store did to its schema. */
 export interface Migrated {
+  /** The version found. */
   from: number;
+  /** The version now. */
   to: number;
 }
 

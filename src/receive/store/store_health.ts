@@ -11,9 +11,9 @@
 // the caller's.
 
 /** Failures logged at most once per this, unless set. */
-export const STORE_LOG_EVERY_MS = 10_000;
+const STORE_LOG_EVERY_MS = 10_000;
 /** A probe write at most once per this while failing, unless set. */
-export const STORE_PROBE_EVERY_MS = 5_000;
+const STORE_PROBE_EVERY_MS = 5_000;
 
 /** The clock and the intervals of a StoreHealth. */
 export interface StoreHealthOptions {
