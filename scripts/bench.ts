@@ -5,6 +5,12 @@
 //                                [--v8-flags LIST]
 //                                [--only collector,run,kube,receiver,page,limit,ingest,reads]
 //                                [--scheduler batched|double] [--go-agent PATH]
+//                                [--baseline GIT-REF]
+//
+// With --baseline, this tree is measured against the commit GIT-REF in the
+// same run, in alternating rounds (bench/baseline.ts): the receiver's
+// throughput and memory, the fleet page, collect and run; the other sections
+// run too only when --only names them.
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
 // measures, stops everything, and prints a table, PASS/MISS per budget and
@@ -32,8 +38,15 @@ import {
 import { startReceiverProcess } from "../tests/fixtures/receiver_process.ts";
 import { type ProcessRun, runCollect, runDrain } from "./bench/collector.ts";
 import { startDoubleProcess } from "./bench/double.ts";
-import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
-import { cpuTimeMs } from "./bench/proc.ts";
+import {
+  type LoadResult,
+  measuredRound,
+  type Round,
+  wrkAvailable,
+} from "./bench/load.ts";
+import { median, mib, round } from "./bench/stats.ts";
+import { startBare } from "./bench/bare.ts";
+import { baselineSection } from "./bench/baseline.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
 import { measureReads } from "./bench/reads.ts";
@@ -48,7 +61,6 @@ import {
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
-import { denoCommand } from "./runtime_env.ts";
 
 /** The V8 flags the binary is built with (scripts/permissions.ts says why). */
 export const AGENT_V8_FLAGS = V8_FLAGS.join(",");
@@ -83,6 +95,8 @@ interface Options {
   goReceiver?: string;
   /** A built Go agent (hodometer/cmd/hodometer) for the limit section. */
   goAgent?: string;
+  /** A commit to measure this tree against (bench/baseline.ts). */
+  baseline?: string;
 }
 
 const SECTIONS = [
@@ -97,7 +111,7 @@ const SECTIONS = [
 ] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH] [--baseline GIT-REF]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -167,6 +181,10 @@ export function parseOptions(args: string[]): Options | number {
       "--go-agent <path>",
       "a built Go agent (Seldon's hodometer/cmd/hodometer): its smallest memory limit beside ours in the limit section",
     )
+    .option(
+      "--baseline <git-ref>",
+      "measure this tree against that commit in the same run (a temporary git worktree), in alternating rounds; each figure for both, and their ratio",
+    )
     .exitOverride();
   try {
     cli.parse(args, { from: "user" });
@@ -183,16 +201,18 @@ export function parseOptions(args: string[]): Options | number {
     scheduler: "batched" | "double";
     goReceiver?: string;
     goAgent?: string;
+    baseline?: string;
   }>();
   return {
     quick: o.quick === true,
     reps: o.reps ?? (o.quick ? 1 : 3),
     v8Flags: o.v8Flags,
-    sections: o.only ?? new Set(SECTIONS),
+    sections: o.only ?? new Set(o.baseline === undefined ? SECTIONS : []),
     batched: o.scheduler === "batched",
     cycles: o.cycles,
     goReceiver: o.goReceiver,
     goAgent: o.goAgent,
+    baseline: o.baseline,
   };
 }
 
@@ -206,18 +226,6 @@ const notes: string[] = [];
 let broken = false;
 /** What served the scheduler API in the collector section. */
 let schedulerKind = "";
-
-const mib = (kb: number) => Math.round(kb / MIB * 10) / 10;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const upper = s[mid];
-  if (upper === undefined) return NaN; // no values
-  // An even count has a value below the middle one (mid ≥ 1).
-  return s.length % 2 ? upper : (s[mid - 1]! + upper) / 2;
-};
-const round = (x: number, digits = 0) =>
-  Math.round(x * 10 ** digits) / 10 ** digits;
 
 function verdict(budget: string, pass: boolean, detail: string) {
   verdicts.push({ budget, pass, detail });
@@ -531,43 +539,6 @@ const RECEIVER_PROFILE_NOTE =
   "of /track and /import (about 1 us). atob and String.fromCharCode in place of TextDecoder measured " +
   "slower; V8's semi-space (1 or 4 MB) makes no difference (docs/performance.md)";
 
-async function startBare(): Promise<
-  { url: string; pid: number; stop(): Promise<void> }
-> {
-  const child = denoCommand({
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      `--v8-flags=${AGENT_V8_FLAGS}`,
-      new URL("./bench/bare_server.ts", import.meta.url).pathname,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the bare server exited before listening");
-    text += value;
-  }
-  reader.releaseLock();
-  const port = JSON.parse(text.slice(0, text.indexOf("\n"))).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    },
-  };
-}
-
 /**
  * The Go reference receiver at `bin` with a record level of its own (it reads
  * LISTEN_PORT, RECORD_LEVEL and LOG_LEVEL; it listens on every interface).
@@ -621,30 +592,6 @@ async function counter(url: string, name: string): Promise<number> {
   const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
   if (m === null) throw new Error(`/metrics has no ${name}`);
   return Number(m[1]);
-}
-
-interface Round {
-  load: LoadResult;
-  /** CPU time the target spent per request of the round (µs). */
-  cpuUsPerRequest: number;
-}
-
-/** One round of wrk on `url`, with the CPU time process `pid` spent on it. */
-async function measuredRound(
-  url: string,
-  pid: number,
-  load: { seconds: number; connections: number; threads: number },
-): Promise<Round> {
-  const before = await cpuTimeMs(pid);
-  const result = await runWrk(url, load);
-  const after = await cpuTimeMs(pid);
-  if (before === null || after === null) {
-    throw new Error(`process ${pid} is gone`);
-  }
-  return {
-    load: result,
-    cpuUsPerRequest: (after - before) * 1000 / Math.max(1, result.requests),
-  };
 }
 
 async function receiverSection(o: Options) {
@@ -1084,6 +1031,17 @@ if (import.meta.main) {
     ["ingest", ingestSection],
     ["reads", readsSection],
   ];
+  if (o.baseline !== undefined) {
+    const ref = o.baseline;
+    o.sections.add("baseline");
+    sections.push(["baseline", async (o: Options) => {
+      const found = await baselineSection({ ...o, ref }, progress);
+      figures.baseline = found.figures;
+      rows.push(...found.rows);
+      verdicts.push(...found.verdicts);
+      notes.push(...found.notes);
+    }]);
+  }
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;
     try {
