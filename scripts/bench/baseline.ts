@@ -592,10 +592,11 @@ export async function baselineSection(
     };
     compared.push(...await collectComparison(programs, large, o, progress));
     compared.push(...await runComparison(programs, o, progress));
-    const { rows, verdicts } = report(compared, [
-      `base ${o.ref} (${tree.commit.slice(0, 7)})`,
-      "head",
-    ]);
+    const short = tree.commit.slice(0, 7);
+    const baseLabel = o.ref === short
+      ? `base ${short}`
+      : `base ${o.ref} (${short})`;
+    const { rows, verdicts } = report(compared, [baseLabel, "head"]);
     return {
       figures: { ref: o.ref, commit: tree.commit, compared },
       rows,
