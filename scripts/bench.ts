@@ -9,8 +9,8 @@
 //
 // With --baseline, this tree is measured against the commit GIT-REF in the
 // same run, in alternating rounds (bench/baseline.ts): the receiver's
-// throughput and memory, the fleet page, collect and run; the other sections
-// run too only when --only names them.
+// throughput and memory, the fleet page, collect and run, or those of them
+// --only names (receiver, page, collector, run); no other section runs.
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
 // measures, stops everything, and prints a table, PASS/MISS per budget and
@@ -97,6 +97,8 @@ interface Options {
   goAgent?: string;
   /** A commit to measure this tree against (bench/baseline.ts). */
   baseline?: string;
+  /** With a baseline: the sections whose figures are compared; all unless given. */
+  compared?: Set<string>;
 }
 
 const SECTIONS = [
@@ -207,7 +209,10 @@ export function parseOptions(args: string[]): Options | number {
     quick: o.quick === true,
     reps: o.reps ?? (o.quick ? 1 : 3),
     v8Flags: o.v8Flags,
-    sections: o.only ?? new Set(o.baseline === undefined ? SECTIONS : []),
+    sections: o.baseline === undefined
+      ? o.only ?? new Set(SECTIONS)
+      : new Set(["baseline"]),
+    compared: o.baseline === undefined ? undefined : o.only,
     batched: o.scheduler === "batched",
     cycles: o.cycles,
     goReceiver: o.goReceiver,
@@ -1033,9 +1038,11 @@ if (import.meta.main) {
   ];
   if (o.baseline !== undefined) {
     const ref = o.baseline;
-    o.sections.add("baseline");
     sections.push(["baseline", async (o: Options) => {
-      const found = await baselineSection({ ...o, ref }, progress);
+      const found = await baselineSection(
+        { ...o, ref, parts: o.compared },
+        progress,
+      );
       figures.baseline = found.figures;
       rows.push(...found.rows);
       verdicts.push(...found.verdicts);

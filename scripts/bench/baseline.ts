@@ -45,6 +45,8 @@ export interface BaselineOptions {
   reps: number;
   /** The benchmark's batched scheduler (else the grpc-js double). */
   batched: boolean;
+  /** The comparisons to make (receiver, page, collector, run); all unless given. */
+  parts?: ReadonlySet<string>;
 }
 
 /** One figure of both trees. */
@@ -565,6 +567,76 @@ export function report(
   return { rows, verdicts };
 }
 
+/** The large scale of collect: 100 000 models (20 000 with --quick). */
+const large = (quick: boolean): ScaleOptions => ({
+  ...SMALL,
+  models: quick ? 20_000 : 100_000,
+  servers: 10_000,
+  pipelines: 10_000,
+  experiments: 1_000,
+});
+
+/**
+ * Each tree's receiver started and asked once, and its `collect` run once,
+ * before anything is measured: the first start of a tree transpiles its
+ * modules (kept in Deno's cache, by path), and its memory would be counted
+ * against the tree that happens to be new to the cache (the base's worktree
+ * always is).
+ */
+async function warmUp(
+  programs: [Program, Program],
+  o: BaselineOptions,
+  progress: (s: string) => void,
+): Promise<void> {
+  progress("baseline: warming up both trees (their first start transpiles)");
+  const scheduler = await startDoubleProcess(SMALL, { batched: o.batched });
+  try {
+    for (const program of programs) {
+      const receiver = await startReceiverProcess({
+        program,
+        args: ["--record-level", "all", "--store", ":memory:"],
+      });
+      try {
+        for (const path of [REFERENCE_PATH, "/", "/metrics", "/events"]) {
+          await (await fetch(receiver.url + path)).body?.cancel();
+        }
+      } finally {
+        await receiver.stop();
+      }
+      await runCollect(scheduler.port, { program });
+    }
+  } finally {
+    await scheduler.stop();
+  }
+}
+
+/** The comparisons `o.parts` asks for (every one unless given). */
+async function comparisons(
+  programs: [Program, Program],
+  o: BaselineOptions,
+  progress: (s: string) => void,
+  notes: string[],
+): Promise<Compared[]> {
+  const wanted = (part: string) => o.parts === undefined || o.parts.has(part);
+  await warmUp(programs, o, progress);
+  const out: Compared[] = [];
+  if (wanted("receiver") && await wrkAvailable()) {
+    out.push(...await receiverComparison(programs, o, progress));
+  } else if (wanted("receiver")) {
+    notes.push(
+      "baseline: the receiver's throughput not measured: wrk not found (apt-get install wrk)",
+    );
+  }
+  if (wanted("page")) out.push(...await pageComparison(programs, o, progress));
+  if (wanted("collector")) {
+    for (const scale of [SMALL, large(o.quick)]) {
+      out.push(...await collectComparison(programs, scale, o, progress));
+    }
+  }
+  if (wanted("run")) out.push(...await runComparison(programs, o, progress));
+  return out;
+}
+
 /** Every comparison of this tree with `o.ref`'s, in the same run. */
 export async function baselineSection(
   o: BaselineOptions,
@@ -575,23 +647,7 @@ export async function baselineSection(
   try {
     const base = await programAt(tree.root, `base ${o.ref}`);
     const programs: [Program, Program] = [base, thisProgram("head")];
-    const compared: Compared[] = [];
-    if (await wrkAvailable()) {
-      compared.push(...await receiverComparison(programs, o, progress));
-    } else {notes.push(
-        "baseline: the receiver's throughput not measured: wrk not found (apt-get install wrk)",
-      );}
-    compared.push(...await pageComparison(programs, o, progress));
-    compared.push(...await collectComparison(programs, SMALL, o, progress));
-    const large = {
-      ...SMALL,
-      models: o.quick ? 20_000 : 100_000,
-      servers: 10_000,
-      pipelines: 10_000,
-      experiments: 1_000,
-    };
-    compared.push(...await collectComparison(programs, large, o, progress));
-    compared.push(...await runComparison(programs, o, progress));
+    const compared = await comparisons(programs, o, progress, notes);
     const short = tree.commit.slice(0, 7);
     const baseLabel = o.ref === short
       ? `base ${short}`

@@ -7,8 +7,8 @@
 import type { RecordLevel } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import {
+  bodyLimits,
   createReceiverApp,
-  IN_FLIGHT_BODIES,
   type ReceiverAppOptions,
 } from "./app.ts";
 import { BodyBudget } from "./ingest/mod.ts";
@@ -157,11 +157,10 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const { store, recordLevel } = options;
   const counters = new ReceiverCounters();
   const clusters = options.clusters ?? new ClusterBook();
-  const bodies = options.bodies ??
-    new BodyBudget(IN_FLIGHT_BODIES * (options.maxBodyBytes ?? 1024 * 1024));
+  const { budget: bodies, timeoutMs } = bodyLimits(options);
   const reads = new ReadSide({
     budget: options.reads,
-    idleMs: options.bodyTimeoutMs ?? 10_000,
+    idleMs: timeoutMs,
     onPiece: options.onStreamed,
     onAbandoned: () => counters.abandonedAnswers++,
     now,

@@ -10,19 +10,32 @@ import { escapeHtml } from "./html.ts";
 
 export { escapeHtml };
 
-/** Nothing may load from anywhere; only the inline style, and forms sent back here. */
+/**
+ * The pages' Content-Security-Policy, as Hono's secure-headers middleware
+ * takes it (the app sends it with every answer of the read side): nothing may
+ * load from anywhere; only the inline style, and forms sent back here.
+ */
+export const PAGE_CSP_DIRECTIVES: Readonly<Record<string, string[]>> = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'unsafe-inline'"],
+  imgSrc: ["data:"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+/** The Content-Security-Policy header of PAGE_CSP_DIRECTIVES, as sent. */
 export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
- * The headers every page is served with. A page is revalidated on every
- * visit (its ETag names the store state it shows: serve/read_side.ts), never
- * kept by shared caches with a page for another reader.
+ * The headers of a page's render (the app adds the secure headers). A page
+ * is revalidated on every visit (its ETag names the store state it shows:
+ * serve/read_side.ts), never kept by shared caches with a page for another
+ * reader.
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/html; charset=utf-8",
-  "content-security-policy": PAGE_CSP,
-  "x-content-type-options": "nosniff",
   "cache-control": "private, no-cache",
 };
 
