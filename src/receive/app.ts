@@ -9,10 +9,11 @@
 //   /events, /metrics, /, /clusters/<id>   the read side, behind the read token
 //   /healthz          liveness, open; more for a reader
 //
-// Every route is Hono's. The read side's routes go through Hono's middleware
-// (its secure headers, the read token on the context: read_token.ts); the
-// ingestion routes through none, since they are most of the requests and a
-// handler alone is answered without a promise.
+// Every route is Hono's (the ingestion routes as clients spell them also by a
+// measured shortcut, below). The read side's routes go through Hono's
+// middleware (its secure headers, the read token on the context:
+// read_token.ts); the ingestion routes through none, since they are most of
+// the requests and a handler alone is answered without a promise.
 
 import { type Handler, Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
@@ -28,7 +29,12 @@ import {
 } from "./event/mod.ts";
 import { listEvents } from "./events_route.ts";
 import { BodyBudget, type BodyLimits } from "./ingest/mod.ts";
-import { Ingestion, loggedHealth, queryOf } from "./ingest_route.ts";
+import {
+  Ingestion,
+  type IngestRoute,
+  loggedHealth,
+  queryOf,
+} from "./ingest_route.ts";
 import { identifyReader, type ReadEnv, readersOnly } from "./read_token.ts";
 import { RefusalLog } from "./refusal_log.ts";
 import { type FetchApp, ReadSide } from "./serve/mod.ts";
@@ -133,7 +139,50 @@ export function createReceiverApp(options: ReceiverAppOptions): FetchApp {
   readRoutes(app, parts, options);
   app.notFound(() => textAnswer(404, "not found\n"));
   app.onError(parts.internalError);
-  return app;
+  // Events in are most of the requests: /track and /import as clients send
+  // them skip Hono's routing (its context and router match) and go straight
+  // to the ingestion handler the routes above call too; any other spelling of
+  // them, and every other route, goes through Hono. Measured with `deno task
+  // bench --baseline` against every route through Hono, at record level
+  // summary: CPU per request 9.6 -> 8.4 us, requests/s 0.52 -> 0.55 x a bare
+  // Deno.serve; at "all" (a SQLite write per event) no difference.
+  return {
+    fetch(req) {
+      const route = ingestionRoute(req.method, req.url);
+      if (route === null) return app.fetch(req);
+      try {
+        const answer = parts.ingestion.handle(req, route);
+        return answer instanceof Promise
+          ? answer.catch(parts.internalError)
+          : answer;
+      } catch (err) {
+        return parts.internalError(err);
+      }
+    },
+  };
+}
+
+/**
+ * "/track" or "/import" for a GET or POST to exactly that path (a trailing "/"
+ * allowed, a query or not); null for anything else, which Hono routes.
+ */
+export function ingestionRoute(
+  method: string,
+  url: string,
+): IngestRoute | null {
+  if (method !== "GET" && method !== "POST") return null;
+  // The path starts at the first "/" after "scheme://", as Hono finds it.
+  const start = url.indexOf("/", url.indexOf(":") + 4);
+  if (start < 0) return null;
+  const route: IngestRoute | null = url.startsWith("/track", start)
+    ? "/track"
+    : url.startsWith("/import", start)
+    ? "/import"
+    : null;
+  if (route === null) return null;
+  let end = start + route.length;
+  if (url.charCodeAt(end) === 47) end++;
+  return end === url.length || url.charCodeAt(end) === 63 ? route : null;
 }
 
 /** What the routes share: resolved options, the ingestion, the read side and the store's health. */
