@@ -1,12 +1,12 @@
 // What the receiver's HTML pages share: the policy they are served under, the
 // document around them (inline CSS, no script, nothing fetched from anywhere),
 // and the sentence that says truthfully what this receiver keeps. Every piece
-// of event content is escaped: it is hostile input.
+// of event content is escaped by construction (html.ts): it is hostile input.
 
 import type { RecordLevel } from "../../config/settings.ts";
 import type { ClusterBook } from "../store/mod.ts";
 import { formatTime } from "./charts.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml, type Html, markup, trusted } from "./html.ts";
 
 export { escapeHtml };
 
@@ -61,17 +61,17 @@ export interface PageContext {
 }
 
 /** What the page says of events that are not hodometer's, when there were any. */
-export function otherEventsSentence(c: PageContext): string {
+export function otherEventsSentence(c: PageContext): Html | "" {
   const other = c.otherEvents ?? 0;
   if (other === 0) return "";
-  return ` <span id="other-events">${grouped(other)} event${
+  return markup` <span id="other-events">${grouped(other)} event${
     other === 1 ? "" : "s"
   } received since start ${
     other === 1 ? "is" : "are"
   } not hodometer's (other Mixpanel events): kept as events, not counted as clusters.</span>`;
 }
 
-const STYLE = `
+const STYLE = trusted(`
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1400px;color:#1b1f24;background:#fafafa;overflow-wrap:anywhere}
 h1{font-size:1.4rem;margin:0 0 .25rem}
@@ -109,23 +109,23 @@ dt{color:#555}dd{margin:0}
  .list td::before{content:attr(data-label);color:#555;text-align:left;white-space:nowrap}
  .list td.n{white-space:nowrap}
 }
-`;
+`);
 
-/** The whole document around a page's body. */
-export function document(title: string, body: string): string {
-  return `<!doctype html>
+/** The whole document around a page's body, as text. */
+export function document(title: string, body: Html): string {
+  return String(markup`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+<title>${title}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 ${body}
 </body>
 </html>
-`;
+`);
 }
 
 export function ago(ms: number): string {
@@ -142,8 +142,8 @@ export const iso = (ms: number) =>
     : "unknown";
 
 /** A time as a <time> element: when, and how long ago. */
-export const when = (ms: number, now: number) =>
-  `<time datetime="${iso(ms)}" title="${formatTime(ms)}">${
+export const when = (ms: number, now: number): Html =>
+  markup`<time datetime="${iso(ms)}" title="${formatTime(ms)}">${
     ago(now - ms)
   }</time>`;
 
@@ -164,7 +164,7 @@ export const clusterHref = (distinctId: string) =>
   `/clusters/${encodeURIComponent(distinctId)}`;
 
 /** What this receiver records and keeps, in words that do not contradict each other. */
-export function keptSentence(c: PageContext): string {
+export function keptSentence(c: PageContext): Html {
   const n = (count: number, one: string) =>
     `${grouped(count)} ${one}${count === 1 ? "" : "s"}`;
   const book = `the latest event of each cluster (${
@@ -177,19 +177,19 @@ export function keptSentence(c: PageContext): string {
     : "";
   switch (c.recordLevel) {
     case "none":
-      return `Record level <b>none</b>: events are answered and not kept (${
+      return markup`Record level <b>none</b>: events are answered and not kept (${
         n(c.totalEvents, "event")
       } received since start); ${book}, since start${evicted}.`;
     case "summary":
-      return `Record level <b>summary</b>: events are counted, not kept (${
+      return markup`Record level <b>summary</b>: events are counted, not kept (${
         n(c.totalEvents, "event")
       } received since start); ${book}, since start${evicted}.`;
     case "all":
       return c.keptIn === "sqlite"
-        ? `Record level <b>all</b>: ${
+        ? markup`Record level <b>all</b>: ${
           n(c.heldEvents, "event")
         } kept in the SQLite store; ${book}${evicted}.`
-        : `Record level <b>all</b>: ${
+        : markup`Record level <b>all</b>: ${
           n(c.totalEvents, "event")
         } received since start, the newest ${
           n(c.heldEvents, "event")
@@ -207,9 +207,9 @@ export function problemPage(
     status,
     html: document(
       title,
-      `<h1>${escapeHtml(title)}</h1>
+      markup`<h1>${title}</h1>
 <div class="problem" id="problems"><ul>${
-        problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("")
+        problems.map((p) => markup`<li>${p}</li>`)
       }</ul></div>
 <p><a href="/">Back to the fleet overview</a></p>`,
     ),
