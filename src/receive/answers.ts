@@ -114,6 +114,7 @@ export interface FailedRecord {
   insert_id: string;
   /** What was wrong where. */
   field: string;
+  /** What is wrong with it. */
   message: string;
 }
 

@@ -35,7 +35,7 @@ import {
   loggedHealth,
   queryOf,
 } from "./ingest_route.ts";
-import { identifyReader, type ReadEnv, readersOnly } from "./read_token.ts";
+import { presentsToken, unauthorized } from "./read_token.ts";
 import { RefusalLog } from "./refusal_log.ts";
 import { type FetchApp, ReadSide } from "./serve/mod.ts";
 import { type AddResult, type EventStore, StoreHealth } from "./store/mod.ts";
@@ -333,11 +333,34 @@ function readRoutes(
   }
 }
 
+/** What the read side's context holds. */
+interface ReadEnv {
+  /** Set by identifyReader. */
+  Variables: {
+    /** The request presents the read token, or none is set. */
+    reader: boolean;
+  };
+}
+
 /** 405 for any method but GET and HEAD. */
 const onlyReads: MiddlewareHandler = (c, next) =>
   c.req.method === "GET" || c.req.method === "HEAD"
     ? next()
     : Promise.resolve(notAllowed());
+
+/** Sets `reader`: whether the request presents `token` (true for every request when there is none). */
+function identifyReader(
+  token: string | undefined,
+): MiddlewareHandler<ReadEnv> {
+  return (c, next) => {
+    c.set("reader", token === undefined || presentsToken(c.req.raw, token));
+    return next();
+  };
+}
+
+/** 401 for a request that is not a reader's; after identifyReader. */
+const readersOnly: MiddlewareHandler<ReadEnv> = (c, next) =>
+  c.var.reader ? next() : Promise.resolve(unauthorized());
 
 /** /healthz: the store's health (a probe write first when one is due), and more for a reader. */
 function healthz(

@@ -30,7 +30,8 @@ import {
 import type { RECEIVE_KEYS } from "./keys.ts";
 import { createReceiver, type Receiver } from "./receiver.ts";
 
-type ReceiveKey = typeof RECEIVE_KEYS[number];
+/** A setting of `hodometer receive`. */
+export type ReceiveKey = typeof RECEIVE_KEYS[number];
 /** The settings of `hodometer receive`, resolved. */
 type ReceiveConfig = CommandContext<ReceiveKey>["config"];
 

@@ -51,6 +51,7 @@ export interface RequestShape extends AnswerShape {
 
 /** What ingestion needs: where events go, the limits, and whom to tell. */
 export interface IngestionOptions {
+  /** Where the valid events are recorded. */
   store: EventStore;
   /** What an event is held to. */
   limits: EventLimits;

@@ -1,28 +1,18 @@
-// The read token, as middleware on Hono's context: /events, /metrics and the
-// pages answer only a reader that presents it (a bearer token, or Basic
-// credentials whose password is the token, any user name, as Prometheus'
-// basic_auth sends it); /healthz answers everyone, and says more to a reader.
-// Whether a request comes from a reader is a variable of its context, set once
-// by `identifyReader`.
+// The read token: /events, /metrics and the pages answer only a reader that
+// presents it (a bearer token, or Basic credentials whose password is the
+// token, any user name, as Prometheus' basic_auth sends it); /healthz answers
+// everyone, and says more to a reader. The app checks it in one small
+// middleware on Hono's context (app.ts), which sets whether the request comes
+// from a reader as a variable of the context.
 //
 // Hono's bearer-auth and basic-auth middleware each take one scheme, hash
 // both sides of every comparison (asynchronously), and accept only token68
 // characters after "Bearer": a read token is any text a user sets, sent
-// either way. So the check is this one small middleware; Basic credentials
-// are parsed by Hono's own helper, and compared in constant time here.
+// either way. So the check is here; Basic credentials are parsed by Hono's
+// own helper, and compared in constant time.
 
-import type { MiddlewareHandler } from "hono";
 import { auth } from "hono/utils/basic-auth";
 import { textAnswer } from "./answers.ts";
-
-/** What the read routes' context holds. */
-export interface ReadEnv {
-  /** Set by identifyReader. */
-  Variables: {
-    /** The request presents the read token, or none is set. */
-    reader: boolean;
-  };
-}
 
 /** Whether `req` presents `token`: as a bearer token, or as the password of Basic credentials. */
 export function presentsToken(req: Request, token: string): boolean {
@@ -39,22 +29,6 @@ export function presentsToken(req: Request, token: string): boolean {
 export function basicUser(req: Request): string | undefined {
   return auth(req)?.username || undefined;
 }
-
-/** Sets `reader`: whether the request presents `token` (true for every request when there is none). */
-export function identifyReader(
-  token: string | undefined,
-): MiddlewareHandler<ReadEnv> {
-  return (c, next) => {
-    c.set("reader", token === undefined || presentsToken(c.req.raw, token));
-    return next();
-  };
-}
-
-/** 401 for a request that is not a reader's; after identifyReader. */
-export const readersOnly: MiddlewareHandler<ReadEnv> = (c, next) => {
-  if (c.var.reader) return next();
-  return Promise.resolve(unauthorized());
-};
 
 /** The answer to a request without the read token. */
 export function unauthorized(): Response {
