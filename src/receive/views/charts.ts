@@ -7,7 +7,9 @@
 import { type Html, markup } from "./html.ts";
 import { visible } from "../event/mod.ts";
 
+/** A value at a time (ms since the epoch). */
 export type TimePoint = readonly [timeMs: number, value: number];
+/** A state (true or false) from a time on (ms since the epoch). */
 export type StatePoint = readonly [timeMs: number, state: boolean];
 
 const BLUE = "#2f6fdf";
@@ -40,8 +42,8 @@ const pad = (n: number) => String(n).padStart(2, "0");
 const MAX_TIME = 8.64e15;
 const isTime = (t: number) => Number.isFinite(t) && Math.abs(t) <= MAX_TIME;
 
-/** `2026-11-26 08:00 UTC` */
-export const formatTime = (ms: number) =>
+/** `2026-11-26 08:00 UTC`; "an unknown time" for what a Date cannot hold. */
+export const formatTime = (ms: number): string =>
   isTime(ms)
     ? new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"
     : "an unknown time";
@@ -107,10 +109,13 @@ function tickLabel(t: number, step: number): string {
     : `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
 }
 
+/** What a time series chart shows. */
 export interface TimeSeriesChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What the values count or measure, e.g. "models", "GB". */
   unit: string;
+  /** The values, in any order (sorted by time here). */
   points: readonly TimePoint[];
   /** Whole numbers (counts): no ticks between them. */
   whole?: boolean;
@@ -217,7 +222,9 @@ function timeAxes(
   return { x, y, grid };
 }
 
+/** What a chart of counts per day shows. */
 export interface DailyChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What is counted per day, e.g. "clusters". */
   unit: string;
@@ -278,15 +285,21 @@ export function dailyChart(c: DailyChart): Html {
   return svg(W, H, label, markup`${grid}${columns}`);
 }
 
+/** One bar: what it counts, and how many. */
 export interface Bar {
+  /** What is counted; "" for "not reported". */
   label: string;
+  /** How many. */
   count: number;
 }
 
+/** What a bar chart shows. */
 export interface BarChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What is counted, e.g. "clusters". */
   unit: string;
+  /** The bars, in any order (largest first here). */
   bars: readonly Bar[];
   /** The whole the shares are of; the sum of the counts unless given. */
   total?: number;
@@ -348,8 +361,11 @@ export function barChart(c: BarChart): Html {
   return svg(W, bars.length * ROW, label, markup`${rows}`);
 }
 
+/** What a strip of states over time shows. */
 export interface StateStrip {
+  /** What the chart shows, said in its <title>. */
   title: string;
+  /** The states, in any order (sorted by time here). */
   points: readonly StatePoint[];
   /** Where the last state's span ends (e.g. now); the last point unless given. */
   until?: number;
@@ -424,8 +440,11 @@ export function quantile(sorted: readonly number[], p: number): number {
   return a + (b - a) * (i - Math.floor(i));
 }
 
+/** What a distribution chart shows. */
 export interface Distribution {
+  /** What the chart shows, said in its <title>. */
   title: string;
+  /** What the values measure, e.g. "models". */
   unit: string;
   /** One value per cluster. */
   values: readonly number[];
@@ -499,7 +518,9 @@ export function distributionChart(c: Distribution): Html {
   );
 }
 
+/** One share of a share chart: how many of how many have something. */
 export interface Share {
+  /** What they have. */
   label: string;
   /** How many have it. */
   count: number;
@@ -507,10 +528,13 @@ export interface Share {
   of: number;
 }
 
+/** What a share chart shows. */
 export interface ShareChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What is counted, e.g. "clusters". */
   unit: string;
+  /** The shares, in the order shown. */
   rows: readonly Share[];
 }
 

@@ -41,13 +41,17 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
 
 /** A page's answer: its status and its HTML. */
 export interface PageAnswer {
+  /** 200, or the status of a problem with the request. */
   status: number;
+  /** The whole document. */
   html: string;
 }
 
 /** What every page is told about the receiver. */
 export interface PageContext {
+  /** The latest snapshot of each cluster. */
   clusters: ClusterBook;
+  /** What the receiver keeps of the events. */
   recordLevel: RecordLevel;
   /** Events counted by the store (see keptSentence for what that means per level). */
   totalEvents: number;
@@ -55,6 +59,7 @@ export interface PageContext {
   heldEvents: number;
   /** Where events are kept; null when they are not. */
   keptIn: "memory" | "sqlite" | null;
+  /** The time the page is rendered at (ms since the epoch). */
   now: number;
   /** Events recorded since start that are not hodometer's (no cluster's); 0 unless given. */
   otherEvents?: number;
@@ -128,6 +133,7 @@ ${body}
 `);
 }
 
+/** How long `ms` is, as "ago": seconds, minutes, hours or days. */
 export function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s} s ago`;
@@ -136,7 +142,8 @@ export function ago(ms: number): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-export const iso = (ms: number) =>
+/** A time as ISO 8601; "unknown" for what a Date cannot hold. */
+export const iso = (ms: number): string =>
   Number.isFinite(ms) && Math.abs(ms) < 8.64e15
     ? new Date(ms).toISOString()
     : "unknown";
@@ -148,7 +155,7 @@ export const when = (ms: number, now: number): Html =>
   }</time>`;
 
 /** A whole number in groups of three (`12,345`); Intl's formatting costs far more. */
-export const grouped = (n: number) =>
+export const grouped = (n: number): string =>
   String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 /** A whole number in groups of three, another to two decimals, a boolean as yes or no. */
@@ -160,7 +167,7 @@ export function formatValue(value: number | boolean | string): string {
 }
 
 /** Where a cluster's own page is. */
-export const clusterHref = (distinctId: string) =>
+export const clusterHref = (distinctId: string): string =>
   `/clusters/${encodeURIComponent(distinctId)}`;
 
 /** What this receiver records and keeps, in words that do not contradict each other. */

@@ -414,7 +414,7 @@ ${pages}
 }
 
 /** An option of a drop-down: its value and its text. */
-type Choice = [value: string, text: string];
+export type Choice = [value: string, text: string];
 
 /** A drop-down of the form, `current` selected (and offered even when it is not among `options`). */
 export function select(

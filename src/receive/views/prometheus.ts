@@ -10,6 +10,7 @@ import { CATALOGUE } from "../../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "../store/mod.ts";
 import type { RejectKind } from "../event/mod.ts";
 
+/** The media type of the Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE =
   "text/plain; version=0.0.4; charset=utf-8";
 
@@ -65,6 +66,7 @@ export interface BodyFigures {
   readonly maxBytes: number;
 }
 
+/** What the receiver counts for /metrics, since start. */
 export class ReceiverCounters {
   /** Events in requests answered 200 (re-deliveries included). */
   received = 0;
@@ -208,8 +210,11 @@ function readMetrics(stats: ReadFigures): string {
   );
 }
 
+/** What /metrics shows. */
 export interface MetricsInput {
+  /** The receiver's counters. */
   counters: ReceiverCounters;
+  /** The latest snapshot of each cluster. */
   clusters: ClusterBook;
   /** The bodies being read or handled; absent in tests without one. */
   bodies?: BodyFigures;
