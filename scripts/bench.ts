@@ -46,6 +46,7 @@ import {
 } from "./bench/load.ts";
 import { median, mib, round } from "./bench/stats.ts";
 import { startBare } from "./bench/bare.ts";
+import { LARGE, SMALL } from "./bench/scales.ts";
 import { baselineSection } from "./bench/baseline.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
@@ -66,23 +67,6 @@ import { REFERENCE_DATA } from "../tests/receive_sample.ts";
 export const AGENT_V8_FLAGS = V8_FLAGS.join(",");
 
 const MIB = 1024;
-const LARGE: ScaleOptions = {
-  models: 100_000,
-  servers: 10_000,
-  replicas: 3,
-  pipelines: 10_000,
-  experiments: 1_000,
-  modelPadding: 100,
-};
-const SMALL: ScaleOptions = {
-  models: 1_000,
-  servers: 100,
-  replicas: 3,
-  pipelines: 100,
-  experiments: 10,
-  modelPadding: 100,
-};
-
 interface Options {
   quick: boolean;
   reps: number;

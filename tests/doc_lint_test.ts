@@ -13,11 +13,9 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { denoCommand } from "../scripts/runtime_env.ts";
+import { GENERATED, programFiles } from "./program_files.ts";
 
 const ROOT = new URL("..", import.meta.url);
-
-/** Generated from proto/ by scripts/; never edited by hand, never checked. */
-const GENERATED = "src/proto/generated/";
 
 /**
  * Folders not yet held to the rule (issue 23: they are being rewritten, and
@@ -110,19 +108,7 @@ async function docLint(
 }
 
 /** main.ts and every .ts file of src/ but the generated code, sorted. */
-function programFiles(): string[] {
-  const files = ["main.ts"];
-  const walk = (dir: string) => {
-    for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
-      const path = `${dir}${entry.name}`;
-      if (entry.isDirectory) {
-        if (`${path}/` !== GENERATED) walk(`${path}/`);
-      } else if (path.endsWith(".ts")) files.push(path);
-    }
-  };
-  walk("src/");
-  return files.sort();
-}
+const mainAndSources = () => ["main.ts", ...programFiles(ROOT)].sort();
 
 const excludedFolder = (file: string) =>
   [GENERATED, ...NOT_YET_DOCUMENTED].find((folder) => file.startsWith(folder));
@@ -131,7 +117,7 @@ const shown = (p: DocProblem) =>
   `${p.file}:${p.line}: ${p.kind}: ${p.message}: ${p.code}`;
 
 Deno.test("every export is documented: deno doc --lint reports nothing outside the folders not yet held to it", async () => {
-  const problems = await docLint(programFiles(), ROOT);
+  const problems = await docLint(mainAndSources(), ROOT);
   assertEquals(
     problems.filter((p) => excludedFolder(p.file) === undefined).map(shown),
     [],
@@ -149,7 +135,7 @@ Deno.test("every export is documented: deno doc --lint reports nothing outside t
 });
 
 Deno.test("the examples in the doc comments of the folders held to it compile and run, with no network", async () => {
-  const files = programFiles().filter((f) => excludedFolder(f) === undefined);
+  const files = mainAndSources().filter((f) => excludedFolder(f) === undefined);
   // An example that would send or write is fenced `ts ignore`; the others run
   // here, allowed to read the environment (the settings do) and nothing more.
   const { code, text } = await deno(

@@ -9,6 +9,7 @@
 // right above it that starts with `// long:` (LONG_REASON).
 
 import ts from "typescript";
+import { programFiles } from "./program_files.ts";
 
 /** One function, its own code lines and where it is. */
 export interface FunctionSize {
@@ -146,24 +147,6 @@ export function measureFunctions(file: string, text: string): FunctionSize[] {
   };
   visit(sf);
   return out;
-}
-
-/** Generated from proto/ by scripts/; never edited by hand, never measured. */
-export const GENERATED = "src/proto/generated/";
-
-/** The .ts files under `dir` of `root` (the generated code aside), as paths relative to `root`, sorted. */
-export function programFiles(root: URL, dir = "src/"): string[] {
-  const files: string[] = [];
-  const walk = (at: string) => {
-    for (const entry of Deno.readDirSync(new URL(at, root))) {
-      const path = `${at}${entry.name}`;
-      if (entry.isDirectory) {
-        if (`${path}/` !== GENERATED) walk(`${path}/`);
-      } else if (path.endsWith(".ts")) files.push(path);
-    }
-  };
-  walk(dir.endsWith("/") ? dir : `${dir}/`);
-  return files.sort();
 }
 
 /** Every function of the files under `dir` of `root`, measured. */

@@ -33,7 +33,10 @@ import {
   listEvents,
   pageQuery,
 } from "../src/receive/events_route.ts";
-import { createReceiverApp } from "../src/receive/app.ts";
+import {
+  createReceiverApp,
+  type ReceiverAppOptions,
+} from "../src/receive/app.ts";
 import { settledWithin } from "../src/receive/serve/settled_within.ts";
 import { BodyBudget, type Checked } from "../src/receive/ingest/mod.ts";
 import { EVENT_LIMITS, type Rejection } from "../src/receive/event/mod.ts";
@@ -378,14 +381,18 @@ Deno.test("/events: at none nothing, at summary the count, without reading rows"
 
 // ------------------------------------------------------------ the app's middleware
 
-Deno.test("app: the read side's answers carry Hono's secure headers with the pages' policy; ingestion's do not", async () => {
-  const store = createMemoryStore({ recordLevel: "all", maxEvents: 10 });
-  const app = createReceiverApp({
-    store,
+/** An app at record level all whose read token is "t". */
+const appWithToken = (over: Partial<ReceiverAppOptions> = {}) =>
+  createReceiverApp({
+    store: createMemoryStore({ recordLevel: "all", maxEvents: 10 }),
     recordLevel: "all",
     logger: logger("receive", "test"),
     readToken: "t",
+    ...over,
   });
+
+Deno.test("app: the read side's answers carry Hono's secure headers with the pages' policy; ingestion's do not", async () => {
+  const app = appWithToken();
   for (const path of ["/healthz", "/events"]) {
     const res = await call(app, path, {
       headers: { authorization: "Bearer t" },
@@ -407,14 +414,7 @@ Deno.test("app: the read side's answers carry Hono's secure headers with the pag
 });
 
 Deno.test("app: a method other than GET and HEAD is 405 before the read token is asked for", async () => {
-  const store = createMemoryStore({ recordLevel: "all", maxEvents: 10 });
-  const app = createReceiverApp({
-    store,
-    recordLevel: "all",
-    logger: logger("receive", "test"),
-    readToken: "t",
-    metrics: () => new Response("m"),
-  });
+  const app = appWithToken({ metrics: () => new Response("m") });
   for (const path of ["/events", "/metrics", "/healthz"]) {
     const res = await call(app, path, { method: "POST" });
     assertEquals(res.status, 405, path);

@@ -35,6 +35,7 @@ import { seedStore, timePage } from "./page.ts";
 import { type MemoryPeaks, readMemory, sampleMemory } from "./proc.ts";
 import { type Program, programAt, thisProgram } from "./program.ts";
 import { runLoopCheck } from "./run_loop.ts";
+import { LARGE, SMALL } from "./scales.ts";
 import { median, mib, round } from "./stats.ts";
 
 /** What the comparison is asked for. */
@@ -51,11 +52,15 @@ export interface BaselineOptions {
 
 /** One figure of both trees. */
 export interface Compared {
+  /** What is measured, and of what. */
   figure: string;
+  /** Its unit, as printed. */
   unit: string;
   /** Which way is better. */
   better: "higher" | "lower";
+  /** The base tree's figure. */
   base: number;
+  /** This tree's figure. */
   head: number;
 }
 
@@ -65,6 +70,17 @@ export interface BaselineFound {
   rows: string[][];
   verdicts: { budget: string; pass: boolean; detail: string }[];
   notes: string[];
+}
+
+/** A figure of both trees. */
+function compared(
+  figure: string,
+  unit: string,
+  better: Compared["better"],
+  base: number,
+  head: number,
+): Compared {
+  return { figure, unit, better, base, head };
 }
 
 /** The most a figure may be worse by and still count as unchanged. */
@@ -201,27 +217,27 @@ function throughputFigures(
   const cpu = (name: string) => median(of(name).map((r) => r.cpuUsPerRequest));
   const [base, head] = names;
   return [
-    {
-      figure: `receiver ${level}: requests/s`,
-      unit: "req/s",
-      better: "higher",
-      base: rps(base),
-      head: rps(head),
-    },
-    {
-      figure: `receiver ${level}: × bare Deno.serve`,
-      unit: "×",
-      better: "higher",
-      base: toBare(base),
-      head: toBare(head),
-    },
-    {
-      figure: `receiver ${level}: CPU per request`,
-      unit: "µs",
-      better: "lower",
-      base: cpu(base),
-      head: cpu(head),
-    },
+    compared(
+      `receiver ${level}: requests/s`,
+      "req/s",
+      "higher",
+      rps(base),
+      rps(head),
+    ),
+    compared(
+      `receiver ${level}: × bare Deno.serve`,
+      "×",
+      "higher",
+      toBare(base),
+      toBare(head),
+    ),
+    compared(
+      `receiver ${level}: CPU per request`,
+      "µs",
+      "lower",
+      cpu(base),
+      cpu(head),
+    ),
   ];
 }
 
@@ -233,27 +249,27 @@ function memoryFigures(
 ): Compared[] {
   const [base, head] = peaks;
   return [
-    {
-      figure: `receiver ${level} under load: RssAnon after a round (median)`,
-      unit: "MiB",
-      better: "lower",
-      base: mib(median(after[0])),
-      head: mib(median(after[1])),
-    },
-    {
-      figure: `receiver ${level} under load: peak VmHWM`,
-      unit: "MiB",
-      better: "lower",
-      base: mib(base.peakVmHwmKb),
-      head: mib(head.peakVmHwmKb),
-    },
-    {
-      figure: `receiver ${level} under load: peak RssAnon`,
-      unit: "MiB",
-      better: "lower",
-      base: mib(base.peakRssAnonKb),
-      head: mib(head.peakRssAnonKb),
-    },
+    compared(
+      `receiver ${level} under load: RssAnon after a round (median)`,
+      "MiB",
+      "lower",
+      mib(median(after[0])),
+      mib(median(after[1])),
+    ),
+    compared(
+      `receiver ${level} under load: peak VmHWM`,
+      "MiB",
+      "lower",
+      mib(base.peakVmHwmKb),
+      mib(head.peakVmHwmKb),
+    ),
+    compared(
+      `receiver ${level} under load: peak RssAnon`,
+      "MiB",
+      "lower",
+      mib(base.peakRssAnonKb),
+      mib(head.peakRssAnonKb),
+    ),
   ];
 }
 
@@ -348,34 +364,34 @@ function pageFigures(
   rss: [number, number],
 ): Compared[] {
   return [
-    {
-      figure: `${label}: GET / from the shared render`,
-      unit: "ms",
-      better: "lower",
-      base: median(shared[0]),
-      head: median(shared[1]),
-    },
-    {
-      figure: `${label}: GET / rendered anew`,
-      unit: "ms",
-      better: "lower",
-      base: median(anew[0]),
-      head: median(anew[1]),
-    },
-    {
-      figure: `${label}: its size`,
-      unit: "KiB",
-      better: "lower",
-      base: bytes[0] / 1024,
-      head: bytes[1] / 1024,
-    },
-    {
-      figure: `${label}: receiver RssAnon after`,
-      unit: "MiB",
-      better: "lower",
-      base: mib(rss[0]),
-      head: mib(rss[1]),
-    },
+    compared(
+      `${label}: GET / from the shared render`,
+      "ms",
+      "lower",
+      median(shared[0]),
+      median(shared[1]),
+    ),
+    compared(
+      `${label}: GET / rendered anew`,
+      "ms",
+      "lower",
+      median(anew[0]),
+      median(anew[1]),
+    ),
+    compared(
+      `${label}: its size`,
+      "KiB",
+      "lower",
+      bytes[0] / 1024,
+      bytes[1] / 1024,
+    ),
+    compared(
+      `${label}: receiver RssAnon after`,
+      "MiB",
+      "lower",
+      mib(rss[0]),
+      mib(rss[1]),
+    ),
   ];
 }
 
@@ -431,15 +447,6 @@ async function pageComparison(
 
 // ------------------------------------------------------------ agent
 
-const SMALL: ScaleOptions = {
-  models: 1_000,
-  servers: 100,
-  replicas: 3,
-  pipelines: 100,
-  experiments: 10,
-  modelPadding: 100,
-};
-
 /** `hodometer collect` of both trees at `scale`, in turns, against a fresh scheduler each. */
 async function collectComparison(
   programs: [Program, Program],
@@ -475,27 +482,21 @@ async function collectComparison(
   ];
   const label = `collect ${scale.models.toLocaleString("en")} models`;
   return [
-    {
-      figure: `${label}: wall`,
-      unit: "ms",
-      better: "lower",
-      base: median(b[0]),
-      head: median(h[0]),
-    },
-    {
-      figure: `${label}: peak RssAnon`,
-      unit: "MiB",
-      better: "lower",
-      base: mib(Math.max(...b[1])),
-      head: mib(Math.max(...h[1])),
-    },
-    {
-      figure: `${label}: peak VmHWM`,
-      unit: "MiB",
-      better: "lower",
-      base: mib(Math.max(...b[2])),
-      head: mib(Math.max(...h[2])),
-    },
+    compared(`${label}: wall`, "ms", "lower", median(b[0]), median(h[0])),
+    compared(
+      `${label}: peak RssAnon`,
+      "MiB",
+      "lower",
+      mib(Math.max(...b[1])),
+      mib(Math.max(...h[1])),
+    ),
+    compared(
+      `${label}: peak VmHWM`,
+      "MiB",
+      "lower",
+      mib(Math.max(...b[2])),
+      mib(Math.max(...h[2])),
+    ),
   ];
 }
 
@@ -525,13 +526,15 @@ async function runComparison(
       }
     }
   }
-  return [{
-    figure: `run ${cycles} cycles at 1 000 models: peak RssAnon`,
-    unit: "MiB",
-    better: "lower",
-    base: mib(Math.max(...peaks[0])),
-    head: mib(Math.max(...peaks[1])),
-  }];
+  return [
+    compared(
+      `run ${cycles} cycles at 1 000 models: peak RssAnon`,
+      "MiB",
+      "lower",
+      mib(Math.max(...peaks[0])),
+      mib(Math.max(...peaks[1])),
+    ),
+  ];
 }
 
 // ------------------------------------------------------------ the section
@@ -568,13 +571,8 @@ export function report(
 }
 
 /** The large scale of collect: 100 000 models (20 000 with --quick). */
-const large = (quick: boolean): ScaleOptions => ({
-  ...SMALL,
-  models: quick ? 20_000 : 100_000,
-  servers: 10_000,
-  pipelines: 10_000,
-  experiments: 1_000,
-});
+const large = (quick: boolean): ScaleOptions =>
+  quick ? { ...LARGE, models: 20_000 } : LARGE;
 
 /**
  * Each tree's receiver started and asked once, and its `collect` run once,
