@@ -181,9 +181,14 @@ export function ingestionRoute(
     : null;
   if (route === null) return null;
   let end = start + route.length;
-  if (url.charCodeAt(end) === 47) end++;
-  return end === url.length || url.charCodeAt(end) === 63 ? route : null;
+  if (url.charCodeAt(end) === SLASH) end++;
+  return end === url.length || url.charCodeAt(end) === QUESTION_MARK
+    ? route
+    : null;
 }
+
+const SLASH = 47;
+const QUESTION_MARK = 63;
 
 /** What the routes share: resolved options, the ingestion, the read side and the store's health. */
 interface AppParts {
