@@ -53,14 +53,14 @@ Deno.test("baseline: a row per figure with both trees and the ratio, a verdict e
   assert(verdicts[0]!.budget.includes("higher is better"));
 });
 
-Deno.test("baseline: the overview's fresh spellings are 64 keys of one view, the default list", () => {
+Deno.test("baseline: the overview's fresh spellings are 256 keys of one view, the default list", () => {
   const spellings = new Set<string>();
-  for (let n = 0; n < 64; n++) {
+  for (let n = 0; n < 256; n++) {
     const path = freshOverview(n);
     spellings.add(path);
     const parsed = parseView(path.slice(2));
     assert(parsed.ok, path);
     assertEquals(parsed.view, { ...DEFAULT_VIEW, versions: {} }, path);
   }
-  assertEquals(spellings.size, 64);
+  assertEquals(spellings.size, 256);
 });

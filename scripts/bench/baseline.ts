@@ -32,7 +32,12 @@ import { runCollect } from "./collector.ts";
 import { startDoubleProcess } from "./double.ts";
 import { measuredRound, type Round, wrkAvailable } from "./load.ts";
 import { seedStore, timePage } from "./page.ts";
-import { type MemoryPeaks, readMemory, sampleMemory } from "./proc.ts";
+import {
+  cpuTimeMs,
+  type MemoryPeaks,
+  readMemory,
+  sampleMemory,
+} from "./proc.ts";
 import { type Program, programAt, thisProgram } from "./program.ts";
 import { runLoopCheck } from "./run_loop.ts";
 import { LARGE, SMALL } from "./scales.ts";
@@ -337,13 +342,21 @@ async function receiverComparison(
 
 /**
  * The overview's path with the same view under a key of its own: the n-th
- * spelling of page=1&per=50 (zeros in front), so that a receiver renders it
- * anew instead of answering from the render it shares (64 spellings).
+ * spelling of page=1&per=50 (zeros in front, the default sort and order said
+ * or not), so that a receiver renders it anew instead of answering from the
+ * render it shares (256 spellings).
  */
 export function freshOverview(n: number): string {
-  return `/?page=${"0".repeat(n % 8)}1&per=${
-    "0".repeat(Math.floor(n / 8) % 8)
-  }50`;
+  const zeros = (k: number) => "0".repeat(k % 8);
+  const said = [
+    "",
+    "&sort=last_seen",
+    "&order=desc",
+    "&order=desc&sort=last_seen",
+  ];
+  return `/?page=${zeros(n)}1&per=${zeros(Math.floor(n / 8))}50${
+    said[Math.floor(n / 64) % 4]
+  }`;
 }
 
 /** Milliseconds to the last byte of each path, fetched once each. */
@@ -355,44 +368,77 @@ async function timeOnce(url: string, paths: string[]): Promise<number[]> {
   return ms;
 }
 
+/** The fleet page's measurements of one tree. */
+interface PageRuns {
+  /** Milliseconds to the last byte of GET / from the shared render. */
+  shared: number[];
+  /** Milliseconds to the last byte of GET / rendered anew. */
+  anew: number[];
+  /** The receiver's CPU time over the fetches rendered anew (ms). */
+  cpuMs: number;
+  /** The overview's size. */
+  bytes: number;
+  /** The receiver's RssAnon after (kB). */
+  rssAnonKb: number;
+}
+
 /** The figures of the fleet page's measurements. */
-function pageFigures(
-  label: string,
-  shared: [number[], number[]],
-  anew: [number[], number[]],
-  bytes: [number, number],
-  rss: [number, number],
-): Compared[] {
+function pageFigures(label: string, runs: [PageRuns, PageRuns]): Compared[] {
+  const [b, h] = runs;
+  const perRender = (r: PageRuns) => r.cpuMs / Math.max(1, r.anew.length);
   return [
     compared(
       `${label}: GET / from the shared render`,
       "ms",
       "lower",
-      median(shared[0]),
-      median(shared[1]),
+      median(b.shared),
+      median(h.shared),
     ),
     compared(
       `${label}: GET / rendered anew`,
       "ms",
       "lower",
-      median(anew[0]),
-      median(anew[1]),
+      median(b.anew),
+      median(h.anew),
+    ),
+    compared(
+      `${label}: CPU per render anew`,
+      "ms",
+      "lower",
+      perRender(b),
+      perRender(h),
     ),
     compared(
       `${label}: its size`,
       "KiB",
       "lower",
-      bytes[0] / 1024,
-      bytes[1] / 1024,
+      b.bytes / 1024,
+      h.bytes / 1024,
     ),
     compared(
       `${label}: receiver RssAnon after`,
       "MiB",
       "lower",
-      mib(rss[0]),
-      mib(rss[1]),
+      mib(b.rssAnonKb),
+      mib(h.rssAnonKb),
     ),
   ];
+}
+
+/** One round of the page on a receiver: shared fetches, then fresh ones with the CPU they cost. */
+async function pageRound(
+  receiver: { url: string; pid: number },
+  into: PageRuns,
+  paths: string[],
+  shared: number,
+): Promise<void> {
+  const t = await timePage(receiver.url, "/", shared);
+  into.shared.push(...t.ms);
+  into.bytes = t.bytes;
+  const before = await cpuTimeMs(receiver.pid);
+  into.anew.push(...await timeOnce(receiver.url, paths));
+  const after = await cpuTimeMs(receiver.pid);
+  into.cpuMs += (after ?? NaN) - (before ?? NaN);
 }
 
 /** GET / of a seeded fleet from both trees' receivers, in turns. */
@@ -416,27 +462,28 @@ async function pageComparison(
       });
     }));
     try {
-      const shared: [number[], number[]] = [[], []];
-      const anew: [number[], number[]] = [[], []];
-      const bytes: [number, number] = [0, 0];
-      const [rounds, fetches] = o.quick ? [3, 2] : [10, 3];
+      const runs = receivers.map((): PageRuns => ({
+        shared: [],
+        anew: [],
+        cpuMs: 0,
+        bytes: 0,
+        rssAnonKb: NaN,
+      })) as [PageRuns, PageRuns];
+      // Fresh spellings are not asked for again within the renders' 2 s.
+      const [rounds, shared, fresh] = o.quick ? [3, 2, 3] : [20, 3, 6];
       for (let r = 0; r < rounds; r++) {
+        const paths = Array.from(
+          { length: fresh },
+          (_, k) => freshOverview(r * fresh + k),
+        );
         for (const i of inTurn(r, 0, 1)) {
-          const t = await timePage(receivers[i]!.url, "/", fetches);
-          shared[i]!.push(...t.ms);
-          bytes[i] = t.bytes;
-          const paths = [0, 1, 2].map((k) => freshOverview(r * 3 + k));
-          anew[i]!.push(...await timeOnce(receivers[i]!.url, paths));
+          await pageRound(receivers[i]!, runs[i]!, paths, shared);
         }
       }
-      const rss = await Promise.all(receivers.map((r) => readMemory(r.pid)));
-      return pageFigures(
-        `fleet page (${clusters} clusters × ${days} d)`,
-        shared,
-        anew,
-        bytes,
-        [rss[0]?.rssAnonKb ?? NaN, rss[1]?.rssAnonKb ?? NaN],
-      );
+      for (const [i, r] of receivers.entries()) {
+        runs[i]!.rssAnonKb = (await readMemory(r.pid))?.rssAnonKb ?? NaN;
+      }
+      return pageFigures(`fleet page (${clusters} clusters × ${days} d)`, runs);
     } finally {
       await Promise.all(receivers.map((r) => r.stop()));
     }

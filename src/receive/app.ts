@@ -117,14 +117,25 @@ const BODY_TIMEOUT_MS = 10_000;
 const CLUSTERS = "/clusters/";
 
 /**
- * Hono's secure headers on every answer of the read side, with the pages'
- * policy. Not HSTS: the receiver cannot know how it is reached, and a
- * proxy's HTTPS would make it pin every subdomain for half a year.
+ * Hono's secure headers on every answer of the read side: the pages' policy,
+ * no sniffing, no framing, no referrer, no use by other origins. Not HSTS: the
+ * receiver cannot know how it is reached, and a proxy's HTTPS would make it
+ * pin every subdomain for half a year. Not the headers of browsers past
+ * (X-XSS-Protection, X-Download-Options, X-Permitted-Cross-Domain-Policies)
+ * nor those about windows and prefetching a page without links out and
+ * without script has no use for: each header costs every answer.
  */
 const SECURE_HEADERS = {
   contentSecurityPolicy: PAGE_CSP_DIRECTIVES,
   strictTransportSecurity: false,
   xFrameOptions: "DENY",
+  xXssProtection: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xDnsPrefetchControl: false,
+  originAgentCluster: false,
+  crossOriginOpenerPolicy: false,
+  removePoweredBy: false,
 } as const;
 
 /** The receiver's routes. */
@@ -302,11 +313,8 @@ function readRoutes(
   parts: AppParts,
   options: ReceiverAppOptions,
 ): void {
-  const open: MiddlewareHandler<ReadEnv>[] = [
-    onlyReads,
-    secureHeaders(SECURE_HEADERS),
-    identifyReader(options.readToken),
-  ];
+  const secure = secureHeaders(SECURE_HEADERS);
+  const token = options.readToken;
   const { metrics, overview, clusterPage } = options;
   const routes: Array<[string, Handler<ReadEnv>]> = [[
     "/events",
@@ -330,42 +338,44 @@ function readRoutes(
       (c) => clusterPage(c.req.raw, pathOf(c.req.url).slice(CLUSTERS.length)),
     ]);
   }
-  app.use("/healthz", ...open);
+  app.use("/healthz", secure, readGate(token, false));
   app.get("/healthz", (c) => healthz(c.var.reader, parts, options));
   for (const [path, handler] of routes) {
-    app.use(path, ...open, readersOnly);
+    app.use(path, secure, readGate(token, true));
     app.get(path, handler);
   }
 }
 
 /** What the read side's context holds. */
 interface ReadEnv {
-  /** Set by identifyReader. */
+  /** Set by readGate. */
   Variables: {
     /** The request presents the read token, or none is set. */
     reader: boolean;
   };
 }
 
-/** 405 for any method but GET and HEAD. */
-const onlyReads: MiddlewareHandler = (c, next) =>
-  c.req.method === "GET" || c.req.method === "HEAD"
-    ? next()
-    : Promise.resolve(notAllowed());
-
-/** Sets `reader`: whether the request presents `token` (true for every request when there is none). */
-function identifyReader(
+/**
+ * The read side's gate, one middleware: 405 for any method but GET and HEAD;
+ * `reader` set on the context (whether the request presents the token, true
+ * for every request when there is none); and on a `guarded` route, 401 for a
+ * request that is not a reader's.
+ */
+function readGate(
   token: string | undefined,
+  guarded: boolean,
 ): MiddlewareHandler<ReadEnv> {
   return (c, next) => {
-    c.set("reader", token === undefined || presentsToken(c.req.raw, token));
+    const method = c.req.method;
+    if (method !== "GET" && method !== "HEAD") {
+      return Promise.resolve(notAllowed());
+    }
+    const reader = token === undefined || presentsToken(c.req.raw, token);
+    if (guarded && !reader) return Promise.resolve(unauthorized());
+    c.set("reader", reader);
     return next();
   };
 }
-
-/** 401 for a request that is not a reader's; after identifyReader. */
-const readersOnly: MiddlewareHandler<ReadEnv> = (c, next) =>
-  c.var.reader ? next() : Promise.resolve(unauthorized());
 
 /** /healthz: the store's health (a probe write first when one is due), and more for a reader. */
 function healthz(

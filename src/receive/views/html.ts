@@ -57,16 +57,47 @@ export function markup(
 
 /** One interpolated value, onto the markup being made. */
 function append(value: unknown, buffer: [string]): void {
-  if (typeof value === "string") escapeToBuffer(visible(value), buffer);
+  if (typeof value === "string") escapeToBuffer(shown(value), buffer);
   else if (typeof value === "number") buffer[0] += value;
   else if (
     value === null || value === undefined || typeof value === "boolean"
   ) {
     return;
-  } else if ((value as Partial<Html>).isEscaped) buffer[0] += value;
-  else if (Array.isArray(value)) { for (const v of value) append(v, buffer); }
-  else escapeToBuffer(visible(String(value)), buffer);
+  } else if (isMarkup(value)) buffer[0] += value;
+  else if (Array.isArray(value)) buffer[0] += joined(value);
+  else escapeToBuffer(shown(String(value)), buffer);
 }
+
+/**
+ * The pieces of a list (a table's rows, say) joined into one flat string:
+ * appended one by one, a page would be one deep rope of small strings, which
+ * the runtime flattens again when it encodes the page (measured: three times
+ * the encoding time, and a third more garbage collection, for the overview).
+ */
+function joined(values: readonly unknown[]): string {
+  const pieces: string[] = [];
+  for (const value of values) {
+    if (isMarkup(value)) pieces.push(value.toString());
+    else {
+      const piece: [string] = [""];
+      append(value, piece);
+      pieces.push(piece[0]);
+    }
+  }
+  return pieces.join("");
+}
+
+/** Whether `value` is markup made by `markup` or `trusted` (Hono's marked string). */
+function isMarkup(value: unknown): value is Html {
+  return typeof value === "object" && value !== null &&
+    (value as Partial<Html>).isEscaped === true;
+}
+
+/** Text of printable ASCII alone, which has nothing to make visible. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** `text` with every character that would act made a visible escape (event/visible.ts). */
+const shown = (text: string) => PRINTABLE.test(text) ? text : visible(text);
 
 /** Markup written in this program (a style sheet, say), taken as it is: never event content. */
 export function trusted(markup: string): Html {
