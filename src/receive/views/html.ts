@@ -10,11 +10,11 @@
 //
 // The loop is ours, not hono/html's `html`: that one (which also takes
 // promises and callbacks, which no page has) makes an array of each value it
-// interpolates, and measured with the shipped V8 flags (1 MB semi-spaces) 300
-// renders of the overview of 1 000 clusters took 1 734 scavenges against 1 573
-// for the hand-written templates before it (12.8 against 10.6 ms a render),
-// and 20 % more time to render the page anew in `deno task bench --baseline`;
-// this loop took 1 544 (10.2 ms).
+// interpolates. With the shipped V8 flags (1 MB semi-spaces), 300 renders of
+// the overview of 1 000 clusters took 1 734 scavenges with it, 1 573–1 583
+// with the hand-written templates before it, and 1 601 with this loop; in
+// `deno task bench --baseline`, hono/html's made rendering the page anew 20 %
+// slower, this loop 1–3 %.
 //
 // The tag is called `markup`, not `html`: deno fmt formats templates tagged
 // `html` as HTML documents, which puts line breaks and indentation into what
