@@ -6,6 +6,12 @@
 //                                [--only collector,run,kube,receiver,page,limit,ingest,reads]
 //                                [--pod-cold bundle,source] [--pod-readahead KIB]
 //                                [--scheduler batched|double] [--go-agent PATH]
+//                                [--baseline GIT-REF]
+//
+// With --baseline, this tree is measured against the commit GIT-REF in the
+// same run, in alternating rounds (bench/baseline.ts): the receiver's
+// throughput and memory, the fleet page, collect and run, or those of them
+// --only names (receiver, page, collector, run); no other section runs.
 //
 // Starts everything it needs (scheduler, Kubernetes API double, receivers),
 // measures, stops everything, and prints a table, PASS/MISS per budget and
@@ -33,8 +39,16 @@ import {
 import { startReceiverProcess } from "../tests/fixtures/receiver_process.ts";
 import { type ProcessRun, runCollect, runDrain } from "./bench/collector.ts";
 import { startDoubleProcess } from "./bench/double.ts";
-import { type LoadResult, runWrk, wrkAvailable } from "./bench/load.ts";
-import { cpuTimeMs } from "./bench/proc.ts";
+import {
+  type LoadResult,
+  measuredRound,
+  type Round,
+  wrkAvailable,
+} from "./bench/load.ts";
+import { median, mib, round } from "./bench/stats.ts";
+import { startBare } from "./bench/bare.ts";
+import { LARGE, SMALL } from "./bench/scales.ts";
+import { baselineSection } from "./bench/baseline.ts";
 import { runLoopCheck, type RunLoopResult } from "./bench/run_loop.ts";
 import { measurePages } from "./bench/page.ts";
 import { measureReads } from "./bench/reads.ts";
@@ -50,29 +64,11 @@ import { DEFAULT_READAHEAD_KIB, type PodProgram } from "./bench/pod_image.ts";
 import { V8_FLAGS } from "./permissions.ts";
 import { errorMessage } from "../src/runtime/error_message.ts";
 import { REFERENCE_DATA } from "../tests/receive_sample.ts";
-import { denoCommand } from "./runtime_env.ts";
 
 /** The V8 flags the binary is built with (scripts/permissions.ts says why). */
 export const AGENT_V8_FLAGS = V8_FLAGS.join(",");
 
 const MIB = 1024;
-const LARGE: ScaleOptions = {
-  models: 100_000,
-  servers: 10_000,
-  replicas: 3,
-  pipelines: 10_000,
-  experiments: 1_000,
-  modelPadding: 100,
-};
-const SMALL: ScaleOptions = {
-  models: 1_000,
-  servers: 100,
-  replicas: 3,
-  pipelines: 100,
-  experiments: 10,
-  modelPadding: 100,
-};
-
 interface Options {
   quick: boolean;
   reps: number;
@@ -89,6 +85,10 @@ interface Options {
   podCold?: PodProgram[];
   /** The pod image's read-ahead, KiB. */
   podReadaheadKiB?: number;
+  /** A commit to measure this tree against (bench/baseline.ts). */
+  baseline?: string;
+  /** With a baseline: the sections whose figures are compared; all unless given. */
+  compared?: Set<string>;
 }
 
 const SECTIONS = [
@@ -103,7 +103,7 @@ const SECTIONS = [
 ] as const;
 
 const USAGE =
-  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH] [--pod-cold bundle,source] [--pod-readahead KIB]";
+  "usage: deno task bench [--quick] [--reps N] [--cycles N] [--v8-flags LIST] [--only collector,run,kube,receiver,page,limit,ingest,reads] [--scheduler batched|double] [--go-receiver PATH] [--go-agent PATH] [--pod-cold bundle,source] [--pod-readahead KIB] [--baseline GIT-REF]";
 
 /** A whole number of at least `min`, for an option's argument. */
 const wholeAtLeast = (min: number) => (raw: string) => {
@@ -190,6 +190,10 @@ export function parseOptions(args: string[]): Options | number {
       `the pod image's read-ahead (default ${DEFAULT_READAHEAD_KIB}, the kernel's)`,
       wholeAtLeast(4),
     )
+    .option(
+      "--baseline <git-ref>",
+      "measure this tree against that commit in the same run (a temporary git worktree), in alternating rounds; each figure for both, and their ratio",
+    )
     .exitOverride();
   try {
     cli.parse(args, { from: "user" });
@@ -208,18 +212,23 @@ export function parseOptions(args: string[]): Options | number {
     goAgent?: string;
     podCold?: PodProgram[];
     podReadahead?: number;
+    baseline?: string;
   }>();
   return {
     quick: o.quick === true,
     reps: o.reps ?? (o.quick ? 1 : 3),
     v8Flags: o.v8Flags,
-    sections: o.only ?? new Set(SECTIONS),
+    sections: o.baseline === undefined
+      ? o.only ?? new Set(SECTIONS)
+      : new Set(["baseline"]),
+    compared: o.baseline === undefined ? undefined : o.only,
     batched: o.scheduler === "batched",
     cycles: o.cycles,
     goReceiver: o.goReceiver,
     goAgent: o.goAgent,
     podCold: o.podCold,
     podReadaheadKiB: o.podReadahead,
+    baseline: o.baseline,
   };
 }
 
@@ -233,18 +242,6 @@ const notes: string[] = [];
 let broken = false;
 /** What served the scheduler API in the collector section. */
 let schedulerKind = "";
-
-const mib = (kb: number) => Math.round(kb / MIB * 10) / 10;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const upper = s[mid];
-  if (upper === undefined) return NaN; // no values
-  // An even count has a value below the middle one (mid ≥ 1).
-  return s.length % 2 ? upper : (s[mid - 1]! + upper) / 2;
-};
-const round = (x: number, digits = 0) =>
-  Math.round(x * 10 ** digits) / 10 ** digits;
 
 function verdict(budget: string, pass: boolean, detail: string) {
   verdicts.push({ budget, pass, detail });
@@ -558,43 +555,6 @@ const RECEIVER_PROFILE_NOTE =
   "of /track and /import (about 1 us). atob and String.fromCharCode in place of TextDecoder measured " +
   "slower; V8's semi-space (1 or 4 MB) makes no difference (docs/performance.md)";
 
-async function startBare(): Promise<
-  { url: string; pid: number; stop(): Promise<void> }
-> {
-  const child = denoCommand({
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      `--v8-flags=${AGENT_V8_FLAGS}`,
-      new URL("./bench/bare_server.ts", import.meta.url).pathname,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the bare server exited before listening");
-    text += value;
-  }
-  reader.releaseLock();
-  const port = JSON.parse(text.slice(0, text.indexOf("\n"))).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    },
-  };
-}
-
 /**
  * The Go reference receiver at `bin` with a record level of its own (it reads
  * LISTEN_PORT, RECORD_LEVEL and LOG_LEVEL; it listens on every interface).
@@ -648,30 +608,6 @@ async function counter(url: string, name: string): Promise<number> {
   const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
   if (m === null) throw new Error(`/metrics has no ${name}`);
   return Number(m[1]);
-}
-
-interface Round {
-  load: LoadResult;
-  /** CPU time the target spent per request of the round (µs). */
-  cpuUsPerRequest: number;
-}
-
-/** One round of wrk on `url`, with the CPU time process `pid` spent on it. */
-async function measuredRound(
-  url: string,
-  pid: number,
-  load: { seconds: number; connections: number; threads: number },
-): Promise<Round> {
-  const before = await cpuTimeMs(pid);
-  const result = await runWrk(url, load);
-  const after = await cpuTimeMs(pid);
-  if (before === null || after === null) {
-    throw new Error(`process ${pid} is gone`);
-  }
-  return {
-    load: result,
-    cpuUsPerRequest: (after - before) * 1000 / Math.max(1, result.requests),
-  };
 }
 
 async function receiverSection(o: Options) {
@@ -1111,6 +1047,19 @@ if (import.meta.main) {
     ["ingest", ingestSection],
     ["reads", readsSection],
   ];
+  if (o.baseline !== undefined) {
+    const ref = o.baseline;
+    sections.push(["baseline", async (o: Options) => {
+      const found = await baselineSection(
+        { ...o, ref, parts: o.compared },
+        progress,
+      );
+      figures.baseline = found.figures;
+      rows.push(...found.rows);
+      verdicts.push(...found.verdicts);
+      notes.push(...found.notes);
+    }]);
+  }
   for (const [name, section] of sections) {
     if (!o.sections.has(name)) continue;
     try {

@@ -13,29 +13,9 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { denoCommand } from "../scripts/runtime_env.ts";
-import { programFiles } from "./program_files.ts";
+import { GENERATED, programFiles } from "./program_files.ts";
 
 const ROOT = new URL("..", import.meta.url);
-
-/** Generated from proto/ by scripts/; never edited by hand, never checked. */
-const GENERATED = "src/proto/generated/";
-
-/**
- * Folders (ending in "/") and files not yet held to the rule (issue 23: they
- * are being rewritten, and get their doc comments when they merge). Remove an
- * entry once it is documented: the test says so when one has nothing left to
- * report.
- */
-const NOT_YET_DOCUMENTED: readonly string[] = [
-  // The receiver's top files and the rooms being reshaped (src/receive/LAYERS.md);
-  // event/, store/ and ingest/ are documented.
-  "src/receive/app.ts",
-  "src/receive/command.ts",
-  "src/receive/keys.ts",
-  "src/receive/receiver.ts",
-  "src/receive/serve/",
-  "src/receive/views/",
-];
 
 /** One problem deno doc reports. */
 interface DocProblem {
@@ -118,35 +98,18 @@ async function docLint(
   return problems;
 }
 
-const excludedFolder = (file: string) =>
-  [GENERATED, ...NOT_YET_DOCUMENTED].find((folder) => file.startsWith(folder));
+const generated = (file: string) => file.startsWith(GENERATED);
 
 const shown = (p: DocProblem) =>
   `${p.file}:${p.line}: ${p.kind}: ${p.message}: ${p.code}`;
 
-Deno.test("every export is documented: deno doc --lint reports nothing outside the folders not yet held to it", async () => {
+Deno.test("every export is documented: deno doc --lint reports nothing", async () => {
   const problems = await docLint(programFiles(ROOT, [GENERATED]), ROOT);
-  assertEquals(
-    problems.filter((p) => excludedFolder(p.file) === undefined).map(shown),
-    [],
-  );
-  for (const folder of NOT_YET_DOCUMENTED) {
-    const isFolder = folder.endsWith("/");
-    assert(
-      Deno.statSync(new URL(folder, ROOT)).isDirectory === isFolder,
-      `${folder} is not a ${isFolder ? "folder" : "file"}`,
-    );
-    assert(
-      problems.some((p) => excludedFolder(p.file) === folder),
-      `${folder} is documented now: remove it from NOT_YET_DOCUMENTED`,
-    );
-  }
+  assertEquals(problems.filter((p) => !generated(p.file)).map(shown), []);
 });
 
-Deno.test("the examples in the doc comments of the folders held to it compile and run, with no network", async () => {
-  const files = programFiles(ROOT, [GENERATED]).filter((f) =>
-    excludedFolder(f) === undefined
-  );
+Deno.test("the examples in the doc comments compile and run, with no network", async () => {
+  const files = programFiles(ROOT, [GENERATED]);
   // An example that would send or write is fenced `ts ignore`; the others run
   // here, allowed to read the environment (the settings do) and nothing more.
   const { code, text } = await deno(

@@ -338,3 +338,37 @@ Deno.test("kubeconfig: insecure-skip-tls-verify (kind, minikube) works, with a w
     }
   }, { hangMs: 5_000 });
 });
+
+Deno.test("kubeconfig: a user name and password go as Basic credentials in UTF-8, whatever their characters", async () => {
+  await withKubeDouble(async (h) => {
+    const file = `${h.dir}/kubeconfig`;
+    const config = JSON.parse(h.double.kubeconfig("team-a"));
+    config.users = [{
+      name: "tester",
+      user: { username: "jürgen€", password: "pä:ss" },
+    }];
+    await Deno.writeTextFile(file, JSON.stringify(config));
+    const access = await openKubernetes({ env: {}, kubeconfig: file });
+    assert(access.client, `kubeconfig access failed: ${access.problem}`);
+    try {
+      // The double wants a bearer token: refused, and the header recorded.
+      await nth(kubernetesSources(access), 1).read(
+        new AbortController().signal,
+      );
+      const sent = h.double.requests.map((r) => r.authorization);
+      assert(sent.length > 0, "no request reached the double");
+      const expected = `Basic ${
+        new TextEncoder().encode("jürgen€:pä:ss").toBase64()
+      }`;
+      assertEquals([...new Set(sent)], [expected]);
+      assertEquals(
+        new TextDecoder().decode(
+          Uint8Array.fromBase64(expected.slice("Basic ".length)),
+        ),
+        "jürgen€:pä:ss",
+      );
+    } finally {
+      access.client.close();
+    }
+  });
+});

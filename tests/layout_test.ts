@@ -414,7 +414,7 @@ Deno.test("the receiver keeps to its rooms: each with a face, none importing wha
   assertEquals(roomViolations(await programEdges(), rooms), []);
 });
 
-Deno.test("test-only packages (fast-check, the Prometheus text parser, the .dockerignore matcher) never reach the binary's module graph", async () => {
+Deno.test("test-only packages (fast-check, the Prometheus text parser, the .dockerignore matcher, the TypeScript compiler) never reach the binary's module graph", async () => {
   const out = await denoCommand({
     args: ["info", "--json", "main.ts"],
     cwd: ROOT,
@@ -446,6 +446,7 @@ Deno.test("test-only packages (fast-check, the Prometheus text parser, the .dock
       "fast-check@",
       "parse-prometheus-text-format@",
       "@balena/dockerignore@",
+      "typescript@",
     ]
   ) {
     assertEquals(

@@ -1,17 +1,22 @@
-// The program's source files, as the checks that read the code walk them.
+// The program's own source files, as the checks that read them all (doc lint,
+// function sizes, the defaults written once) list them.
+
+/** Generated from proto/ by scripts/; never edited by hand, never checked. */
+export const GENERATED = "src/proto/generated/";
 
 /**
- * main.ts and every .ts file under src/, repository-relative and sorted, but
+ * The .ts files under `dir` of `root`, repository-relative and sorted, but
  * those `skip` names: a file by its path, a folder by its path ending in `/`.
  */
-export function programFiles(
+export function sourceFiles(
   root: URL,
-  skip: readonly string[] = [],
+  dir = "src/",
+  skip: readonly string[] = [GENERATED],
 ): string[] {
-  const files = ["main.ts"];
-  const walk = (dir: string) => {
-    for (const entry of Deno.readDirSync(new URL(dir, root))) {
-      const path = `${dir}${entry.name}`;
+  const files: string[] = [];
+  const walk = (at: string) => {
+    for (const entry of Deno.readDirSync(new URL(at, root))) {
+      const path = `${at}${entry.name}`;
       if (entry.isDirectory) {
         if (!skip.includes(`${path}/`)) walk(`${path}/`);
       } else if (path.endsWith(".ts") && !skip.includes(path)) {
@@ -19,6 +24,14 @@ export function programFiles(
       }
     }
   };
-  walk("src/");
+  walk(dir.endsWith("/") ? dir : `${dir}/`);
   return files.sort();
+}
+
+/** main.ts and every .ts file under src/ but those `skip` names (the generated code unless given), sorted. */
+export function programFiles(
+  root: URL,
+  skip: readonly string[] = [GENERATED],
+): string[] {
+  return ["main.ts", ...sourceFiles(root, "src/", skip)].sort();
 }

@@ -170,14 +170,14 @@ Deno.test("the overview: fleet facts of the known events, escaped", async () => 
   // GPUs: A's latest event says 0 (the 1 was an earlier one); B and C did not say.
   assertMatch(html, /data-label="GPUs" data-count="0" data-of="1"/);
   assertMatch(html, /data-label="MLServer" data-count="1"/);
-  assertMatch(html, /data-label="&#60;b&#62;x&#60;\/b&#62;" data-count="1"/);
+  assertMatch(html, /data-label="&lt;b&gt;x&lt;\/b&gt;" data-count="1"/);
   assertMatch(
     html,
     /<tr data-metric="model_count"><td data-label="metric">Models \(models\)<\/td><td class="n" data-label="clusters">3<\/td><td class="n" data-label="total">12<\/td>/,
   );
   // A property outside the catalogue is not shown at all.
   assert(
-    !html.includes("onerror=&#34;document.title=1"),
+    !html.includes("onerror=&quot;document.title=1"),
     "no hostile property name",
   );
   // The hostile id is a link to its page, escaped and percent-encoded.
@@ -199,7 +199,7 @@ Deno.test("the list: links keep the filters, sort headers turn the order, pages"
   assertMatch(html, new RegExp(`<tr data-cluster="${A}">`));
   const two = await get("/?per=2");
   assertMatch(two.html, /page 1 of 2/);
-  assertMatch(two.html, /<a href="\/\?per=2&#38;page=2" rel="next">/);
+  assertMatch(two.html, /<a href="\/\?per=2&amp;page=2" rel="next">/);
   // Sorted by models, descending: A (9), C (2), B (1); the header offers ascending.
   const sorted = await get("/?sort=model_count");
   const rows = [...sorted.html.matchAll(/<tr data-cluster="([^"]*)">/g)]
@@ -207,7 +207,7 @@ Deno.test("the list: links keep the filters, sort headers turn the order, pages"
   assertEquals(rows, [A, escapeHtml(HOSTILE_ID), B]);
   assertMatch(
     sorted.html,
-    /<th class="n" aria-sort="descending"><a href="\/\?sort=model_count&#38;order=asc">Models<\/a> ▼<\/th>/,
+    /<th class="n" aria-sort="descending"><a href="\/\?sort=model_count&amp;order=asc">Models<\/a> ▼<\/th>/,
   );
   // The form sends empty fields for "any": the same view.
   const form = await get(
@@ -224,9 +224,9 @@ Deno.test("a bad view is refused with what was wrong, escaped", async () => {
   assertEquals(bad.headers.get("content-security-policy"), PAGE_CSP);
   assertMatch(
     bad.html,
-    /sort=&#34;&#60;script&#62;&#34;: expected one of last_seen/,
+    /sort=&quot;&lt;script&gt;&quot;: expected one of last_seen/,
   );
-  assertMatch(bad.html, /page=&#34;-1&#34;: expected a whole number from 1/);
+  assertMatch(bad.html, /page=&quot;-1&quot;: expected a whole number from 1/);
   assertInert(bad.html);
 });
 
@@ -275,7 +275,7 @@ Deno.test("a cluster's page: its history by receive time when events are kept, i
 
   const b = await summary.get(`/clusters/${B}`);
   assertInert(b.html);
-  assertMatch(b.html, /<dd data-field="seldon_core_version">&#60;script&#62;/);
+  assertMatch(b.html, /<dd data-field="seldon_core_version">&lt;script&gt;/);
 });
 
 Deno.test("a cluster's page: a hostile id stays text; unknown is 404, bad encoding 400", async () => {
@@ -285,13 +285,13 @@ Deno.test("a cluster's page: a hostile id stays text; unknown is 404, bad encodi
   assertInert(hostile.html);
   assertMatch(
     hostile.html,
-    /<code id="cluster-id">&#60;\/code&#62;&#60;img src=x onerror=&#34;document.title=2&#34;&#62;\/..%2F<\/code>/,
+    /<code id="cluster-id">&lt;\/code&gt;&lt;img src=x onerror=&quot;document.title=2&quot;&gt;\/..%2F<\/code>/,
   );
   const unknown = await get(`/clusters/${"f".repeat(300)}`);
   assertEquals(unknown.status, 404);
   assertMatch(
     unknown.html,
-    /no cluster with distinct_id &#34;f{80}…&#34; is known to this receiver/,
+    /no cluster with distinct_id &quot;f{80}…&quot; is known to this receiver/,
   );
   const bad = await get("/clusters/%E0%A4%A");
   assertEquals(bad.status, 400);

@@ -3,6 +3,7 @@
 import { sampleMemory } from "./proc.ts";
 import { shippedRunArgs } from "../permissions.ts";
 import { denoCommand } from "../runtime_env.ts";
+import type { Program } from "./program.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -22,6 +23,8 @@ export interface RunOptions {
   v8Flags?: string;
   env?: Record<string, string>;
   periodMs?: number;
+  /** Another tree's hodometer (the bench's --baseline); this tree's unless given. */
+  program?: Program;
 }
 
 export const HERMETIC: Record<string, string> = {
@@ -43,7 +46,7 @@ export async function measureProcess(
   const t0 = performance.now();
   const child = denoCommand({
     args: denoArgs,
-    cwd: ROOT,
+    cwd: options.program?.cwd ?? ROOT,
     env: { ...HERMETIC, ...options.env },
     stdin: "null",
     stdout: "piped",
@@ -67,7 +70,8 @@ export async function measureProcess(
 export function runCollect(port: number, options: RunOptions = {}) {
   return measureProcess(
     [
-      ...shippedRunArgs(MAIN, { v8Flags: options.v8Flags }),
+      ...(options.program?.runArgs ??
+        shippedRunArgs(MAIN, { v8Flags: options.v8Flags })),
       "collect",
       "--level",
       "feature",

@@ -1,6 +1,8 @@
 // Load with wrk (Debian package `wrk`): the same request again and again
 // (report.lua only prints a JSON summary at the end).
 
+import { cpuTimeMs } from "./proc.ts";
+
 const REPORT_LUA = new URL("./report.lua", import.meta.url).pathname;
 
 export interface LoadResult {
@@ -70,5 +72,31 @@ export async function runWrk(
     errors,
     p50Ms: j.p50Us / 1000,
     p99Ms: j.p99Us / 1000,
+  };
+}
+
+/** One round of load on a target: what wrk saw, and what it cost the target. */
+export interface Round {
+  /** What wrk measured. */
+  load: LoadResult;
+  /** CPU time the target spent per request of the round (µs). */
+  cpuUsPerRequest: number;
+}
+
+/** One round of wrk on `url`, with the CPU time process `pid` spent on it. */
+export async function measuredRound(
+  url: string,
+  pid: number,
+  load: { seconds: number; connections: number; threads: number },
+): Promise<Round> {
+  const before = await cpuTimeMs(pid);
+  const result = await runWrk(url, load);
+  const after = await cpuTimeMs(pid);
+  if (before === null || after === null) {
+    throw new Error(`process ${pid} is gone`);
+  }
+  return {
+    load: result,
+    cpuUsPerRequest: (after - before) * 1000 / Math.max(1, result.requests),
   };
 }

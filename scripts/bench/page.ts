@@ -26,6 +26,66 @@ export interface PageScale {
   rssAnonKb: number | null;
 }
 
+/** A SQLite store seeded with a fleet's events, and what it holds. */
+export interface SeededStore {
+  events: number;
+  seedMs: number;
+  /** A cluster of the fleet, for its page. */
+  someone: string;
+}
+
+/** Seeds the SQLite store at `path` with `clusters` clusters over `days` days. */
+export async function seedStore(
+  path: string,
+  clusters: number,
+  days: number,
+): Promise<SeededStore> {
+  const fleet = seedFleet({ clusters, days, endMs: Date.now() - 60_000 });
+  let clock = 0;
+  const opened = openSqliteStore({ path, now: () => clock });
+  if (!opened.ok) throw new Error(opened.error);
+  const started = performance.now();
+  for (const round of fleet.rounds()) {
+    clock = round.receivedAtMs;
+    await opened.store.add(round.events);
+  }
+  opened.store.close();
+  return {
+    events: fleet.events,
+    seedMs: performance.now() - started,
+    someone: [...fleet.latest.keys()][0]!,
+  };
+}
+
+/** The pages measured: the overview, a filtered and sorted list, a cluster's page. */
+export function pagePaths(someone: string): string[] {
+  return [
+    "/",
+    "/?seldon_core_version=2.9.1&sort=model_count&per=200",
+    `/clusters/${someone}`,
+  ];
+}
+
+/** `path` of a receiver fetched `fetches` times, after one not counted unless `warm` is false. */
+export async function timePage(
+  url: string,
+  path: string,
+  fetches: number,
+  warm = true,
+): Promise<PageTiming> {
+  const ms: number[] = [];
+  let bytes = 0;
+  for (let i = warm ? 0 : 1; i <= fetches; i++) {
+    const t = performance.now();
+    const res = await fetch(url + path);
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+    if (i > 0) ms.push(performance.now() - t);
+    bytes = body.length;
+  }
+  return { path, bytes, ms };
+}
+
 /** Seeds a fleet, starts a receiver on it, fetches its pages `fetches` times each. */
 export async function measurePages(
   clusters: number,
@@ -35,49 +95,21 @@ export async function measurePages(
   const dir = await Deno.makeTempDir({ prefix: "hodometer-bench-page-" });
   try {
     const path = `${dir}/events.db`;
-    const fleet = seedFleet({ clusters, days, endMs: Date.now() - 60_000 });
-    let clock = 0;
-    const opened = openSqliteStore({ path, now: () => clock });
-    if (!opened.ok) throw new Error(opened.error);
-    const started = performance.now();
-    for (const round of fleet.rounds()) {
-      clock = round.receivedAtMs;
-      await opened.store.add(round.events);
-    }
-    opened.store.close();
-    const seedMs = performance.now() - started;
-
+    const seeded = await seedStore(path, clusters, days);
     const receiver = await startReceiverProcess({
       args: ["--record-level", "all", "--store", path],
     });
     try {
-      const someone = [...fleet.latest.keys()][0];
-      const paths = [
-        "/",
-        "/?seldon_core_version=2.9.1&sort=model_count&per=200",
-        `/clusters/${someone}`,
-      ];
       const pages: PageTiming[] = [];
-      for (const p of paths) {
-        const ms: number[] = [];
-        let bytes = 0;
-        // One fetch to warm up, not counted.
-        for (let i = 0; i <= fetches; i++) {
-          const t = performance.now();
-          const res = await fetch(receiver.url + p);
-          const body = new Uint8Array(await res.arrayBuffer());
-          if (res.status !== 200) throw new Error(`${p}: ${res.status}`);
-          if (i > 0) ms.push(performance.now() - t);
-          bytes = body.length;
-        }
-        pages.push({ path: p, bytes, ms });
+      for (const p of pagePaths(seeded.someone)) {
+        pages.push(await timePage(receiver.url, p, fetches));
       }
       const memory = await readMemory(receiver.pid);
       return {
         clusters,
         days,
-        events: fleet.events,
-        seedMs,
+        events: seeded.events,
+        seedMs: seeded.seedMs,
         pages,
         rssAnonKb: memory?.rssAnonKb ?? null,
       };

@@ -16,6 +16,7 @@ import {
 } from "./proc.ts";
 import { shippedRunArgs } from "../permissions.ts";
 import { denoCommand } from "../runtime_env.ts";
+import type { Program } from "./program.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -44,6 +45,8 @@ export async function runLoopCheck(options: {
   /** false: no Kubernetes API at all (to tell a leak's source apart). */
   inCluster?: boolean;
   extraEnv?: Record<string, string>;
+  /** Another tree's hodometer (the bench's --baseline); this tree's unless given. */
+  program?: Program;
 }): Promise<RunLoopResult> {
   let result: RunLoopResult | undefined;
   await withKubeDouble(async (kube) => {
@@ -83,8 +86,10 @@ export async function runLoopCheck(options: {
     await Deno.mkdir(stateDir);
     const t0 = performance.now();
     const child = denoCommand({
+      cwd: options.program?.cwd,
       args: [
-        ...shippedRunArgs(MAIN, { v8Flags: options.v8Flags }),
+        ...(options.program?.runArgs ??
+          shippedRunArgs(MAIN, { v8Flags: options.v8Flags })),
         "run",
         "--interval",
         "1s",

@@ -66,71 +66,83 @@ export async function loadKubeconfig(
   const { KubeConfig } = await import("./client_node.ts");
   const files: KubeConfig[] = [];
   for (const path of paths) {
-    const problem = unreadable(path);
-    if (problem) return fail(problem);
     const kc = new KubeConfig();
-    try {
-      if (Deno.readTextFileSync(path).trim() === "") {
-        return fail(`${path} is empty`);
-      }
-      kc.loadFromFile(path);
-    } catch (e) {
-      // YAML errors carry a multi-line excerpt; the first line says it.
-      const why = (errorMessage(e).split("\n")[0] ?? "").trim();
-      return fail(`${path} is not a valid kubeconfig: ${why}`);
-    }
+    const problem = unreadable(path) ?? loadInto(kc, path);
+    if (problem) return fail(problem);
     files.push(kc);
   }
   const [only] = files;
   const config = files.length === 1 && only !== undefined
     ? only
     : merged(new KubeConfig(), files);
+  const usable = usableContext(config);
+  if (typeof usable === "string") return fail(usable);
+  return { paths, config, ...usable };
+}
 
+/** Reads the kubeconfig at `path` into `kc`; why it cannot be, or undefined. */
+function loadInto(kc: KubeConfig, path: string): string | undefined {
+  try {
+    if (Deno.readTextFileSync(path).trim() === "") return `${path} is empty`;
+    kc.loadFromFile(path);
+    return undefined;
+  } catch (e) {
+    // YAML errors carry a multi-line excerpt; the first line says it.
+    const why = (errorMessage(e).split("\n")[0] ?? "").trim();
+    return `${path} is not a valid kubeconfig: ${why}`;
+  }
+}
+
+/**
+ * The API server of the current context, and whether its certificate goes
+ * unverified; or why this program cannot use that context.
+ */
+export function usableContext(
+  config: KubeConfig,
+): Pick<LoadedKubeconfig, "server" | "insecure"> | string {
   const contextName = config.getCurrentContext();
-  if (!contextName) return fail("it sets no current-context");
+  if (!contextName) return "it sets no current-context";
   const context = config.getContextObject(contextName);
   if (!context) {
-    return fail(`current-context "${contextName}" is not one of its contexts`);
+    return `current-context "${contextName}" is not one of its contexts`;
   }
   const cluster = config.getCurrentCluster();
   if (!cluster) {
-    return fail(
-      `context "${contextName}" names cluster "${context.cluster}", which it does not define`,
-    );
+    return `context "${contextName}" names cluster "${context.cluster}", which it does not define`;
   }
   if (!URL.canParse(cluster.server)) {
-    return fail(`server "${cluster.server}" is not a URL`);
+    return `server "${cluster.server}" is not a URL`;
   }
   const server = new URL(cluster.server);
   if (server.protocol !== "https:" && server.protocol !== "http:") {
-    return fail(`server "${cluster.server}" is not an http(s) URL`);
+    return `server "${cluster.server}" is not an http(s) URL`;
   }
   if (cluster.tlsServerName) {
-    return fail(
-      "tls-server-name is not supported: point server at a name its certificate holds",
-    );
+    return "tls-server-name is not supported: point server at a name its certificate holds";
   }
   if (cluster.skipTLSVerify && cluster.proxyUrl) {
-    return fail(
-      "insecure-skip-tls-verify together with proxy-url is not supported",
-    );
+    return "insecure-skip-tls-verify together with proxy-url is not supported";
   }
-  const user = config.getCurrentUser();
-  const plugin = user?.exec?.command ??
-    user?.authProvider?.config?.["cmd-path"];
-  if (typeof plugin === "string" && !mayRunPrograms()) {
-    return fail(
-      `user "${
-        user!.name
-      }" gets its credentials by running "${plugin}", and this binary may not start programs (it is built without --allow-run). Use a kubeconfig whose user has a token (e.g. from kubectl create token <service account>) or a client certificate, or run hodometer in the cluster`,
-    );
+  const plugin = credentialPlugin(config);
+  if (plugin !== undefined && !mayRunPrograms()) {
+    return `user "${plugin.user}" gets its credentials by running "${plugin.command}", and this binary may not start programs (it is built without --allow-run). Use a kubeconfig whose user has a token (e.g. from kubectl create token <service account>) or a client certificate, or run hodometer in the cluster`;
   }
   return {
-    paths,
-    config,
     server,
     insecure: cluster.skipTLSVerify && server.protocol === "https:",
   };
+}
+
+/** The program the current user runs for its credentials (exec or an auth provider's cmd-path), if any. */
+function credentialPlugin(
+  config: KubeConfig,
+): { user: string; command: string } | undefined {
+  const user = config.getCurrentUser();
+  const command = user?.exec?.command ??
+    user?.authProvider?.config?.["cmd-path"];
+  return user && typeof command === "string"
+    ? { user: user.name, command }
+    : undefined;
 }
 
 function unreadable(path: string): string | undefined {
@@ -229,7 +241,8 @@ export async function kubeconfigClient(
         headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
       }
       if (opts.auth && !headers.authorization) {
-        headers.authorization = `Basic ${btoa(opts.auth)}`;
+        const userPass = new TextEncoder().encode(opts.auth).toBase64();
+        headers.authorization = `Basic ${userPass}`;
       }
       return { headers };
     },

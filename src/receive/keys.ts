@@ -1,6 +1,7 @@
 // The settings of `hodometer receive`, apart from its code so the command
 // registry lists them without loading the receiver.
 
+/** The settings `hodometer receive` reads, by their keys in the settings table. */
 export const RECEIVE_KEYS = [
   "listenHost",
   "listenPort",

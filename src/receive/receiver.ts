@@ -5,11 +5,10 @@
 // through this one function.
 
 import type { RecordLevel } from "../config/levels.ts";
-import { SETTINGS } from "../config/settings.ts";
 import type { Logger } from "../log/setup.ts";
 import {
+  bodyLimits,
   createReceiverApp,
-  IN_FLIGHT_BODIES,
   type ReceiverAppOptions,
 } from "./app.ts";
 import { BodyBudget } from "./ingest/mod.ts";
@@ -33,6 +32,7 @@ import {
 } from "./views/mod.ts";
 import { isHodometerEvent } from "./event/mod.ts";
 
+/** What a receiver is made of: the store and how events are recorded, the limits, the hooks. */
 export interface ReceiverOptions extends
   Pick<
     ReceiverAppOptions,
@@ -48,8 +48,11 @@ export interface ReceiverOptions extends
     | "acceptedTokens"
     | "readToken"
   > {
+  /** Where events are recorded and read from. */
   store: EventStore;
+  /** What is kept of the events, and the shape of /events. */
   recordLevel: RecordLevel;
+  /** Where refusals and failures are said. */
   logger: Logger;
   /** Milliseconds since the epoch. */
   now?: () => number;
@@ -61,12 +64,17 @@ export interface ReceiverOptions extends
   reads?: ReadBudget;
 }
 
+/** A receiver, and what the command and its server read of it. */
 export interface Receiver {
   /** The routes: `app.fetch(request)`. */
   app: FetchApp;
+  /** The bytes of the bodies being read: a shutdown waits for them. */
   bodies: BodyBudget;
+  /** What /metrics counts. */
   counters: ReceiverCounters;
+  /** The latest snapshot of each cluster. */
   clusters: ClusterBook;
+  /** The read side's answers and their budget. */
   reads: ReadSide;
   /**
    * Says that the store's state changed outside a request (retention):
@@ -158,14 +166,10 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const { store, recordLevel } = options;
   const counters = new ReceiverCounters();
   const clusters = options.clusters ?? new ClusterBook();
-  const bodies = options.bodies ??
-    new BodyBudget(
-      IN_FLIGHT_BODIES *
-        (options.maxBodyBytes ?? SETTINGS.maxBodyBytes.default),
-    );
+  const { budget: bodies, timeoutMs } = bodyLimits(options);
   const reads = new ReadSide({
     budget: options.reads,
-    idleMs: options.bodyTimeoutMs ?? SETTINGS.bodyTimeoutMs.default,
+    idleMs: timeoutMs,
     onPiece: options.onStreamed,
     onAbandoned: () => counters.abandonedAnswers++,
     now,

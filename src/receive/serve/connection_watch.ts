@@ -17,8 +17,11 @@
 // within LINGER_MS of its last answer, when it is closed because that answer
 // said `Connection: close` or because the receiver is shutting down.
 
+/** How long a connection may wait for a request's head. */
 export interface ConnectionDeadlines {
+  /** A new connection, for its first request's head (HEADER_TIMEOUT). */
   headerTimeoutMs: number;
+  /** A kept-alive connection, between its answers and the next request (IDLE_TIMEOUT). */
   idleTimeoutMs: number;
 }
 
@@ -28,6 +31,7 @@ const NOT_YET = -1;
 /** How long an answered connection is left open before it is closed on purpose. */
 export const LINGER_MS = 500;
 
+/** Why a connection waiting for a request was closed: which deadline it passed. */
 export type ConnectionClosedReason = "header_timeout" | "idle_timeout";
 
 /** One open connection, as the watch sees it. */
@@ -40,9 +44,11 @@ export interface WatchedConnection {
   answered: boolean;
   /** Whether an answer said `Connection: close`: closed once it is finished. */
   closeAfterAnswer: boolean;
+  /** Closes the connection at once. */
   close(): void;
 }
 
+/** The open connections, each with its requests in flight and how long it has waited for one. */
 export class ConnectionWatch {
   readonly #open = new Set<WatchedConnection>();
   readonly #deadlines: ConnectionDeadlines;
@@ -55,11 +61,13 @@ export class ConnectionWatch {
   /** Connections closed to make room for a newcomer past the cap (since start). */
   evicted = 0;
 
+  /** A watch holding connections to `deadlines`, on the clock `now` (ms). */
   constructor(deadlines: ConnectionDeadlines, now: () => number) {
     this.#deadlines = deadlines;
     this.#now = now;
   }
 
+  /** Connections open now. */
   get size(): number {
     return this.#open.size;
   }
@@ -74,6 +82,7 @@ export class ConnectionWatch {
     return Math.max(25, Math.floor(shortest / 8));
   }
 
+  /** A connection just accepted, waiting for its first request; `close` closes it. */
   opened(close: () => void): WatchedConnection {
     const connection: WatchedConnection = {
       inFlight: 0,
@@ -86,6 +95,7 @@ export class ConnectionWatch {
     return connection;
   }
 
+  /** A request of `connection` began: it waits no more until its answer is finished. */
   requestStarted(connection: WatchedConnection): void {
     connection.inFlight++;
   }

@@ -12,11 +12,13 @@
 
 import { PINNED_DENO_VERSION } from "./runtime_check.ts";
 
+/** What answers each request of a connection (the app, through the server's bookkeeping). */
 export type ConnectionHandler = (
   request: Request,
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
 ) => Response | Promise<Response>;
 
+/** A connection being served by Deno's HTTP server. */
 export interface ServedConnection {
   /** Resolves when the connection is closed, by either side. */
   finished: Promise<void>;
@@ -24,6 +26,7 @@ export interface ServedConnection {
   close(): void;
 }
 
+/** Serves one accepted connection with Deno's HTTP server: its requests to `handler`, what it throws to `onError`. */
 export type ServeConnection = (
   conn: Deno.Conn,
   handler: ConnectionHandler,

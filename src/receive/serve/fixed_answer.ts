@@ -33,5 +33,6 @@ export function fixedAnswerCopies(
   };
 }
 
+/** Whether `answer` was made by fixedAnswer (or is a copy of fixedAnswerCopies). */
 export const isFixedAnswer = (answer: Response): boolean =>
   (answer as Marked)[FIXED] === true;

@@ -16,6 +16,7 @@ import type {
 } from "./server_contract.ts";
 import { AbandonedAnswer } from "./stream.ts";
 import { EVERY_INTERFACE } from "./listen.ts";
+import { settledWithin } from "./settled_within.ts";
 
 /** What the fallback loses, for the one warning. */
 export const FALLBACK_LOSES =
@@ -85,19 +86,7 @@ export function startFallbackServer(
       while (options.bodies.reading > 0 && Date.now() < deadline) {
         await sleep(options.pollMs ?? 20);
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(
-          () => resolve(false),
-          Math.max(0, deadline - Date.now()),
-        );
-      });
-      const inTime = await Promise.race([
-        server.shutdown().then(() => true),
-        late,
-      ]);
-      clearTimeout(timer);
-      return inTime;
+      return await settledWithin(server.shutdown(), deadline - Date.now());
     })();
   const { hostname, port } = server.addr;
   return {

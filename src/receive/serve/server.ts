@@ -32,6 +32,7 @@ import type {
   ReceiverServerOptions,
 } from "./server_contract.ts";
 import { isFixedAnswer } from "./fixed_answer.ts";
+import { settledWithin } from "./settled_within.ts";
 import { AbandonedAnswer } from "./stream.ts";
 
 export type {
@@ -213,7 +214,7 @@ export function startReceiverServer(
         () => watch.closeWaiting(),
         options.pollMs ?? 20,
       );
-      const inTime = await within(allClosed(), deadline - Date.now());
+      const inTime = await settledWithin(allClosed(), deadline - Date.now());
       clearInterval(closing);
       clearInterval(sweeper);
       if (!inTime) watch.closeAll();
@@ -244,18 +245,5 @@ function closeQuietly(conn: Deno.Conn): void {
     conn.close();
   } catch {
     // closed by the client already
-  }
-}
-
-/** Whether `promise` settled within `ms`. */
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,10 +1,10 @@
 // SVG charts for the receiver's pages: pure functions from numbers to markup,
 // no I/O, no script. Each is sized by its viewBox at width 100% (never wider
 // than its container, so it fits a 390 px phone) and carries a <title> that
-// says what it shows in words. Every text is escaped: event content is
-// hostile.
+// says what it shows in words. Every text is escaped by construction
+// (html.ts): event content is hostile.
 
-import { escapeHtml as esc } from "./html.ts";
+import { type Html, markup } from "./html.ts";
 import { visible } from "../event/mod.ts";
 import {
   DAY_MS as DAY,
@@ -12,7 +12,9 @@ import {
   MINUTE_MS as MINUTE,
 } from "../../runtime/units.ts";
 
+/** A value at a time (ms since the epoch). */
 export type TimePoint = readonly [timeMs: number, value: number];
+/** A state (true or false) from a time on (ms since the epoch). */
 export type StatePoint = readonly [timeMs: number, state: boolean];
 
 const BLUE = "#2f6fdf";
@@ -20,16 +22,14 @@ const GREY = "#d0d7de";
 const INK = "#555";
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
-function svg(w: number, h: number, label: string, body: string): string {
-  return `<svg class="chart" viewBox="0 0 ${w} ${h}" width="100%" style="max-width:${w}px;height:auto" role="img" font-family="system-ui,sans-serif" font-size="11"><title>${
-    esc(label)
-  }</title>${body}</svg>`;
+function svg(w: number, h: number, label: string, body: Html): Html {
+  return markup`<svg class="chart" viewBox="0 0 ${w} ${h}" width="100%" style="max-width:${w}px;height:auto" role="img" font-family="system-ui,sans-serif" font-size="11"><title>${label}</title>${body}</svg>`;
 }
 
-const text = (x: number, y: number, s: string, anchor = "start") =>
-  `<text x="${r1(x)}" y="${r1(y)}" text-anchor="${anchor}" fill="${INK}">${
-    esc(s)
-  }</text>`;
+const text = (x: number, y: number, s: string, anchor = "start"): Html =>
+  markup`<text x="${r1(x)}" y="${
+    r1(y)
+  }" text-anchor="${anchor}" fill="${INK}">${s}</text>`;
 
 /** A number for people: at most three decimals, thousands as k and M. */
 export function formatNumber(v: number): string {
@@ -45,8 +45,8 @@ const pad = (n: number) => String(n).padStart(2, "0");
 const MAX_TIME = 8.64e15;
 const isTime = (t: number) => Number.isFinite(t) && Math.abs(t) <= MAX_TIME;
 
-/** `2026-11-26 08:00 UTC` */
-export const formatTime = (ms: number) =>
+/** `2026-11-26 08:00 UTC`; "an unknown time" for what a Date cannot hold. */
+export const formatTime = (ms: number): string =>
   isTime(ms)
     ? new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"
     : "an unknown time";
@@ -111,10 +111,13 @@ function tickLabel(t: number, step: number): string {
     : `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
 }
 
+/** What a time series chart shows. */
 export interface TimeSeriesChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What the values count or measure, e.g. "models", "GB". */
   unit: string;
+  /** The values, in any order (sorted by time here). */
   points: readonly TimePoint[];
   /** Whole numbers (counts): no ticks between them. */
   whole?: boolean;
@@ -124,7 +127,7 @@ export interface TimeSeriesChart {
  * A value over time: x placed by time, y from 0 (or below) with round ticks;
  * drawn as steps, since a snapshot holds until the next one.
  */
-export function timeSeriesChart(c: TimeSeriesChart): string {
+export function timeSeriesChart(c: TimeSeriesChart): Html {
   const [W, H, L, R, T, B] = [400, 170, 46, 12, 10, 36];
   const pts = c.points.filter(([t, v]) => isTime(t) && Number.isFinite(v))
     .toSorted((a, b) => a[0] - b[0]);
@@ -167,7 +170,7 @@ export function timeSeriesChart(c: TimeSeriesChart): string {
     W,
     H,
     label,
-    `${grid}<path d="${path}" fill="none" stroke="${BLUE}" stroke-width="1.5"/><circle cx="${
+    markup`${grid}<path d="${path}" fill="none" stroke="${BLUE}" stroke-width="1.5"/><circle cx="${
       r1(x(last[0]))
     }" cy="${r1(y(last[1]))}" r="2.5" fill="${BLUE}"/>`,
   );
@@ -195,34 +198,35 @@ function timeAxes(
   const xt = timeTicks(lo, hi);
   const [t0, t1] = xt;
   const step = t0 !== undefined && t1 !== undefined ? t1 - t0 : hi - lo;
-  const grid =
-    yt.map((v) =>
-      `<line x1="${L}" x2="${W - R}" y1="${r1(y(v))}" y2="${
-        r1(y(v))
-      }" stroke="#eee"/>${text(L - 4, y(v) + 4, formatNumber(v), "end")}`
-    ).join("") +
-    xt.map((t) =>
-      `<line x1="${r1(x(t))}" x2="${r1(x(t))}" y1="${H - B}" y2="${
-        H - B + 4
-      }" stroke="${INK}"/>${
-        text(
-          x(t),
-          H - B + 15,
-          tickLabel(t, step),
-          // Labels at the ends stay inside the chart.
-          x(t) < L + 20 ? "start" : x(t) > W - R - 20 ? "end" : "middle",
-        )
-      }`
-    ).join("") +
-    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${
-      H - B
-    }" stroke="${INK}"/>${text(W - R, H - 3, "time (UTC)", "end")}${
-      text(2, H - 3, unit)
-    }`;
+  const yGrid = yt.map((v) =>
+    markup`<line x1="${L}" x2="${W - R}" y1="${r1(y(v))}" y2="${
+      r1(y(v))
+    }" stroke="#eee"/>${text(L - 4, y(v) + 4, formatNumber(v), "end")}`
+  );
+  const xTicks = xt.map((t) =>
+    markup`<line x1="${r1(x(t))}" x2="${r1(x(t))}" y1="${H - B}" y2="${
+      H - B + 4
+    }" stroke="${INK}"/>${
+      text(
+        x(t),
+        H - B + 15,
+        tickLabel(t, step),
+        // Labels at the ends stay inside the chart.
+        x(t) < L + 20 ? "start" : x(t) > W - R - 20 ? "end" : "middle",
+      )
+    }`
+  );
+  const grid = markup`${yGrid}${xTicks}<line x1="${L}" x2="${W - R}" y1="${
+    H - B
+  }" y2="${H - B}" stroke="${INK}"/>${text(W - R, H - 3, "time (UTC)", "end")}${
+    text(2, H - 3, unit)
+  }`;
   return { x, y, grid };
 }
 
+/** What a chart of counts per day shows. */
 export interface DailyChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What is counted per day, e.g. "clusters". */
   unit: string;
@@ -231,7 +235,7 @@ export interface DailyChart {
 }
 
 /** Counts per UTC day as columns, each as wide as its day, time on x. */
-export function dailyChart(c: DailyChart): string {
+export function dailyChart(c: DailyChart): Html {
   const [W, H, L, R, T, B] = [400, 170, 46, 12, 10, 36];
   const days = c.days.filter(([t, v]) => isTime(t) && Number.isFinite(v))
     .map(([t, v]): TimePoint => [Math.floor(t / DAY) * DAY, v])
@@ -271,27 +275,33 @@ export function dailyChart(c: DailyChart): string {
   const gap = x(lo + DAY) - x(lo) > 3 ? 0.5 : 0;
   const columns = filled.map(([t, v]) =>
     v > 0
-      ? `<rect x="${r1(x(t) + gap)}" y="${r1(y(v))}" width="${
+      ? markup`<rect x="${r1(x(t) + gap)}" y="${r1(y(v))}" width="${
         r1(Math.max(x(t + DAY) - x(t) - 2 * gap, 0.3))
       }" height="${r1(y(0) - y(v))}" fill="${BLUE}" data-day="${
         day(t)
-      }" data-count="${v}"><title>${
-        esc(`${day(t)}: ${formatNumber(v)} ${c.unit}`)
-      }</title></rect>`
+      }" data-count="${v}"><title>${`${day(t)}: ${
+        formatNumber(v)
+      } ${c.unit}`}</title></rect>`
       : ""
-  ).join("");
-  return svg(W, H, label, `${grid}${columns}`);
+  );
+  return svg(W, H, label, markup`${grid}${columns}`);
 }
 
+/** One bar: what it counts, and how many. */
 export interface Bar {
+  /** What is counted; "" for "not reported". */
   label: string;
+  /** How many. */
   count: number;
 }
 
+/** What a bar chart shows. */
 export interface BarChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What is counted, e.g. "clusters". */
   unit: string;
+  /** The bars, in any order (largest first here). */
   bars: readonly Bar[];
   /** The whole the shares are of; the sum of the counts unless given. */
   total?: number;
@@ -300,7 +310,7 @@ export interface BarChart {
 }
 
 /** Counts with their share of the whole, largest first. */
-export function barChart(c: BarChart): string {
+export function barChart(c: BarChart): Html {
   const [ROW, SPAN] = [22, 186];
   // Largest first; on a tie "not reported" (no label) last.
   const sorted = c.bars.filter((b) => Number.isFinite(b.count) && b.count >= 0)
@@ -342,26 +352,29 @@ export function barChart(c: BarChart): string {
     const name = b.label || "not reported";
     // A count above 0 stays visible; 0 draws nothing.
     const w = b.count > 0 ? Math.max((SPAN * b.count) / widest, 1) : 0;
-    return `<g data-label="${esc(name)}" data-count="${b.count}"><title>${
-      esc(`${name}: ${b.count} ${c.unit} (${share(b.count)})`)
-    }</title>${text(0, i * ROW + 15, name)}<rect x="${LABEL}" y="${
+    return markup`<g data-label="${name}" data-count="${b.count}"><title>${`${name}: ${b.count} ${c.unit} (${
+      share(b.count)
+    })`}</title>${text(0, i * ROW + 15, name)}<rect x="${LABEL}" y="${
       i * ROW + 4
     }" width="${r1(w)}" height="${ROW - 8}" fill="${BLUE}"/>${
       text(LABEL + w + 4, i * ROW + 15, valueOf(b))
     }</g>`;
   });
-  return svg(W, bars.length * ROW, label, rows.join(""));
+  return svg(W, bars.length * ROW, label, markup`${rows}`);
 }
 
+/** What a strip of states over time shows. */
 export interface StateStrip {
+  /** What the chart shows, said in its <title>. */
   title: string;
+  /** The states, in any order (sorted by time here). */
   points: readonly StatePoint[];
   /** Where the last state's span ends (e.g. now); the last point unless given. */
   until?: number;
 }
 
 /** A boolean over time as spans of true and false, not a line. */
-export function stateStrip(c: StateStrip): string {
+export function stateStrip(c: StateStrip): Html {
   const [W, H, BAR] = [400, 34, 14];
   const pts = c.points.filter(([t]) => isTime(t))
     .toSorted((a, b) => a[0] - b[0]);
@@ -395,19 +408,19 @@ export function stateStrip(c: StateStrip): string {
     formatTime(end)
   }`;
   const rects = spans.map((s) =>
-    `<rect x="${r1(x(s.from))}" y="0" width="${
+    markup`<rect x="${r1(x(s.from))}" y="0" width="${
       r1(Math.max(x(s.to) - x(s.from), 1))
-    }" height="${BAR}" fill="${
-      s.state ? BLUE : GREY
-    }" data-state="${s.state}"><title>${
-      esc(`${s.state} from ${formatTime(s.from)} to ${formatTime(s.to)}`)
-    }</title></rect>`
-  ).join("");
+    }" height="${BAR}" fill="${s.state ? BLUE : GREY}" data-state="${
+      String(s.state)
+    }"><title>${`${s.state} from ${formatTime(s.from)} to ${
+      formatTime(s.to)
+    }`}</title></rect>`
+  );
   return svg(
     W,
     H,
     label,
-    `${rects}${text(0, H - 4, formatTime(lo))}${
+    markup`${rects}${text(0, H - 4, formatTime(lo))}${
       text(W, H - 4, formatTime(end), "end")
     }<rect x="${W / 2 - 44}" y="${
       H - 12
@@ -429,15 +442,18 @@ export function quantile(sorted: readonly number[], p: number): number {
   return a + (b - a) * (i - Math.floor(i));
 }
 
+/** What a distribution chart shows. */
 export interface Distribution {
+  /** What the chart shows, said in its <title>. */
   title: string;
+  /** What the values measure, e.g. "models". */
   unit: string;
   /** One value per cluster. */
   values: readonly number[];
 }
 
 /** Quartiles, median and max of a size metric across clusters, as a box on an axis. */
-export function distributionChart(c: Distribution): string {
+export function distributionChart(c: Distribution): Html {
   const [W, H, M] = [400, 72, 12];
   const v = c.values.filter(Number.isFinite).toSorted((a, b) => a - b);
   const [min, max] = [v[0], v.at(-1)];
@@ -462,11 +478,11 @@ export function distributionChart(c: Distribution): string {
   const label = `${c.title} (${c.unit}) over ${v.length} cluster(s): median ${
     f(med)
   }, quartiles ${f(q1)}–${f(q3)}, max ${f(max)}, total ${f(total)}`;
-  const axis = `<line x1="${M}" x2="${
+  const axis = markup`<line x1="${M}" x2="${
     W - M
   }" y1="28" y2="28" stroke="${INK}"/>${
     ticks.map((t) =>
-      `<line x1="${r1(x(t))}" x2="${
+      markup`<line x1="${r1(x(t))}" x2="${
         r1(x(t))
       }" y1="28" y2="32" stroke="${INK}"/>${
         text(
@@ -476,13 +492,13 @@ export function distributionChart(c: Distribution): string {
           t === a ? "start" : t === b ? "end" : "middle",
         )
       }`
-    ).join("")
+    )
   }`;
   return svg(
     W,
     H,
     label,
-    `<line x1="${r1(x(min))}" x2="${
+    markup`<line x1="${r1(x(min))}" x2="${
       r1(x(max))
     }" y1="13" y2="13" stroke="${INK}"/><rect x="${r1(x(q1))}" y="5" width="${
       r1(Math.max(x(q3) - x(q1), 1))
@@ -504,7 +520,9 @@ export function distributionChart(c: Distribution): string {
   );
 }
 
+/** One share of a share chart: how many of how many have something. */
 export interface Share {
+  /** What they have. */
   label: string;
   /** How many have it. */
   count: number;
@@ -512,10 +530,13 @@ export interface Share {
   of: number;
 }
 
+/** What a share chart shows. */
 export interface ShareChart {
+  /** What the chart shows, said in its <title>. */
   title: string;
   /** What is counted, e.g. "clusters". */
   unit: string;
+  /** The shares, in the order shown. */
   rows: readonly Share[];
 }
 
@@ -551,7 +572,7 @@ function columnWidths(
 }
 
 /** Shares, each of its own whole, on one 0–100 % scale, in the order given. */
-export function shareChart(c: ShareChart): string {
+export function shareChart(c: ShareChart): Html {
   const [ROW, span] = [22, 158];
   const rows = c.rows.filter((s) =>
     Number.isFinite(s.count) && Number.isFinite(s.of) && s.count >= 0 &&
@@ -579,13 +600,11 @@ export function shareChart(c: ShareChart): string {
     const w = s.count > 0
       ? Math.max((span * Math.min(pct(s), 100)) / 100, 1)
       : 0;
-    return `<g data-label="${
-      esc(s.label)
-    }" data-count="${s.count}" data-of="${s.of}"><title>${
-      esc(`${s.label}: ${said(s)} ${c.unit}`)
-    }</title>${text(0, i * ROW + 15, s.label)}<rect x="${LABEL}" y="${
-      i * ROW + 4
-    }" width="${span}" height="${
+    return markup`<g data-label="${s.label}" data-count="${s.count}" data-of="${s.of}"><title>${`${s.label}: ${
+      said(s)
+    } ${c.unit}`}</title>${
+      text(0, i * ROW + 15, s.label)
+    }<rect x="${LABEL}" y="${i * ROW + 4}" width="${span}" height="${
       ROW - 8
     }" fill="${GREY}"/><rect x="${LABEL}" y="${i * ROW + 4}" width="${
       r1(w)
@@ -593,5 +612,5 @@ export function shareChart(c: ShareChart): string {
       text(LABEL + span + 4, i * ROW + 15, said(s))
     }</g>`;
   });
-  return svg(W, rows.length * ROW, label, body.join(""));
+  return svg(W, rows.length * ROW, label, markup`${body}`);
 }

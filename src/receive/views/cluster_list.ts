@@ -21,22 +21,29 @@ import {
   type VersionMetric,
 } from "./fleet.ts";
 
+/** Clusters a page of the list shows unless `per` says otherwise. */
 export const PAGE_SIZE = 50;
+/** The largest `per`. */
 export const MAX_PAGE_SIZE = 200;
 const MAX_DURATION_MS = 36500 * DAY_MS;
 
-const SORT_KEYS = [
+/** What the list can be sorted by: last seen, the id, a version, a size. */
+export const SORT_KEYS = [
   "last_seen",
   "cluster",
   ...VERSION_METRICS.map(([m]) => m),
   ...SIZE_METRICS.map(([m]) => m),
 ] as const;
+/** One of SORT_KEYS. */
 export type SortKey = typeof SORT_KEYS[number];
 const NUMERIC_KEYS: readonly string[] = SIZE_METRICS.map(([m]) => m);
 const VERSION_KEYS: readonly string[] = VERSION_METRICS.map(([m]) => m);
 
+/** What the list of clusters shows: its filters, order and page, as the query asks. */
 export interface ListView {
+  /** What the list is sorted by. */
   sort: SortKey;
+  /** Which way. */
   order: "asc" | "desc";
   /** Exact versions asked for, by version metric. */
   versions: Partial<Record<VersionMetric, string>>;
@@ -44,6 +51,7 @@ export interface ListView {
   behind?: VersionMetric;
   /** Heard from within this long (ms), or silent (not within silentAfterMs). */
   seen?: number | "silent";
+  /** A cluster not heard from for this long (ms) is silent. */
   silentAfterMs: number;
   /** A feature in use (a FEATURES key). */
   feature?: string;
@@ -51,16 +59,20 @@ export interface ListView {
   server?: string;
   /** A size metric within [min, max] (either may be absent). */
   metric?: { name: string; min?: number; max?: number };
+  /** The page shown, from 1. */
   page: number;
+  /** Clusters per page. */
   per: number;
   /** Fleet facts over clusters heard from within this long; null for all. */
   windowMs: number | null;
 }
 
+/** The view a query asks for, or every problem with the query. */
 export type ParsedView =
   | { ok: true; view: ListView }
   | { ok: false; problems: string[] };
 
+/** The view of an empty query. */
 export const DEFAULT_VIEW: ListView = {
   sort: "last_seen",
   order: "desc",
@@ -230,11 +242,15 @@ export function durationParam(n: number): string {
   return `${Math.round(n / MINUTE_MS)}m`;
 }
 
+/** A page of the list. */
 export interface ListPage {
+  /** The clusters of the page, in order. */
   rows: ClusterSnapshot[];
   /** Clusters that pass the filters. */
   matching: number;
+  /** The page shown (the last when the one asked for is past it). */
   page: number;
+  /** How many pages there are, at least 1. */
   pages: number;
 }
 

@@ -16,15 +16,20 @@ export const SILENT_AFTER_MS: number = 2 * SETTINGS.intervalMs.default;
 /** Fleet facts are of the clusters heard from within this window unless asked otherwise. */
 export const FLEET_WINDOW_MS = 30 * DAY_MS;
 
+/** The version metrics the fleet is broken down by, with their labels. */
 export const VERSION_METRICS = [
   ["seldon_core_version", "Seldon Core"],
   ["kubernetes_version", "Kubernetes"],
   ["collector_version", "Collector (hodometer)"],
 ] as const;
+/** A metric of VERSION_METRICS. */
 export type VersionMetric = typeof VERSION_METRICS[number][0];
 
+/** A feature a cluster may use, read from its snapshot. */
 export interface Feature {
+  /** Its name in a view's query (`feature=`). */
   key: string;
+  /** What the page calls it. */
   label: string;
   /** Whether a cluster's snapshot says yes, no, or nothing (undefined). */
   test: (values: ReadonlyMap<string, SnapshotValue>) => boolean | undefined;
@@ -39,6 +44,7 @@ const isTrue = (name: string) => (v: ReadonlyMap<string, SnapshotValue>) => {
   return typeof b === "boolean" ? b : undefined;
 };
 
+/** The features the overview counts, in the order shown. */
 export const FEATURES: readonly Feature[] = [
   {
     key: "multimodel",
@@ -76,6 +82,7 @@ export const SIZE_METRICS = [
   ["server_cpu_cores_sum", "Server CPU", "cores"],
   ["node_count", "Kubernetes nodes", "nodes"],
 ] as const;
+/** A metric of SIZE_METRICS. */
 export type SizeMetric = typeof SIZE_METRICS[number][0];
 
 /** [major, minor] of a version such as `2.9.1` or `v1.31.0-eks`; null when it has none. */
@@ -117,13 +124,19 @@ export function isBehind(version: string, newest: string | null): boolean {
   return mm !== null && n !== null && cmpMajorMinor(mm, n) < 0;
 }
 
+/** How many clusters have a value. */
 export interface Count {
+  /** The value; "" for not reported. */
   label: string;
+  /** Clusters with it. */
   count: number;
 }
 
+/** The clusters by the version they run of one version metric. */
 export interface VersionBreakdown {
+  /** The version metric. */
   metric: VersionMetric;
+  /** What the page calls it. */
   label: string;
   /** Clusters per version as reported, largest first; "" is not reported. */
   counts: Count[];
@@ -135,8 +148,11 @@ export interface VersionBreakdown {
   behind: number;
 }
 
+/** How many clusters use a feature, of how many that said. */
 export interface FeatureAdoption {
+  /** The feature's key (FEATURES). */
   key: string;
+  /** What the page calls it. */
   label: string;
   /** Clusters where the feature is in use. */
   count: number;
@@ -144,16 +160,23 @@ export interface FeatureAdoption {
   of: number;
 }
 
+/** One size metric across the clusters that reported it. */
 export interface SizeStats {
+  /** The size metric. */
   metric: SizeMetric;
+  /** What the page calls it. */
   label: string;
+  /** What it measures, e.g. "models". */
   unit: string;
   /** One value per reporting cluster, ascending. */
   values: number[];
+  /** Their sum. */
   total: number;
 }
 
+/** What the overview says of the fleet, from the latest snapshot of each cluster. */
 export interface FleetFacts {
+  /** The time the facts are of (ms since the epoch). */
   now: number;
   /** Clusters the receiver holds a snapshot of. */
   known: number;
@@ -161,27 +184,35 @@ export interface FleetFacts {
   considered: number;
   /** null: every known cluster. */
   windowMs: number | null;
+  /** A cluster not heard from for this long (ms) is silent. */
   silentAfterMs: number;
   /** Clusters heard from within 1, 7 and 30 days. */
   active: Array<{ label: string; ms: number; count: number }>;
   /** Considered clusters not heard from within silentAfterMs, most recently heard first. */
   silent: ClusterSnapshot[];
+  /** The clusters by version, per version metric. */
   versions: VersionBreakdown[];
+  /** Each feature's use. */
   features: FeatureAdoption[];
   /** Clusters per inference server name, most first (as many names as clusters sent). */
   servers: Count[];
   /** Clusters that reported their inference servers. */
   serversReporting: number;
+  /** Each size metric across the clusters. */
   sizes: SizeStats[];
 }
 
+/** What the fleet facts are taken over. */
 export interface FleetOptions {
+  /** The time they are of (ms since the epoch). */
   now: number;
   /** Only clusters heard from within this long; null for all. */
   windowMs: number | null;
+  /** A cluster not heard from for this long (ms) is silent. */
   silentAfterMs: number;
 }
 
+/** The windows the overview counts clusters heard from in: a label and its length (ms). */
 export const ACTIVE_WINDOWS: ReadonlyArray<[string, number]> = [
   ["last day", DAY_MS],
   ["last 7 days", 7 * DAY_MS],
@@ -195,9 +226,13 @@ export function serverNames(value: SnapshotValue | undefined): string[] {
 }
 
 /** Whether a cluster was heard from within `ms` of `now`. */
-export const seenWithin = (s: ClusterSnapshot, now: number, ms: number) =>
-  s.lastSeenMs >= now - ms;
+export const seenWithin = (
+  s: ClusterSnapshot,
+  now: number,
+  ms: number,
+): boolean => s.lastSeenMs >= now - ms;
 
+/** The fleet's facts, of the clusters heard from within the window. */
 export function fleetFacts(
   clusters: Iterable<ClusterSnapshot>,
   options: FleetOptions,
@@ -306,8 +341,20 @@ function sortCounts(counts: Map<string, number>): Count[] {
     );
 }
 
+/** Quartiles, median and largest of values. */
+export interface Spread {
+  /** The first quartile. */
+  q1: number;
+  /** The median. */
+  median: number;
+  /** The third quartile. */
+  q3: number;
+  /** The largest. */
+  max: number;
+}
+
 /** Median, quartiles and the largest of ascending values; null when there are none. */
-export function spread(values: readonly number[]) {
+export function spread(values: readonly number[]): Spread | null {
   const max = values.at(-1);
   if (max === undefined) return null;
   return {

@@ -3,7 +3,13 @@
 // server and of the read side included); they import the event layer and the
 // store layer's types only, never serving or ingestion.
 
-export { PAGE_HEADERS, type PageAnswer, type PageContext } from "./page.ts";
+export {
+  PAGE_CSP,
+  PAGE_CSP_DIRECTIVES,
+  PAGE_HEADERS,
+  type PageAnswer,
+  type PageContext,
+} from "./page.ts";
 export { type OverviewInput, renderOverview } from "./page_overview.ts";
 export { type ClusterPageInput, renderClusterPage } from "./page_cluster.ts";
 export {

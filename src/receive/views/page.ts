@@ -1,40 +1,57 @@
 // What the receiver's HTML pages share: the policy they are served under, the
 // document around them (inline CSS, no script, nothing fetched from anywhere),
 // and the sentence that says truthfully what this receiver keeps. Every piece
-// of event content is escaped: it is hostile input.
+// of event content is escaped by construction (html.ts): it is hostile input.
 
 import type { RecordLevel } from "../../config/levels.ts";
 import type { ClusterBook } from "../store/mod.ts";
 import { formatTime } from "./charts.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml, type Html, markup, trusted } from "./html.ts";
 
 export { escapeHtml };
 
-/** Nothing may load from anywhere; only the inline style, and forms sent back here. */
+/**
+ * The pages' Content-Security-Policy, as Hono's secure-headers middleware
+ * takes it (the app sends it with every answer of the read side): nothing may
+ * load from anywhere; only the inline style, and forms sent back here.
+ */
+export const PAGE_CSP_DIRECTIVES: Readonly<Record<string, string[]>> = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'unsafe-inline'"],
+  imgSrc: ["data:"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+/** The Content-Security-Policy header of PAGE_CSP_DIRECTIVES, as sent. */
 export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
- * The headers every page is served with. A page is revalidated on every
- * visit (its ETag names the store state it shows: serve/read_side.ts), never
- * kept by shared caches with a page for another reader.
+ * The headers of a page's render (the app adds the secure headers). A page
+ * is revalidated on every visit (its ETag names the store state it shows:
+ * serve/read_side.ts), never kept by shared caches with a page for another
+ * reader.
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/html; charset=utf-8",
-  "content-security-policy": PAGE_CSP,
-  "x-content-type-options": "nosniff",
   "cache-control": "private, no-cache",
 };
 
 /** A page's answer: its status and its HTML. */
 export interface PageAnswer {
+  /** 200, or the status of a problem with the request. */
   status: number;
+  /** The whole document. */
   html: string;
 }
 
 /** What every page is told about the receiver. */
 export interface PageContext {
+  /** The latest snapshot of each cluster. */
   clusters: ClusterBook;
+  /** What the receiver keeps of the events. */
   recordLevel: RecordLevel;
   /** Events counted by the store (see keptSentence for what that means per level). */
   totalEvents: number;
@@ -42,23 +59,24 @@ export interface PageContext {
   heldEvents: number;
   /** Where events are kept; null when they are not. */
   keptIn: "memory" | "sqlite" | null;
+  /** The time the page is rendered at (ms since the epoch). */
   now: number;
   /** Events recorded since start that are not hodometer's (no cluster's); 0 unless given. */
   otherEvents?: number;
 }
 
 /** What the page says of events that are not hodometer's, when there were any. */
-export function otherEventsSentence(c: PageContext): string {
+export function otherEventsSentence(c: PageContext): Html | "" {
   const other = c.otherEvents ?? 0;
   if (other === 0) return "";
-  return ` <span id="other-events">${grouped(other)} event${
+  return markup` <span id="other-events">${grouped(other)} event${
     other === 1 ? "" : "s"
   } received since start ${
     other === 1 ? "is" : "are"
   } not hodometer's (other Mixpanel events): kept as events, not counted as clusters.</span>`;
 }
 
-const STYLE = `
+const STYLE = trusted(`
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1400px;color:#1b1f24;background:#fafafa;overflow-wrap:anywhere}
 h1{font-size:1.4rem;margin:0 0 .25rem}
@@ -96,25 +114,26 @@ dt{color:#555}dd{margin:0}
  .list td::before{content:attr(data-label);color:#555;text-align:left;white-space:nowrap}
  .list td.n{white-space:nowrap}
 }
-`;
+`);
 
-/** The whole document around a page's body. */
-export function document(title: string, body: string): string {
-  return `<!doctype html>
+/** The whole document around a page's body, as text. */
+export function document(title: string, body: Html): string {
+  return String(markup`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+<title>${title}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 ${body}
 </body>
 </html>
-`;
+`);
 }
 
+/** How long `ms` is, as "ago": seconds, minutes, hours or days. */
 export function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s} s ago`;
@@ -123,19 +142,20 @@ export function ago(ms: number): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-export const iso = (ms: number) =>
+/** A time as ISO 8601; "unknown" for what a Date cannot hold. */
+export const iso = (ms: number): string =>
   Number.isFinite(ms) && Math.abs(ms) < 8.64e15
     ? new Date(ms).toISOString()
     : "unknown";
 
 /** A time as a <time> element: when, and how long ago. */
-export const when = (ms: number, now: number) =>
-  `<time datetime="${iso(ms)}" title="${formatTime(ms)}">${
+export const when = (ms: number, now: number): Html =>
+  markup`<time datetime="${iso(ms)}" title="${formatTime(ms)}">${
     ago(now - ms)
   }</time>`;
 
 /** A whole number in groups of three (`12,345`); Intl's formatting costs far more. */
-export const grouped = (n: number) =>
+export const grouped = (n: number): string =>
   String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 /** A whole number in groups of three, another to two decimals, a boolean as yes or no. */
@@ -147,11 +167,11 @@ export function formatValue(value: number | boolean | string): string {
 }
 
 /** Where a cluster's own page is. */
-export const clusterHref = (distinctId: string) =>
+export const clusterHref = (distinctId: string): string =>
   `/clusters/${encodeURIComponent(distinctId)}`;
 
 /** What this receiver records and keeps, in words that do not contradict each other. */
-export function keptSentence(c: PageContext): string {
+export function keptSentence(c: PageContext): Html {
   const n = (count: number, one: string) =>
     `${grouped(count)} ${one}${count === 1 ? "" : "s"}`;
   const book = `the latest event of each cluster (${
@@ -164,19 +184,19 @@ export function keptSentence(c: PageContext): string {
     : "";
   switch (c.recordLevel) {
     case "none":
-      return `Record level <b>none</b>: events are answered and not kept (${
+      return markup`Record level <b>none</b>: events are answered and not kept (${
         n(c.totalEvents, "event")
       } received since start); ${book}, since start${evicted}.`;
     case "summary":
-      return `Record level <b>summary</b>: events are counted, not kept (${
+      return markup`Record level <b>summary</b>: events are counted, not kept (${
         n(c.totalEvents, "event")
       } received since start); ${book}, since start${evicted}.`;
     case "all":
       return c.keptIn === "sqlite"
-        ? `Record level <b>all</b>: ${
+        ? markup`Record level <b>all</b>: ${
           n(c.heldEvents, "event")
         } kept in the SQLite store; ${book}${evicted}.`
-        : `Record level <b>all</b>: ${
+        : markup`Record level <b>all</b>: ${
           n(c.totalEvents, "event")
         } received since start, the newest ${
           n(c.heldEvents, "event")
@@ -194,9 +214,9 @@ export function problemPage(
     status,
     html: document(
       title,
-      `<h1>${escapeHtml(title)}</h1>
+      markup`<h1>${title}</h1>
 <div class="problem" id="problems"><ul>${
-        problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("")
+        problems.map((p) => markup`<li>${p}</li>`)
       }</ul></div>
 <p><a href="/">Back to the fleet overview</a></p>`,
     ),

@@ -12,9 +12,9 @@ import {
   timeSeriesChart,
 } from "./charts.ts";
 import type { SnapshotValue } from "../event/mod.ts";
+import { type Html, markup } from "./html.ts";
 import {
   document,
-  escapeHtml as esc,
   formatValue,
   iso,
   keptSentence,
@@ -23,11 +23,12 @@ import {
   problemPage,
   when,
 } from "./page.ts";
-import type { HistoryPoint } from "../store/mod.ts";
+import type { ClusterSnapshot, HistoryPoint } from "../store/mod.ts";
 
 /** Events of a cluster read for its page at most (about 333 days at 3 a day). */
 export const CLUSTER_HISTORY = 1000;
 
+/** What a cluster's page is rendered from. */
 export interface ClusterPageInput extends PageContext {
   /** What follows /clusters/ in the request's path, as sent (percent-encoded). */
   rawId: string;
@@ -50,14 +51,87 @@ export const UNITS: Readonly<Record<string, string>> = {
   server_memory_gb_sum: "GB",
 };
 
-interface Change {
+/** A string metric's change, for the change log. */
+export interface Change {
+  /** When the event bringing the new value was received. */
   at: number;
+  /** The metric's name. */
   metric: string;
+  /** The value before; undefined for the first one seen. */
   from: string | undefined;
+  /** The value from then on. */
   to: string;
 }
 
-export function renderClusterPage(input: ClusterPageInput): PageAnswer {
+/** The catalogue's metrics over a cluster's events, by how the page shows them. */
+export interface MetricSeries {
+  /** Integer and float metrics: a time series each. */
+  numbers: Array<{ metric: string; whole: boolean; points: TimePoint[] }>;
+  /** Boolean metrics: spans of true and false. */
+  states: Array<{ metric: string; points: Array<[number, boolean]> }>;
+  /** String metrics: each change of value. */
+  changes: Change[];
+  /** Metrics none of the events reported. */
+  missing: string[];
+}
+
+/** Each catalogue metric (but the ids) of `points`, sorted by how it is shown. */
+export function metricSeries(points: readonly HistoryPoint[]): MetricSeries {
+  const out: MetricSeries = {
+    numbers: [],
+    states: [],
+    changes: [],
+    missing: [],
+  };
+  for (const m of CATALOGUE) {
+    if (m.type === "uuid") continue;
+    const series = points.flatMap((p): Array<[number, SnapshotValue]> => {
+      const v = p.values.get(m.name);
+      return v === undefined ? [] : [[p.receivedAtMs, v]];
+    });
+    if (series.length === 0) out.missing.push(m.name);
+    else if (m.type === "integer" || m.type === "float") {
+      const whole = m.type === "integer";
+      out.numbers.push({
+        metric: m.name,
+        whole,
+        points: series as TimePoint[],
+      });
+    } else if (m.type === "boolean") {
+      const points = series as Array<[number, boolean]>;
+      out.states.push({ metric: m.name, points });
+    } else {out.changes.push(
+        ...changesOf(m.name, series as Array<[number, string]>),
+      );}
+  }
+  return out;
+}
+
+/** The values of a string metric where they differ from the one before. */
+function changesOf(
+  metric: string,
+  series: ReadonlyArray<readonly [number, string]>,
+): Change[] {
+  const out: Change[] = [];
+  let previous: string | undefined;
+  for (const [at, v] of series) {
+    if (v === previous) continue;
+    out.push({ at, metric, from: previous, to: v });
+    previous = v;
+  }
+  return out;
+}
+
+/** The cluster as the page shows it: its id, latest event and history. */
+interface Shown {
+  id: string;
+  snapshot: ClusterSnapshot | undefined;
+  history: HistoryPoint[];
+  latest: HistoryPoint;
+}
+
+/** The cluster `rawId` names, or the problem page that says why there is none. */
+function clusterOf(input: ClusterPageInput): Shown | PageAnswer {
   let id: string;
   try {
     id = decodeURIComponent(input.rawId);
@@ -80,132 +154,132 @@ export function renderClusterPage(input: ClusterPageInput): PageAnswer {
       } is known to this receiver: it never reported, or it was forgotten (retention, or MAX_CLUSTERS)`,
     ]);
   }
-  // Without kept events, the latest event is the whole history.
-  const points = history.length > 0 ? history : [latest];
+  return { id, snapshot, history, latest };
+}
 
-  const facts = [
-    `<dt>Last seen</dt><dd data-field="last_seen">${
-      when(latest.receivedAtMs, input.now)
-    } (${formatTime(latest.receivedAtMs)})</dd>`,
-    snapshot?.eventTime != null
-      ? `<dt>Sender's time</dt><dd data-field="event_time">${
-        esc(iso(snapshot.eventTime * 1000))
+/** When it was last seen, the sender's time, and the string metrics of the latest event. */
+function facts(c: Shown, now: number): Html {
+  const time = c.snapshot?.eventTime;
+  const strings = CATALOGUE.filter((m) => m.type === "string").map((m) => {
+    const v = c.latest.values.get(m.name);
+    return markup`<dt>${m.name}</dt><dd data-field="${m.name}">${
+      typeof v === "string" && v !== ""
+        ? v
+        : markup`<span class="note">not reported</span>`
+    }</dd>`;
+  });
+  return markup`<dt>Last seen</dt><dd data-field="last_seen">${
+    when(c.latest.receivedAtMs, now)
+  } (${formatTime(c.latest.receivedAtMs)})</dd>${
+    time != null
+      ? markup`<dt>Sender's time</dt><dd data-field="event_time">${
+        iso(time * 1000)
       }</dd>`
-      : "",
-    ...CATALOGUE.filter((m) => m.type === "string").map((m) => {
-      const v = latest.values.get(m.name);
-      return `<dt>${esc(m.name)}</dt><dd data-field="${m.name}">${
-        typeof v === "string" && v !== ""
-          ? esc(v)
-          : '<span class="note">not reported</span>'
-      }</dd>`;
-    }),
-  ].join("");
+      : ""
+  }${strings}`;
+}
 
-  const [oldest, newest] = [history[0], history.at(-1)];
-  const about = oldest !== undefined && newest !== undefined
-    ? `<p id="history-source">${history.length} event(s) received from ${
+/** Where the history comes from: how many events, from when to when, or why there is none. */
+function historySource(c: Shown, input: ClusterPageInput): Html {
+  const [oldest, newest] = [c.history[0], c.history.at(-1)];
+  if (oldest !== undefined && newest !== undefined) {
+    return markup`<p id="history-source">${c.history.length} event(s) received from ${
       formatTime(oldest.receivedAtMs)
     } to ${formatTime(newest.receivedAtMs)}${
-      history.length === CLUSTER_HISTORY
+      c.history.length === CLUSTER_HISTORY
         ? ` (the last ${CLUSTER_HISTORY}; older ones are in /events)`
         : ""
-    }, placed by receive time.</p>`
-    : `<p id="history-source" class="note">${
-      input.keptIn === null
-        ? `At record level ${
-          esc(input.recordLevel)
-        } this receiver keeps no events: what follows is the latest event alone. RECORD_LEVEL=all keeps the history.`
-        : "No event of this cluster is kept any more: what follows is its latest event alone."
-    }</p>`;
-
-  const numbers: string[] = [];
-  const states: string[] = [];
-  const changes: Change[] = [];
-  const missing: string[] = [];
-  for (const m of CATALOGUE) {
-    if (m.type === "uuid") continue;
-    const series = points.flatMap((p): Array<[number, SnapshotValue]> => {
-      const v = p.values.get(m.name);
-      return v === undefined ? [] : [[p.receivedAtMs, v]];
-    });
-    if (series.length === 0) {
-      missing.push(m.name);
-      continue;
-    }
-    if (m.type === "integer" || m.type === "float") {
-      numbers.push(
-        `<div class="card" data-metric="${m.name}"><h3>${m.name}</h3>${
-          timeSeriesChart({
-            title: m.name,
-            unit: UNITS[m.name] ?? "",
-            points: series as TimePoint[],
-            whole: m.type === "integer",
-          })
-        }</div>`,
-      );
-    } else if (m.type === "boolean") {
-      states.push(
-        `<div class="card" data-metric="${m.name}"><h3>${m.name}</h3>${
-          stateStrip({
-            title: m.name,
-            points: series as Array<[number, boolean]>,
-            until: Math.max(input.now, latest.receivedAtMs),
-          })
-        }</div>`,
-      );
-    } else {
-      let previous: string | undefined;
-      for (const [at, v] of series as Array<[number, string]>) {
-        if (v === previous) continue;
-        changes.push({ at, metric: m.name, from: previous, to: v });
-        previous = v;
-      }
-    }
+    }, placed by receive time.</p>`;
   }
-  const changeLog = changes.length === 0
-    ? '<p class="note">No string metric reported.</p>'
-    : `<table class="list" id="changes"><thead><tr><th>received</th><th>metric</th><th>value</th></tr></thead><tbody>${
-      changes.sort((a, b) => b.at - a.at).map((c) =>
-        `<tr data-metric="${c.metric}"><td data-label="received"><time datetime="${
-          iso(c.at)
-        }">${
-          formatTime(c.at)
-        }</time></td><td data-label="metric">${c.metric}</td><td data-label="value">${
-          c.from === undefined
-            ? `${esc(c.to)} <span class="note">(first seen)</span>`
-            : `${esc(c.from)} → ${esc(c.to)}`
-        }</td></tr>`
-      ).join("")
-    }</tbody></table>`;
-  const latestRows = CATALOGUE.filter((m) => latest.values.has(m.name)).map(
-    (m) =>
-      `<tr data-metric="${m.name}"><td data-label="metric">${m.name}</td><td class="n" data-label="latest">${
-        esc(formatValue(latest.values.get(m.name)!))
-      }</td></tr>`,
-  ).join("");
+  return markup`<p id="history-source" class="note">${
+    input.keptIn === null
+      ? `At record level ${input.recordLevel} this receiver keeps no events: what follows is the latest event alone. RECORD_LEVEL=all keeps the history.`
+      : "No event of this cluster is kept any more: what follows is its latest event alone."
+  }</p>`;
+}
 
-  const body = `<p><a href="/">← the fleet</a></p>
-<h1>Cluster <code id="cluster-id">${esc(id)}</code></h1>
+/** A card per number metric (a time series) and per boolean one (spans), until `until`. */
+function charts(series: MetricSeries, until: number): [Html[], Html[]] {
+  const card = (metric: string, chart: Html) =>
+    markup`<div class="card" data-metric="${metric}"><h3>${metric}</h3>${chart}</div>`;
+  return [
+    series.numbers.map((n) =>
+      card(
+        n.metric,
+        timeSeriesChart({
+          title: n.metric,
+          unit: UNITS[n.metric] ?? "",
+          points: n.points,
+          whole: n.whole,
+        }),
+      )
+    ),
+    series.states.map((s) =>
+      card(s.metric, stateStrip({ title: s.metric, points: s.points, until }))
+    ),
+  ];
+}
+
+/** The string metrics' changes, newest first. */
+export function changeLog(changes: readonly Change[]): Html {
+  if (changes.length === 0) {
+    return markup`<p class="note">No string metric reported.</p>`;
+  }
+  const rows = changes.toSorted((a, b) => b.at - a.at).map((c) =>
+    markup`<tr data-metric="${c.metric}"><td data-label="received"><time datetime="${
+      iso(c.at)
+    }">${
+      formatTime(c.at)
+    }</time></td><td data-label="metric">${c.metric}</td><td data-label="value">${
+      c.from === undefined
+        ? markup`${c.to} <span class="note">(first seen)</span>`
+        : markup`${c.from} → ${c.to}`
+    }</td></tr>`
+  );
+  return markup`<table class="list" id="changes"><thead><tr><th>received</th><th>metric</th><th>value</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Each metric's latest value, and those not reported. */
+function latestValues(latest: HistoryPoint, missing: readonly string[]): Html {
+  const rows = CATALOGUE.filter((m) => latest.values.has(m.name)).map((m) =>
+    markup`<tr data-metric="${m.name}"><td data-label="metric">${m.name}</td><td class="n" data-label="latest">${
+      formatValue(latest.values.get(m.name)!)
+    }</td></tr>`
+  );
+  return markup`<table id="latest"><thead><tr><th>metric</th><th class="n">latest</th></tr></thead><tbody>${rows}</tbody></table>${
+    missing.length > 0
+      ? markup`<p class="note">Not reported: ${missing.join(", ")}.</p>`
+      : ""
+  }`;
+}
+
+/** A cluster's page: its latest values and its history. */
+export function renderClusterPage(input: ClusterPageInput): PageAnswer {
+  const c = clusterOf(input);
+  if ("status" in c) return c;
+  // Without kept events, the latest event is the whole history.
+  const series = metricSeries(c.history.length > 0 ? c.history : [c.latest]);
+  const until = Math.max(input.now, c.latest.receivedAtMs);
+  const [numbers, states] = charts(series, until);
+  const body = markup`<p><a href="/">← the fleet</a></p>
+<h1>Cluster <code id="cluster-id">${c.id}</code></h1>
 <p class="lead">${keptSentence(input)}</p>
-<div class="card"><dl>${facts}</dl></div>
+<div class="card"><dl>${facts(c, input.now)}</dl></div>
 <h2>History</h2>
-${about}
-<div class="grid">${numbers.join("")}</div>
+${historySource(c, input)}
+<div class="grid">${numbers}</div>
 <h2>States</h2>
 <div class="grid">${
-    states.join("") || '<p class="note">No boolean metric reported.</p>'
+    states.length > 0
+      ? states
+      : markup`<p class="note">No boolean metric reported.</p>`
   }</div>
 <h2>Changes</h2>
-<div class="card">${changeLog}</div>
+<div class="card">${changeLog(series.changes)}</div>
 <h2>Latest values</h2>
-<div class="card"><table id="latest"><thead><tr><th>metric</th><th class="n">latest</th></tr></thead><tbody>${latestRows}</tbody></table>${
-    missing.length > 0
-      ? `<p class="note">Not reported: ${missing.join(", ")}.</p>`
-      : ""
-  }</div>`;
+<div class="card">${latestValues(c.latest, series.missing)}</div>`;
   return {
     status: 200,
-    html: document(`hodometer receiver: cluster ${id.slice(0, 40)}`, body),
+    html: document(`hodometer receiver: cluster ${c.id.slice(0, 40)}`, body),
   };
 }

@@ -10,6 +10,7 @@ import { CATALOGUE } from "../../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "../store/mod.ts";
 import type { RejectKind } from "../event/mod.ts";
 
+/** The media type of the Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE =
   "text/plain; version=0.0.4; charset=utf-8";
 
@@ -65,6 +66,7 @@ export interface BodyFigures {
   readonly maxBytes: number;
 }
 
+/** What the receiver counts for /metrics, since start. */
 export class ReceiverCounters {
   /** Events in requests answered 200 (re-deliveries included). */
   received = 0;
@@ -208,8 +210,11 @@ function readMetrics(stats: ReadFigures): string {
   );
 }
 
+/** What /metrics shows. */
 export interface MetricsInput {
+  /** The receiver's counters. */
   counters: ReceiverCounters;
+  /** The latest snapshot of each cluster. */
   clusters: ClusterBook;
   /** The bodies being read or handled; absent in tests without one. */
   bodies?: BodyFigures;
@@ -228,48 +233,8 @@ export function* renderMetrics(input: MetricsInput): Generator<string> {
  * change with every request).
  */
 export function receiverMetrics(input: MetricsInput): string {
-  const { counters, clusters, bodies } = input;
-  let out = single(
-    "hodometer_receiver_events_received_total",
-    "counter",
-    "Events in requests answered 200, re-deliveries included (since start).",
-    counters.received,
-  );
-  out += byReason(
-    "hodometer_receiver_events_rejected_total",
-    "Requests refused, by reason; a refused batch counts once (since start).",
-    counters.rejected,
-  );
-  out += single(
-    "hodometer_receiver_events_duplicate_total",
-    "counter",
-    "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
-    counters.duplicates,
-  );
-  out += single(
-    "hodometer_receiver_events_other_total",
-    "counter",
-    "Events recorded that are not hodometer's (other Mixpanel events than collect metrics): kept, and not counted as clusters (since start).",
-    counters.otherEvents,
-  );
-  out += single(
-    "hodometer_receiver_clusters",
-    "gauge",
-    `Clusters whose latest snapshot is held for these metrics (at most ${clusters.maxClusters}).`,
-    clusters.size,
-  );
-  out += single(
-    "hodometer_receiver_clusters_evicted_total",
-    "counter",
-    `Clusters forgotten (least recently seen first) to keep at most ${clusters.maxClusters} in at most ${clusters.maxBytes} bytes.`,
-    clusters.evicted,
-  );
-  out += single(
-    "hodometer_receiver_clusters_expired_total",
-    "counter",
-    "Clusters forgotten because nothing came from them within the retention period (since start).",
-    counters.expiredClusters,
-  );
+  const { counters, bodies } = input;
+  let out = eventMetrics(counters) + clusterBookMetrics(input);
   out += single(
     "hodometer_receiver_answers_abandoned_total",
     "counter",
@@ -289,6 +254,50 @@ export function receiverMetrics(input: MetricsInput): string {
   const reads = input.reads?.();
   if (reads) out += readMetrics(reads);
   return out;
+}
+
+/** The events received, refused, re-delivered and not hodometer's. */
+function eventMetrics(counters: ReceiverCounters): string {
+  return single(
+    "hodometer_receiver_events_received_total",
+    "counter",
+    "Events in requests answered 200, re-deliveries included (since start).",
+    counters.received,
+  ) + byReason(
+    "hodometer_receiver_events_rejected_total",
+    "Requests refused, by reason; a refused batch counts once (since start).",
+    counters.rejected,
+  ) + single(
+    "hodometer_receiver_events_duplicate_total",
+    "counter",
+    "Re-deliveries (same distinct_id and $insert_id) answered 200 and not recorded again (since start).",
+    counters.duplicates,
+  ) + single(
+    "hodometer_receiver_events_other_total",
+    "counter",
+    "Events recorded that are not hodometer's (other Mixpanel events than collect metrics): kept, and not counted as clusters (since start).",
+    counters.otherEvents,
+  );
+}
+
+/** The clusters held, and those forgotten. */
+function clusterBookMetrics({ counters, clusters }: MetricsInput): string {
+  return single(
+    "hodometer_receiver_clusters",
+    "gauge",
+    `Clusters whose latest snapshot is held for these metrics (at most ${clusters.maxClusters}).`,
+    clusters.size,
+  ) + single(
+    "hodometer_receiver_clusters_evicted_total",
+    "counter",
+    `Clusters forgotten (least recently seen first) to keep at most ${clusters.maxClusters} in at most ${clusters.maxBytes} bytes.`,
+    clusters.evicted,
+  ) + single(
+    "hodometer_receiver_clusters_expired_total",
+    "counter",
+    "Clusters forgotten because nothing came from them within the retention period (since start).",
+    counters.expiredClusters,
+  );
 }
 
 /**
