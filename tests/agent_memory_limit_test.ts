@@ -5,25 +5,13 @@ import { assertEquals, assertMatch } from "./assert.ts";
 import {
   BESIDES_HEAP_BYTES,
   limitAdvice,
-  type LimitLog,
   limitWatch,
   memoryNeed,
   startWithLimit,
 } from "../src/agent/memory_limit.ts";
+import { linesLogger } from "./fixtures/log_lines.ts";
 
 const MIB = 1024 * 1024;
-
-function recorder(): LimitLog & { lines: string[] } {
-  const lines: string[] = [];
-  const say =
-    (level: string) => (message: string, props: Record<string, unknown> = {}) =>
-      lines.push(
-        `${level} ${
-          message.replace(/\{(\w+)\}/g, (_, k: string) => String(props[k]))
-        }`,
-      );
-  return { lines, info: say("info"), debug: say("debug"), warn: say("warn") };
-}
 
 Deno.test("memory need: the heap's peak and what the runtime needs besides, in whole MiB", () => {
   assertEquals(memoryNeed(0), 0, "unknown peak: no need said");
@@ -55,23 +43,23 @@ Deno.test("limit advice: only when the limit is below the need, naming both and 
 });
 
 Deno.test("limit watch: warns once, and again only when a later cycle needs more", () => {
-  const log = recorder();
+  const { log, lines } = linesLogger();
   const watch = limitWatch(20 * MIB, log);
   watch(10 * MIB);
   watch(10 * MIB);
   watch(9 * MIB);
-  assertEquals(log.lines.length, 1, log.lines.join("\n"));
+  assertEquals(lines.length, 1, lines.join("\n"));
   watch(12 * MIB);
-  assertEquals(log.lines.length, 2, log.lines.join("\n"));
-  assertMatch(log.lines[1] ?? "", /^warn the memory limit \(20\.0 MiB\)/);
-  const roomy = recorder();
-  limitWatch(512 * MIB, roomy)(12 * MIB);
-  limitWatch(undefined, roomy)(12 * MIB);
+  assertEquals(lines.length, 2, lines.join("\n"));
+  assertMatch(lines[1] ?? "", /^warn the memory limit \(20\.0 MiB\)/);
+  const roomy = linesLogger();
+  limitWatch(512 * MIB, roomy.log)(12 * MIB);
+  limitWatch(undefined, roomy.log)(12 * MIB);
   assertEquals(roomy.lines, []);
 });
 
 Deno.test("the limit at start: said with where it came from; none and unknown at debug level", async () => {
-  const log = recorder();
+  const { log, lines } = linesLogger();
   assertEquals(
     await startWithLimit(
       log,
@@ -97,7 +85,7 @@ Deno.test("the limit at start: said with where it came from; none and unknown at
     ),
     undefined,
   );
-  assertEquals(log.lines, [
+  assertEquals(lines, [
     "info memory limit 32.0 MiB (from the cgroup, read by the runtime)",
     "info memory limit 48.0 MiB (from /sys/fs/cgroup/memory.max)",
     "debug no memory limit (no cgroup limit found)",

@@ -48,31 +48,14 @@ import {
   StoreHealth,
 } from "../src/receive/store/mod.ts";
 import { PAGE_CSP } from "../src/receive/views/mod.ts";
-import { type Logger, logger } from "../src/log/setup.ts";
+import { logger } from "../src/log/setup.ts";
 import { encodeEventData } from "../src/publish/event.ts";
 import { call } from "./fixtures/receiver_call.ts";
+import { linesLogger } from "./fixtures/log_lines.ts";
 import { sampleEvent } from "./receive_sample.ts";
 
 const req = (path: string, init?: RequestInit) =>
   new Request(`http://receiver.test${path}`, init);
-
-/** A logger that keeps what is said at info, warn and error, with its properties filled in. */
-function linesLogger(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const say =
-    (level: string) => (message: string, props: Record<string, unknown> = {}) =>
-      lines.push(
-        `${level} ${
-          message.replace(/\{(\w+)\}/g, (_, k: string) => String(props[k]))
-        }`,
-      );
-  const log = {
-    info: say("info"),
-    warn: say("warn"),
-    error: say("error"),
-  } as unknown as Logger;
-  return { log, lines };
-}
 
 const BAD: Rejection = {
   status: 400,
