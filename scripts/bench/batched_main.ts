@@ -11,27 +11,15 @@
 
 import process from "node:process";
 import { startBatchedScheduler } from "./batched_scheduler.ts";
-
-const NAMES: Readonly<Record<string, keyof typeof scale | undefined>> = {
-  "--models": "models",
-  "--servers": "servers",
-  "--replicas": "replicas",
-  "--pipelines": "pipelines",
-  "--experiments": "experiments",
-  "--model-padding": "modelPadding",
-};
+import {
+  DEFAULT_SCALE,
+  SCALE_FLAGS,
+} from "../../tests/fixtures/scheduler_double.ts";
 
 const args = process.argv.slice(2);
-const scale = {
-  models: 1_000,
-  servers: 100,
-  replicas: 3,
-  pipelines: 100,
-  experiments: 10,
-  modelPadding: 0,
-};
+const scale = { ...DEFAULT_SCALE };
 for (let i = 0; i < args.length; i += 2) {
-  const key = NAMES[args[i] ?? ""];
+  const key = SCALE_FLAGS[args[i] ?? ""];
   const value = Number(args[i + 1]);
   if (key === undefined || !Number.isInteger(value) || value < 0) {
     console.error(`batched scheduler: bad option ${args[i]} ${args[i + 1]}`);

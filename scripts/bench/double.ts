@@ -3,7 +3,10 @@
 // Node.js when there is one, else Deno) or the grpc-js test double
 // (tests/fixtures/scheduler_double_main.ts).
 
-import type { ScaleOptions } from "../../tests/fixtures/scheduler_double.ts";
+import {
+  scaleArgs,
+  type ScaleOptions,
+} from "../../tests/fixtures/scheduler_double.ts";
 import { denoCommand, RUNTIME_ENV } from "../runtime_env.ts";
 
 const DOUBLE_MAIN = new URL(
@@ -74,20 +77,7 @@ export async function startDoubleProcess(
   scale: ScaleOptions,
   options: { batched?: boolean } = {},
 ): Promise<DoubleProcess> {
-  const args = [
-    "--models",
-    String(scale.models),
-    "--servers",
-    String(scale.servers),
-    "--replicas",
-    String(scale.replicas),
-    "--pipelines",
-    String(scale.pipelines),
-    "--experiments",
-    String(scale.experiments),
-    "--model-padding",
-    String(scale.modelPadding ?? 0),
-  ];
+  const args = scaleArgs(scale);
   let command: string;
   let kind: string;
   if (options.batched) {
