@@ -10,33 +10,32 @@ import {
   startWithLimit,
 } from "../src/agent/memory_limit.ts";
 import { linesLogger } from "./fixtures/log_lines.ts";
-
-const MIB = 1024 * 1024;
+import { MiB } from "../src/runtime/units.ts";
 
 Deno.test("memory need: the heap's peak and what the runtime needs besides, in whole MiB", () => {
   assertEquals(memoryNeed(0), 0, "unknown peak: no need said");
-  const need = memoryNeed(10 * MIB + 1);
-  assertEquals(need % MIB, 0);
+  const need = memoryNeed(10 * MiB + 1);
+  assertEquals(need % MiB, 0);
   assertEquals(
     need,
-    Math.ceil((10 * MIB + 1 + BESIDES_HEAP_BYTES) / MIB) * MIB,
+    Math.ceil((10 * MiB + 1 + BESIDES_HEAP_BYTES) / MiB) * MiB,
   );
 });
 
 Deno.test("limit advice: only when the limit is below the need, naming both and what to give", () => {
-  const heap = 14 * MIB;
+  const heap = 14 * MiB;
   const need = memoryNeed(heap);
   assertEquals(limitAdvice(undefined, heap), undefined, "no limit");
   assertEquals(limitAdvice(need, heap), undefined, "exactly enough");
-  assertEquals(limitAdvice(need - MIB, 0), undefined, "peak unknown");
-  const advice = limitAdvice(need - MIB, heap) ?? "";
+  assertEquals(limitAdvice(need - MiB, 0), undefined, "peak unknown");
+  const advice = limitAdvice(need - MiB, heap) ?? "";
   assertMatch(
     advice,
     new RegExp(
       `memory limit \\(${
-        need / MIB - 1
+        need / MiB - 1
       }\\.0 MiB\\) is below what this cluster needs: .*14\\.0 MiB.*Give the pod at least ${
-        need / MIB
+        need / MiB
       } MiB`,
     ),
   );
@@ -44,17 +43,17 @@ Deno.test("limit advice: only when the limit is below the need, naming both and 
 
 Deno.test("limit watch: warns once, and again only when a later cycle needs more", () => {
   const { log, lines } = linesLogger();
-  const watch = limitWatch(20 * MIB, log);
-  watch(10 * MIB);
-  watch(10 * MIB);
-  watch(9 * MIB);
+  const watch = limitWatch(20 * MiB, log);
+  watch(10 * MiB);
+  watch(10 * MiB);
+  watch(9 * MiB);
   assertEquals(lines.length, 1, lines.join("\n"));
-  watch(12 * MIB);
+  watch(12 * MiB);
   assertEquals(lines.length, 2, lines.join("\n"));
   assertMatch(lines[1] ?? "", /^warn the memory limit \(20\.0 MiB\)/);
   const roomy = linesLogger();
-  limitWatch(512 * MIB, roomy.log)(12 * MIB);
-  limitWatch(undefined, roomy.log)(12 * MIB);
+  limitWatch(512 * MiB, roomy.log)(12 * MiB);
+  limitWatch(undefined, roomy.log)(12 * MiB);
   assertEquals(roomy.lines, []);
 });
 
@@ -63,16 +62,16 @@ Deno.test("the limit at start: said with where it came from; none and unknown at
   assertEquals(
     await startWithLimit(
       log,
-      () => Promise.resolve({ limit: { bytes: 32 * MIB, source: "runtime" } }),
+      () => Promise.resolve({ limit: { bytes: 32 * MiB, source: "runtime" } }),
     ),
-    32 * MIB,
+    32 * MiB,
   );
   assertEquals(
     await startWithLimit(log, () =>
       Promise.resolve({
-        limit: { bytes: 48 * MIB, source: "/sys/fs/cgroup/memory.max" },
+        limit: { bytes: 48 * MiB, source: "/sys/fs/cgroup/memory.max" },
       })),
-    48 * MIB,
+    48 * MiB,
   );
   assertEquals(
     await startWithLimit(log, () => Promise.resolve({ limit: undefined })),

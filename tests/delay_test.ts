@@ -5,8 +5,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { DEFAULT_CHUNK_MS, delay, MAX_TIMER_MS } from "../src/runtime/delay.ts";
 import { runLoop } from "../src/agent/run_loop.ts";
-
-const DAY = 86_400_000;
+import { DAY_MS } from "../src/runtime/units.ts";
 
 /** Fake wall and monotonic clocks; every timer moves both on at once. */
 function fakeClocks(start = 1_700_000_000_000) {
@@ -34,25 +33,25 @@ function fakeClocks(start = 1_700_000_000_000) {
 
 Deno.test("delay: 30 days in timers no longer than a minute, ending exactly at the end", async () => {
   const { c, clocks } = fakeClocks();
-  await delay(30 * DAY, undefined, clocks);
-  assertEquals(c.mono, 30 * DAY);
+  await delay(30 * DAY_MS, undefined, clocks);
+  assertEquals(c.mono, 30 * DAY_MS);
   assert(c.timers.every((ms) => ms >= 1 && ms <= DEFAULT_CHUNK_MS));
-  assertEquals(c.timers.length, (30 * DAY) / DEFAULT_CHUNK_MS);
+  assertEquals(c.timers.length, (30 * DAY_MS) / DEFAULT_CHUNK_MS);
 });
 
 Deno.test("delay: no single timer above 2^31−1 ms, whatever the chunk asked for", async () => {
   const { c, clocks } = fakeClocks();
-  await delay(90 * DAY, undefined, { ...clocks, maxChunkMs: 365 * DAY });
-  assertEquals(c.mono, 90 * DAY);
+  await delay(90 * DAY_MS, undefined, { ...clocks, maxChunkMs: 365 * DAY_MS });
+  assertEquals(c.mono, 90 * DAY_MS);
   assert(Math.max(...c.timers) === MAX_TIMER_MS, String(c.timers));
 });
 
 Deno.test("delay: a machine that slept through the deadline ends the wait by the wall clock", async () => {
   const { c, clocks } = fakeClocks();
   c.wallDrift = 3_600_000; // each minute of timer, an hour passes on the wall
-  await delay(DAY, undefined, clocks);
-  assert(c.mono < DAY / 10, `monotonic ${c.mono}`);
-  assert(c.wall - 1_700_000_000_000 >= DAY);
+  await delay(DAY_MS, undefined, clocks);
+  assert(c.mono < DAY_MS / 10, `monotonic ${c.mono}`);
+  assert(c.wall - 1_700_000_000_000 >= DAY_MS);
 });
 
 Deno.test("delay: a wall clock set back does not stretch the wait", async () => {
@@ -61,7 +60,7 @@ Deno.test("delay: a wall clock set back does not stretch the wait", async () => 
   await delay(10 * 60_000, undefined, {
     ...clocks,
     timer: (ms) => {
-      if (first) c.wall -= 365 * DAY;
+      if (first) c.wall -= 365 * DAY_MS;
       first = false;
       return clocks.timer(ms);
     },
@@ -88,7 +87,7 @@ Deno.test("delay: abort ends a wait promptly; an aborted signal waits not at all
   await forever;
   assert(performance.now() - started < 30_000);
   assertEquals(stop.signal.aborted, true);
-  await delay(30 * DAY, stop.signal); // already aborted: returns
+  await delay(30 * DAY_MS, stop.signal); // already aborted: returns
   await delay(-5);
   await delay(NaN);
 });
@@ -108,12 +107,12 @@ Deno.test("run --interval 30d with a fake clock: one cycle now, the next 30 days
     if (n === 3) stop.abort();
     await Promise.resolve();
   }, {
-    intervalMs: 30 * DAY,
+    intervalMs: 30 * DAY_MS,
     signal: stop.signal,
     now: clocks.now,
     random: () => 0, // the shortest jittered wait: 28.5 days
     sleep: (ms, signal) => delay(ms, signal, clocks),
   });
-  assertEquals(starts, [0, 28.5 * DAY, 57 * DAY]);
+  assertEquals(starts, [0, 28.5 * DAY_MS, 57 * DAY_MS]);
   assert(c.timers.every((ms) => ms <= MAX_TIMER_MS));
 });

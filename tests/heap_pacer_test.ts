@@ -9,6 +9,7 @@ import {
   pacingFor,
   ROOMY_LIMIT_BYTES,
 } from "../src/runtime/heap_pacer.ts";
+import { MiB } from "../src/runtime/units.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 15));
 
@@ -102,16 +103,15 @@ Deno.test("heap pacer: collectNow collects whatever the heap, and the limit foll
 });
 
 Deno.test("heap pacing from the memory limit: defaults when roomy or unknown, a shrinking slack and no floor below", () => {
-  const MIB = 1024 * 1024;
   assertEquals(pacingFor(undefined), {});
   assertEquals(pacingFor(ROOMY_LIMIT_BYTES), {});
-  assertEquals(pacingFor(128 * MIB), {});
-  assertEquals(pacingFor(32 * MIB), {
+  assertEquals(pacingFor(128 * MiB), {});
+  assertEquals(pacingFor(32 * MiB), {
     floorBytes: 0,
     slackBytes: MIN_SLACK_BYTES,
   });
-  assertEquals(pacingFor(16 * MIB).slackBytes, MIN_SLACK_BYTES);
-  const at48 = pacingFor(48 * MIB).slackBytes ?? 0;
+  assertEquals(pacingFor(16 * MiB).slackBytes, MIN_SLACK_BYTES);
+  const at48 = pacingFor(48 * MiB).slackBytes ?? 0;
   assertEquals(at48, (MIN_SLACK_BYTES + PACER_DEFAULTS.slackBytes) / 2);
   const justBelow = pacingFor(ROOMY_LIMIT_BYTES - 1).slackBytes ?? 0;
   assertEquals(Math.round(justBelow / 1000), PACER_DEFAULTS.slackBytes / 1000);

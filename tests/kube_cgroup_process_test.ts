@@ -31,10 +31,10 @@ import {
 } from "./fixtures/scheduler_double.ts";
 import { startTrackSink } from "./fixtures/track_sink.ts";
 import { shippedRunArgs } from "../scripts/permissions.ts";
+import { MiB } from "../src/runtime/units.ts";
 
 const host = await memoryCgroups();
 const skipped = typeof host === "string" ? host : undefined;
-const MiB = 1024 * 1024;
 
 /** The stock chart's memory limit. */
 const POD_MIB = 32;

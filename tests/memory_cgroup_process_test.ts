@@ -18,8 +18,8 @@ import { held, memoryCgroups, runInCgroup } from "./fixtures/memory_cgroup.ts";
 import { scaledCounts } from "./fixtures/scheduler_double.ts";
 import { startDoubleProcess } from "../scripts/bench/double.ts";
 import { startTrackSink } from "./fixtures/track_sink.ts";
+import { MiB } from "../src/runtime/units.ts";
 
-const MIB = 1024 * 1024;
 const host = await memoryCgroups();
 const SCALE = {
   models: 5_000,
@@ -44,7 +44,7 @@ Deno.test({
     const sink = startTrackSink();
     try {
       const run = await runInCgroup(host, {
-        limitBytes: 32 * MIB,
+        limitBytes: 32 * MiB,
         cmd: Deno.execPath(),
         args: [...shippedRunArgs(), "run", "--once"],
         env: {
@@ -64,7 +64,7 @@ Deno.test({
         held(run),
         `exit ${run.code}, signal ${run.signal}, OOM kills ${run.oomKills}, timed out ${run.timedOut}:\n${run.stderr}`,
       );
-      assert(run.peakBytes <= 32 * MIB, `peak ${run.peakBytes}`);
+      assert(run.peakBytes <= 32 * MiB, `peak ${run.peakBytes}`);
       assertStringIncludes(
         run.stderr,
         "memory limit 32.0 MiB (from the cgroup, read by the runtime)",

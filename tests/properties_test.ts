@@ -22,8 +22,7 @@ import {
   toText,
 } from "../src/metrics/quantity.ts";
 import { escapeLabel } from "../src/receive/views/prometheus.ts";
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "../src/runtime/units.ts";
 
 // ------------------------------------------------------------------ durations
 

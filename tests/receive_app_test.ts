@@ -39,8 +39,7 @@ import {
   storedEvents,
   utf8,
 } from "./receive_sample.ts";
-
-const MiB = 1024 * 1024;
+import { MiB } from "../src/runtime/units.ts";
 
 interface Harness {
   fetch: (path: string, init?: RequestInit) => Promise<Response>;

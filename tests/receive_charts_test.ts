@@ -24,9 +24,8 @@ import {
   timeSeriesChart,
   timeTicks,
 } from "../src/receive/views/charts.ts";
+import { DAY_MS, HOUR_MS } from "../src/runtime/units.ts";
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 1); // Nov 1 2026, 00:00 UTC
 const HOSTILE = `<script>alert(1)</script><img src=x onerror="alert(2)">'&`;
 
@@ -85,7 +84,7 @@ Deno.test("formatNumber and formatTime read as people write them", () => {
   assertEquals(formatNumber(2_500_000), "2.5M");
   assertEquals(formatNumber(0.12345), "0.123");
   assertEquals(formatNumber(-20_000), "-20k");
-  assertEquals(formatTime(T0 + 8 * HOUR), "2026-11-01 08:00 UTC");
+  assertEquals(formatTime(T0 + 8 * HOUR_MS), "2026-11-01 08:00 UTC");
 });
 
 Deno.test("niceTicks: round, evenly spaced, covering the values", () => {
@@ -124,14 +123,14 @@ Deno.test("niceTicks: counts get whole steps only", () => {
 
 Deno.test("timeTicks: whole hours or days, inside the range, at most five", () => {
   assertEquals(
-    timeTicks(T0 + 30 * 60_000, T0 + 4 * HOUR),
-    [1, 2, 3, 4].map((h) => T0 + h * HOUR),
+    timeTicks(T0 + 30 * 60_000, T0 + 4 * HOUR_MS),
+    [1, 2, 3, 4].map((h) => T0 + h * HOUR_MS),
   );
-  const month = timeTicks(T0, T0 + 30 * DAY);
+  const month = timeTicks(T0, T0 + 30 * DAY_MS);
   assert(month.length >= 2 && month.length <= 5, `${month.length} ticks`);
-  assertEquals(nth(month, 1) - nth(month, 0), 7 * DAY);
+  assertEquals(nth(month, 1) - nth(month, 0), 7 * DAY_MS);
   for (const t of month) {
-    assert(t >= T0 && t <= T0 + 30 * DAY && t % DAY === 0, formatTime(t));
+    assert(t >= T0 && t <= T0 + 30 * DAY_MS && t % DAY_MS === 0, formatTime(t));
   }
 });
 
@@ -140,7 +139,7 @@ Deno.test("time series: x is placed by time, not evenly; y from 0 with round tic
   const svg = timeSeriesChart({
     title: "models",
     unit: "models",
-    points: [[T0, 3], [T0 + HOUR, 7], [T0 + 10 * HOUR, 42]],
+    points: [[T0, 3], [T0 + HOUR_MS, 7], [T0 + 10 * HOUR_MS, 42]],
   });
   assertScales(svg);
   const path = nth(elements(svg, "path"), 0);
@@ -185,7 +184,7 @@ Deno.test("time series: the tooltip gives first and last value in time order, no
   const svg = timeSeriesChart({
     title: "model_count",
     unit: "models",
-    points: [[T0 + 2 * DAY, 1], [T0, 100], [T0 + DAY, 50]],
+    points: [[T0 + 2 * DAY_MS, 1], [T0, 100], [T0 + DAY_MS, 50]],
   });
   assertEquals(
     title(svg),
@@ -210,7 +209,7 @@ Deno.test("time series: empty, single-point and non-finite input", () => {
   const one = timeSeriesChart({
     title: "x",
     unit: "GB",
-    points: [[T0, 5], [NaN, 1], [T0 + HOUR, Infinity]],
+    points: [[T0, 5], [NaN, 1], [T0 + HOUR_MS, Infinity]],
   });
   assertScales(one);
   assertEquals(title(one), "x (GB): 5 on 2026-11-01 00:00 UTC, 1 point");
@@ -287,13 +286,13 @@ Deno.test("state strip: spans of true and false over time, ending at `until`", (
   const svg = stateStrip({
     title: "GPU in use",
     points: [
-      [T0 + 5 * HOUR, true],
+      [T0 + 5 * HOUR_MS, true],
       [T0, false],
-      [T0 + HOUR, false],
-      [T0 + 2 * HOUR, true],
-      [T0 + 6 * HOUR, false],
+      [T0 + HOUR_MS, false],
+      [T0 + 2 * HOUR_MS, true],
+      [T0 + 6 * HOUR_MS, false],
     ],
-    until: T0 + 10 * HOUR,
+    until: T0 + 10 * HOUR_MS,
   });
   assertScales(svg);
   const width = Number(
@@ -319,7 +318,10 @@ Deno.test("state strip: spans of true and false over time, ending at `until`", (
   assertEquals(elements(svg, "path"), [], "no line");
   const flapping = stateStrip({
     title: "overcommit",
-    points: Array.from({ length: 9 }, (_, i) => [T0 + i * HOUR, i % 2 === 0]),
+    points: Array.from(
+      { length: 9 },
+      (_, i) => [T0 + i * HOUR_MS, i % 2 === 0],
+    ),
   });
   assertMatch(title(flapping), /^overcommit: true → … → true \(8 changes\), /);
   assertEquals(
@@ -388,7 +390,7 @@ Deno.test("hostile text stays text in every chart", () => {
     timeSeriesChart({
       title: HOSTILE,
       unit: HOSTILE,
-      points: [[T0, 1], [T0 + HOUR, 2]],
+      points: [[T0, 1], [T0 + HOUR_MS, 2]],
     }),
     barChart({
       title: HOSTILE,
@@ -401,7 +403,7 @@ Deno.test("hostile text stays text in every chart", () => {
       rows: [{ label: HOSTILE, count: 1, of: 2 }],
     }),
     dailyChart({ title: HOSTILE, unit: HOSTILE, days: [[T0, 1]] }),
-    stateStrip({ title: HOSTILE, points: [[T0, true], [T0 + HOUR, false]] }),
+    stateStrip({ title: HOSTILE, points: [[T0, true], [T0 + HOUR_MS, false]] }),
     distributionChart({ title: HOSTILE, unit: HOSTILE, values: [1, 2, 3] }),
   ];
   for (const svg of charts) {
@@ -441,7 +443,7 @@ Deno.test("daily chart: one column a day, as wide as the day, days without event
   const svg = dailyChart({
     title: "Clusters heard from per day",
     unit: "clusters",
-    days: [[T0 + 3 * DAY, 30], [T0, 10], [T0 + DAY + 5 * HOUR, 20]],
+    days: [[T0 + 3 * DAY_MS, 30], [T0, 10], [T0 + DAY_MS + 5 * HOUR_MS, 20]],
   });
   assertScales(svg);
   const columns = elements(svg, "rect");

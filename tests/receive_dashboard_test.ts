@@ -14,14 +14,10 @@ import {
   type Tab,
 } from "./fixtures/chromium.ts";
 import { startReceiverProcess } from "./fixtures/receiver_process.ts";
-import {
-  DAY,
-  HOSTILE_VERSION,
-  HOUR,
-  seedFleet,
-} from "./fixtures/fleet_seed.ts";
+import { HOSTILE_VERSION, seedFleet } from "./fixtures/fleet_seed.ts";
 import { openSqliteStore } from "../src/receive/store/sqlite_store.ts";
 import { isBehind, newestMajorMinor } from "../src/receive/views/fleet.ts";
+import { DAY_MS, HOUR_MS } from "../src/runtime/units.ts";
 
 const missing = chromiumMissing();
 if (missing) {
@@ -130,7 +126,7 @@ Deno.test({
 
       // What the seed says the page must show.
       const considered = [...fleet.latest].filter(([id]) =>
-        fleet.lastSeen.get(id)! >= now - 30 * DAY
+        fleet.lastSeen.get(id)! >= now - 30 * DAY_MS
       );
       const expectedVersions: Record<string, Array<[string, number]>> = {};
       const expectedBehind: Record<string, number> = {};
@@ -207,13 +203,15 @@ Deno.test({
       );
       assertEquals(shown.behind, expectedBehind, "clusters behind the newest");
       assertEquals(shown.active, {
-        "1d": seenWithin(DAY),
-        "7d": seenWithin(7 * DAY),
-        "30d": seenWithin(30 * DAY),
+        "1d": seenWithin(DAY_MS),
+        "7d": seenWithin(7 * DAY_MS),
+        "30d": seenWithin(30 * DAY_MS),
       });
       assertEquals(
         shown.silent,
-        considered.filter(([id]) => fleet.lastSeen.get(id)! < now - 16 * HOUR)
+        considered.filter(([id]) =>
+          fleet.lastSeen.get(id)! < now - 16 * HOUR_MS
+        )
           .length,
       );
       assert(shown.silent > 0, "the seed has silent clusters");

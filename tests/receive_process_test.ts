@@ -17,8 +17,8 @@ import {
 } from "./receive_sample.ts";
 import type { TrackEvent } from "../src/publish/event.ts";
 import { hodometer } from "./fixtures/hodometer_process.ts";
+import { MiB } from "../src/runtime/units.ts";
 
-const MiB = 1024 * 1024;
 const VERBOSE_OK = '{"status":1,"error":""}';
 
 const data = (event: unknown) =>

@@ -16,8 +16,8 @@ import { IdPrefixes } from "../src/receive/views/id_prefix.ts";
 import { logger } from "../src/log/setup.ts";
 import { call } from "./fixtures/receiver_call.ts";
 import { sampleEvent } from "./receive_sample.ts";
+import { DAY_MS } from "../src/runtime/units.ts";
 
-const DAY_MS = 86_400_000;
 const START = Date.UTC(2026, 10, 20, 12);
 
 function receiverOver(store: EventStore, retentionMs = 0) {

@@ -20,11 +20,10 @@ import {
   sampleEvent,
   storedEvents,
 } from "./receive_sample.ts";
+import { DAY_MS, HOUR_MS } from "../src/runtime/units.ts";
 
-export const HOUR = 3_600_000;
-export const DAY = 24 * HOUR;
 /** A UTC midnight, where each case's clock starts. */
-export const D = 20_000 * DAY;
+export const D = 20_000 * DAY_MS;
 
 /** A store opened for one case: close() closes it and removes what it made. */
 export interface OpenedStore {
@@ -166,7 +165,7 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
         more: false,
       });
       assertEquals(store.history("a", 10), []);
-      assertEquals(await store.deleteReceivedBefore(D + DAY), 0);
+      assertEquals(await store.deleteReceivedBefore(D + DAY_MS), 0);
     },
   },
   {
@@ -304,15 +303,15 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
         node_count: "three",
         not_in_catalogue: 1,
       })]);
-      at(D + HOUR);
+      at(D + HOUR_MS);
       await store.add([from("a", 2, {
         seldon_core_version: long,
         is_kubernetes: false,
       })]);
-      at(D + 2 * HOUR);
+      at(D + 2 * HOUR_MS);
       await store.add([from("b", 3)]);
       const history = store.history("a", 10);
-      assertEquals(history.map((h) => h.receivedAtMs), [D, D + HOUR]);
+      assertEquals(history.map((h) => h.receivedAtMs), [D, D + HOUR_MS]);
       assertEquals(Object.fromEntries(nth(history, 0).values), {
         seldon_core_version: "2.8.0",
         is_kubernetes: true,
@@ -325,7 +324,7 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
       );
       assertEquals(nth(history, 1).values.get("is_kubernetes"), false);
       assertEquals(store.history("a", 1).map((h) => h.receivedAtMs), [
-        D + HOUR,
+        D + HOUR_MS,
       ]);
       assertEquals(store.history("nobody", 10), []);
     },
@@ -336,31 +335,31 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
     for: "keeping",
     async run({ store, at }) {
       assertEquals(store.activeByDay(0), []);
-      at(D + 10 * HOUR);
+      at(D + 10 * HOUR_MS);
       await store.add([from("a", 1), from("b", 1)]);
-      at(D + 18 * HOUR);
+      at(D + 18 * HOUR_MS);
       await store.add([from("a", 2), from("a", 3)]);
-      at(D + DAY + 9 * HOUR);
+      at(D + DAY_MS + 9 * HOUR_MS);
       await store.add([from("c", 1)]);
-      at(D + DAY + 10 * HOUR);
+      at(D + DAY_MS + 10 * HOUR_MS);
       // A re-delivery of a's event on the day after: a did not report that day.
       assertEquals((await store.add([from("a", 1)])).added, 0);
-      at(D + 3 * DAY + 1);
+      at(D + 3 * DAY_MS + 1);
       await store.add([from("a", 4)]);
       assertEquals(store.activeByDay(0), [
         { dayMs: D, clusters: 2 },
-        { dayMs: D + DAY, clusters: 1 },
-        { dayMs: D + 3 * DAY, clusters: 1 },
+        { dayMs: D + DAY_MS, clusters: 1 },
+        { dayMs: D + 3 * DAY_MS, clusters: 1 },
       ]);
       assertEquals(
-        store.activeByDay(D + DAY + 5 * HOUR)?.map((d) => d.dayMs),
-        [D + DAY, D + 3 * DAY],
+        store.activeByDay(D + DAY_MS + 5 * HOUR_MS)?.map((d) => d.dayMs),
+        [D + DAY_MS, D + 3 * DAY_MS],
       );
       assertEquals(store.held(), 6);
-      await store.deleteReceivedBefore(D + DAY + HOUR);
+      await store.deleteReceivedBefore(D + DAY_MS + HOUR_MS);
       assertEquals(store.activeByDay(0), [
-        { dayMs: D + DAY, clusters: 1 },
-        { dayMs: D + 3 * DAY, clusters: 1 },
+        { dayMs: D + DAY_MS, clusters: 1 },
+        { dayMs: D + 3 * DAY_MS, clusters: 1 },
       ]);
       assertEquals(store.held(), 2);
     },
@@ -370,15 +369,15 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
       "clusters per day: an event counts on the day it is heard from (an imported event's own), and only hodometer's events are clusters",
     for: "keeping",
     async run({ store, at }) {
-      at(D + 5 * DAY + HOUR);
+      at(D + 5 * DAY_MS + HOUR_MS);
       const imported = from("a", 1);
-      imported.seenAtMs = D + 2 * DAY + HOUR;
+      imported.seenAtMs = D + 2 * DAY_MS + HOUR_MS;
       const other = from("x", 2);
       other.event = "page view";
       await store.add([imported, from("b", 2), other]);
       assertEquals(store.activeByDay(0), [
-        { dayMs: D + 2 * DAY, clusters: 1 },
-        { dayMs: D + 5 * DAY, clusters: 1 },
+        { dayMs: D + 2 * DAY_MS, clusters: 1 },
+        { dayMs: D + 5 * DAY_MS, clusters: 1 },
       ]);
       assertEquals(store.held(), 3, "the other event is kept all the same");
     },
@@ -389,18 +388,18 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
     for: "keeping",
     async run({ store, at }) {
       for (let i = 0; i < 6; i++) {
-        at(D + i * DAY);
+        at(D + i * DAY_MS);
         // Its own time says nothing: the receive time decides.
         await store.add([sampleAccepted(i, { time: 1 })]);
       }
-      assertEquals(await store.deleteReceivedBefore(D + 3 * DAY), 3);
+      assertEquals(await store.deleteReceivedBefore(D + 3 * DAY_MS), 3);
       assertEquals(ids(storedEvents(store)), [
         "insert-3",
         "insert-4",
         "insert-5",
       ]);
       assertEquals(store.held(), 3);
-      assertEquals(await store.deleteReceivedBefore(D + 3 * DAY), 0);
+      assertEquals(await store.deleteReceivedBefore(D + 3 * DAY_MS), 0);
       assertEquals(store.planPage({ after: 0, limit: 10 }), {
         lastId: 6,
         count: 3,
@@ -412,9 +411,9 @@ export const STORE_CONTRACT: readonly ContractCase[] = [
         10,
       );
       assertEquals(history.map((h) => h.receivedAtMs), [
-        D + 3 * DAY,
-        D + 4 * DAY,
-        D + 5 * DAY,
+        D + 3 * DAY_MS,
+        D + 4 * DAY_MS,
+        D + 5 * DAY_MS,
       ]);
     },
   },

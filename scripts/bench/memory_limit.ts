@@ -32,8 +32,8 @@ import {
 } from "../../tests/fixtures/scheduler_double.ts";
 import { startTrackSink } from "../../tests/fixtures/track_sink.ts";
 import { bundleRunArgs, type PodImage, type PodProgram } from "./pod_image.ts";
+import { MiB } from "../../src/runtime/units.ts";
 
-const MIB = 1024 * 1024;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Search bounds (MiB): below the low one nothing holds, the high one always does. */
@@ -165,7 +165,7 @@ export async function probe(
       }, 50);
     });
     const run = await runInCgroup(host, {
-      limitBytes: limitMiB * MIB,
+      limitBytes: limitMiB * MiB,
       cmd: agent.cmd,
       args: agent.args,
       env: { ...agentEnv(scheduler.port, sink.url), ...agent.env },
@@ -252,7 +252,7 @@ export async function smallestLimit(
         found.baselineFaults,
       );
       found.baselineFaults ??= p.run.majorFaults;
-      const peakMiB = Math.round(p.run.peakBytes / MIB * 10) / 10;
+      const peakMiB = Math.round(p.run.peakBytes / MiB * 10) / 10;
       found.probes.push({
         limitMiB,
         held: p.problem === undefined,
