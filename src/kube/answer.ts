@@ -7,7 +7,7 @@
 
 import { JsonPicker, type OnItem, type Pick } from "./json_pick.ts";
 import type { ReadBudget } from "./read_budget.ts";
-import { formatBytes } from "../runtime/units.ts";
+import { formatBytes, MiB } from "../runtime/units.ts";
 
 /** How one answer is read. */
 export interface AnswerOptions {
@@ -126,7 +126,7 @@ export async function readJsonAnswer(
     pick: options.pick,
     onItem: options.onItem,
     maxKeptBytes: options.maxKeptBytes ??
-      Math.min(options.maxBytes, 64 * 1024 * 1024),
+      Math.min(options.maxBytes, 64 * MiB),
   });
   if (stream === null) return finished(picker, options, 0);
   const chunks = chunksOf(stream, options.release ?? scavenge);

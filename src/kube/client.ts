@@ -12,7 +12,7 @@ import type { Denial } from "../metrics/source.ts";
 import { type OnItem, type Pick, pick } from "./json_pick.ts";
 import { type AnswerProgress, readJsonAnswer } from "./answer.ts";
 import { ReadBudget } from "./read_budget.ts";
-import { formatBytes } from "../runtime/units.ts";
+import { formatBytes, MiB } from "../runtime/units.ts";
 
 /** One request to the API server. */
 export interface KubeRequest {
@@ -103,7 +103,7 @@ export interface HttpKubeClientOptions {
  * Most bytes of one object's answer: etcd stores at most 1.5 MiB per object
  * (a Secret's data at most 1 MiB, 4/3 of it as base64).
  */
-const MAX_OBJECT_BYTES = 2 * 1024 * 1024;
+const MAX_OBJECT_BYTES = 2 * MiB;
 
 /**
  * HTTP_1_ONLY: the clients of access.ts and kubeconfig.ts speak HTTP/1.1

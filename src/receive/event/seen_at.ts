@@ -6,6 +6,7 @@
 
 import { EVENT_NAME } from "../../publish/event.ts";
 import type { AcceptedEvent } from "./accepted.ts";
+import { SECOND_MS } from "../../runtime/units.ts";
 
 /**
  * When an imported event with `time` (seconds; null when absent) counts as
@@ -36,7 +37,7 @@ export function importedSeenAt(
   retentionMs: number,
 ): number {
   if (timeSeconds === null) return receivedAtMs;
-  const ms = Math.floor(timeSeconds * 1000);
+  const ms = Math.floor(timeSeconds * SECOND_MS);
   if (!(ms < receivedAtMs)) return receivedAtMs;
   return retentionMs > 0 ? Math.max(ms, receivedAtMs - retentionMs) : ms;
 }

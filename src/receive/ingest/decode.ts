@@ -20,6 +20,7 @@ import {
 } from "../event/mod.ts";
 import { checkParsedEvent, scanEvents } from "./json_scan.ts";
 import { queryParam } from "./query.ts";
+import { SECOND_MS } from "../../runtime/units.ts";
 
 /** One event checked: accepted, or its problems (and its $insert_id if it had a valid one, for Mixpanel's per-event answer). */
 export type Checked =
@@ -436,7 +437,7 @@ function nameProblem(key: string, v: unknown, limits: EventLimits): Problem {
 /** `time` in seconds (milliseconds converted); null when absent or wrong (said). */
 function eventTime(t: unknown, problems: Problem[]): number | null {
   if (typeof t === "number" && Number.isFinite(t) && t >= 0) {
-    return t > MILLISECONDS_ABOVE ? t / 1000 : t;
+    return t > MILLISECONDS_ABOVE ? t / SECOND_MS : t;
   }
   if (t !== undefined && t !== null) problems.push(timeProblem(t));
   return null;

@@ -1,3 +1,4 @@
+import { MiB } from "../../runtime/units.ts";
 // The one budget of the read side (/metrics, the pages, /events): what the
 // answers may hold together, whatever the number of connections, HTTP/2
 // streams and slow readers (docs/receiver-reads.md states the bound).
@@ -33,8 +34,8 @@ export interface ReadLimits {
  * kept as 3.4 MB of gzip (docs/receiver-reads.md).
  */
 export const READ_LIMITS: Readonly<ReadLimits> = {
-  sharedBytes: 16 * 1024 * 1024,
-  largestShared: 8 * 1024 * 1024,
+  sharedBytes: 16 * MiB,
+  largestShared: 8 * MiB,
   renders: 4,
   readers: 128,
 };

@@ -23,8 +23,9 @@ import {
 } from "../event/mod.ts";
 import type { LatestOfCluster } from "./contract.ts";
 import { SETTINGS } from "../../config/settings.ts";
+import { MiB } from "../../runtime/units.ts";
 
-const CLUSTER_BOOK_BYTES = 16 * 1024 * 1024;
+const CLUSTER_BOOK_BYTES = 16 * MiB;
 /** Longest string value kept (versions, server names, commit). */
 export const MAX_STRING_LENGTH = 128;
 

@@ -11,7 +11,7 @@
 // committed in groups (sqlite_writes.ts); reads are bounded whatever the
 // database holds (sqlite_reads.ts).
 
-import { DAY_MS } from "../../runtime/units.ts";
+import { DAY_MS, MiB } from "../../runtime/units.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import type { AcceptedEvent } from "../event/mod.ts";
@@ -155,7 +155,7 @@ class SqliteEventStore implements SqliteStore {
     this.#writes = new WriteQueue(db, {
       now: options.now ?? Date.now,
       maxPendingEvents: options.maxPendingEvents ?? 10_000,
-      maxPendingBytes: options.maxPendingBytes ?? 8 * 1024 * 1024,
+      maxPendingBytes: options.maxPendingBytes ?? 8 * MiB,
       committed: (result) => {
         this.#stored += result.added;
         this.#duplicates += result.duplicates;

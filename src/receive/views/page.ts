@@ -7,6 +7,7 @@ import type { RecordLevel } from "../../config/levels.ts";
 import type { ClusterBook } from "../store/mod.ts";
 import { formatTime } from "./charts.ts";
 import { escapeHtml, type Html, markup, trusted } from "./html.ts";
+import { SECOND_MS } from "../../runtime/units.ts";
 
 export { escapeHtml };
 
@@ -135,7 +136,7 @@ ${body}
 
 /** How long `ms` is, as "ago": seconds, minutes, hours or days. */
 export function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  const s = Math.max(0, Math.round(ms / SECOND_MS));
   if (s < 120) return `${s} s ago`;
   if (s < 7200) return `${Math.round(s / 60)} min ago`;
   if (s < 172800) return `${Math.round(s / 3600)} h ago`;

@@ -24,6 +24,7 @@ import {
   when,
 } from "./page.ts";
 import type { ClusterSnapshot, HistoryPoint } from "../store/mod.ts";
+import { SECOND_MS } from "../../runtime/units.ts";
 
 /** Events of a cluster read for its page at most (about 333 days at 3 a day). */
 export const CLUSTER_HISTORY = 1000;
@@ -173,7 +174,7 @@ function facts(c: Shown, now: number): Html {
   } (${formatTime(c.latest.receivedAtMs)})</dd>${
     time != null
       ? markup`<dt>Sender's time</dt><dd data-field="event_time">${
-        iso(time * 1000)
+        iso(time * SECOND_MS)
       }</dd>`
       : ""
   }${strings}`;

@@ -9,6 +9,7 @@
 import { CATALOGUE } from "../../metrics/catalogue.ts";
 import type { ClusterBook, ClusterSnapshot } from "../store/mod.ts";
 import type { RejectKind } from "../event/mod.ts";
+import { SECOND_MS } from "../../runtime/units.ts";
 
 /** The media type of the Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE =
@@ -327,7 +328,7 @@ export function* clusterMetrics(clusters: ClusterBook): Generator<string> {
     LAST_SEEN,
     "When the receiver last received an event of the cluster (Unix time).",
     snapshots,
-    (s) => `${LAST_SEEN}${id(s)} ${s.lastSeenMs / 1000}\n`,
+    (s) => `${LAST_SEEN}${id(s)} ${s.lastSeenMs / SECOND_MS}\n`,
   );
   for (const def of GAUGES) {
     const name = metricName(def.name);
