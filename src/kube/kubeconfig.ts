@@ -97,7 +97,7 @@ function loadInto(kc: KubeConfig, path: string): string | undefined {
  * The API server of the current context, and whether its certificate goes
  * unverified; or why this program cannot use that context.
  */
-export function usableContext(
+function usableContext(
   config: KubeConfig,
 ): Pick<LoadedKubeconfig, "server" | "insecure"> | string {
   const contextName = config.getCurrentContext();

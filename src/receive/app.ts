@@ -108,7 +108,7 @@ export type ReadRoute = (
 ) => Response | Promise<Response>;
 
 /** Bodies being read or handled together, as a multiple of the largest body, unless given. */
-export const IN_FLIGHT_BODIES = 16;
+const IN_FLIGHT_BODIES = 16;
 
 /** Where a cluster's page is: /clusters/<its distinct_id, percent-encoded>. */
 const CLUSTERS = "/clusters/";

@@ -87,7 +87,7 @@ export interface Receiver {
  * How long a page's render is reused while the store is unchanged: pages
  * tell the time ("12 s ago", silent since), /metrics does not.
  */
-export const PAGE_MAX_AGE_MS = 2_000;
+const PAGE_MAX_AGE_MS = 2_000;
 
 /** A page's render, for the read side. */
 const pageSource = (page: PageAnswer) => ({

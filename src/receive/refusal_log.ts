@@ -15,7 +15,7 @@ export interface RefusalLogLimits {
 }
 
 /** 10 lines per 10 s. */
-export const REFUSAL_LOG_LIMITS: RefusalLogLimits = {
+const REFUSAL_LOG_LIMITS: RefusalLogLimits = {
   lines: 10,
   windowMs: 10_000,
 };

@@ -45,7 +45,7 @@ const PIECE_CHARS = PIECE_BYTES / 3;
  * reader nothing and save work per piece (the runtime then holds at most one
  * piece beyond its 64 KiB of buffered pieces).
  */
-export const VIEW_PIECE_BYTES = 256 * 1024;
+const VIEW_PIECE_BYTES = 256 * 1024;
 
 const encoder = new TextEncoder();
 

@@ -213,7 +213,7 @@ export interface FleetOptions {
 }
 
 /** The windows the overview counts clusters heard from in: a label and its length (ms). */
-export const ACTIVE_WINDOWS: ReadonlyArray<[string, number]> = [
+const ACTIVE_WINDOWS: ReadonlyArray<[string, number]> = [
   ["last day", DAY_MS],
   ["last 7 days", 7 * DAY_MS],
   ["last 30 days", 30 * DAY_MS],

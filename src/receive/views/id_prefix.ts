@@ -5,7 +5,7 @@
 /** Ids up to this long are shown whole. */
 const SHOWN_WHOLE = 13;
 /** The shortest prefix shown. */
-export const MIN_PREFIX = 8;
+const MIN_PREFIX = 8;
 
 /** Characters `a` and `b` share at their start. */
 function commonStart(a: string, b: string): number {

@@ -27,7 +27,7 @@ import type { ClusterSnapshot, HistoryPoint } from "../store/mod.ts";
 import { SECOND_MS } from "../../runtime/units.ts";
 
 /** Events of a cluster read for its page at most (about 333 days at 3 a day). */
-export const CLUSTER_HISTORY = 1000;
+const CLUSTER_HISTORY = 1000;
 
 /** What a cluster's page is rendered from. */
 export interface ClusterPageInput extends PageContext {

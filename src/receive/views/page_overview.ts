@@ -50,7 +50,7 @@ import {
 } from "./page.ts";
 
 /** Days of clusters-per-day shown at most. */
-export const DAILY_DAYS = 400;
+const DAILY_DAYS = 400;
 /** Silent clusters listed on the overview; the list has them all. */
 const SILENT_SHOWN = 10;
 /** Values offered in a filter's drop-down, most common first. */

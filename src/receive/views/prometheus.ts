@@ -108,7 +108,7 @@ export function metricName(property: string): string {
 }
 
 /** HELP text escaping: backslash and line feed. */
-export function escapeHelp(text: string): string {
+function escapeHelp(text: string): string {
   return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
 }
 
