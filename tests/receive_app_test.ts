@@ -14,10 +14,9 @@ import {
 import {
   createReceiverApp,
   ingestionRoute,
-  PLAIN_OK,
   type ReceiverAppOptions,
-  VERBOSE_OK,
 } from "../src/receive/app.ts";
+import { PLAIN_OK, VERBOSE_OK } from "../src/receive/answers.ts";
 import {
   type AcceptedEvent,
   EVENT_LIMITS,

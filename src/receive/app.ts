@@ -42,10 +42,6 @@ import { type FetchApp, ReadSide } from "./serve/mod.ts";
 import { type AddResult, type EventStore, StoreHealth } from "./store/mod.ts";
 import { PAGE_CSP_DIRECTIVES } from "./views/mod.ts";
 
-export { PLAIN_OK, VERBOSE_OK } from "./answers.ts";
-export { EVENTS_PAGE, EVENTS_PAGE_MAX } from "./events_route.ts";
-export { queryOf } from "./ingest_route.ts";
-
 /** What a receiver's routes are made of. */
 export interface ReceiverAppOptions {
   /** Where events are recorded and read from. */
