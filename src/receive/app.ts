@@ -175,8 +175,7 @@ export function ingestionRoute(
   url: string,
 ): IngestRoute | null {
   if (method !== "GET" && method !== "POST") return null;
-  // The path starts at the first "/" after "scheme://", as Hono finds it.
-  const start = url.indexOf("/", url.indexOf(":") + 4);
+  const start = pathStart(url);
   if (start < 0) return null;
   const route: IngestRoute | null = url.startsWith("/track", start)
     ? "/track"
@@ -398,9 +397,17 @@ function healthz(
   });
 }
 
+/**
+ * Where the path of a request URL starts: its first "/" after "scheme://", as
+ * Hono finds it; -1 for none.
+ */
+function pathStart(url: string): number {
+  return url.indexOf("/", url.indexOf(":") + 4);
+}
+
 /** The path of a request URL as sent, percent-encoding kept. */
 function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const start = pathStart(url);
   if (start < 0) return "/";
   const end = url.search(/[?#]/);
   return end < 0 ? url.slice(start) : url.slice(start, end);
