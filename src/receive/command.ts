@@ -323,7 +323,7 @@ export async function receiveCommand(
   const read = await readTokenOf(c);
   if ("error" in read) {
     log.error("{error}", { error: read.error });
-    return 2;
+    return EXIT.usage;
   }
   const clusters = new ClusterBook({ maxClusters: c.maxClusters });
   const opened = await openStore(c, log, clusters);
