@@ -100,16 +100,43 @@ Deno.test("the reference publish is accepted with the reference's verbose answer
   assertEquals(h.store.total(), 1);
 });
 
-Deno.test("without verbose a success is 200 with Mixpanel's body 1, on any method and with a trailing slash", async () => {
+Deno.test("without verbose a success is 200 with Mixpanel's body 1 for Mixpanel's shape, on any method and with a trailing slash", async () => {
   const h = harness("summary");
   for (const [i, method] of ["GET", "POST", "PUT"].entries()) {
     const res = await h.fetch(track(sampleEvent(i)), { method });
     assertEquals(res.status, 200, method);
     assertEquals(await res.text(), PLAIN_OK);
   }
-  const res = await h.fetch("/track/", postJson(sampleEvent(10)));
-  assertEquals([res.status, await res.text()], [200, "1"]);
+  const form = await h.fetch("/track/", {
+    method: "POST",
+    body: `data=${encodeURIComponent(encodeEventData(sampleEvent(10)))}`,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  assertEquals([form.status, await form.text()], [200, PLAIN_OK]);
   assertEquals(h.store.total(), 4);
+});
+
+Deno.test("without verbose a bare JSON body is answered as Seldon's Go receiver answers it: 200, empty", async () => {
+  const h = harness("summary");
+  for (
+    const type of ["application/json", "application/x-www-form-urlencoded"]
+  ) {
+    const res = await h.fetch("/track", {
+      method: "POST",
+      body: JSON.stringify(sampleEvent(type.length)),
+      headers: { "content-type": type },
+    });
+    assertEquals([res.status, await res.text()], [200, ""], type);
+    assertEquals(res.headers.get("content-type"), null, "none, as Go's");
+  }
+  const batch = await h.fetch(
+    "/track/",
+    postJson([sampleEvent(1), sampleEvent(2)]),
+  );
+  assertEquals([batch.status, await batch.text()], [200, ""]);
+  const verbose = await h.fetch("/track?verbose=1", postJson(sampleEvent(3)));
+  assertEquals(await verbose.text(), VERBOSE_OK);
+  assertEquals(h.store.total(), 5);
 });
 
 Deno.test("only /track and /import as clients spell them skip Hono's routing", () => {

@@ -42,6 +42,8 @@ const TEXT_HEADERS: HeaderMap = {
 const OK_INIT: ResponseInit = { headers: { "content-type": TEXT } };
 const verboseOk = fixedAnswerCopies(VERBOSE_OK, OK_INIT);
 const plainOk = fixedAnswerCopies(PLAIN_OK, OK_INIT);
+// As Go's: no content, and so no Content-Type (which a string body would get).
+const emptyOk = fixedAnswerCopies(null, {});
 
 /** A plain-text answer (not sniffed), with extra headers. */
 export function textAnswer(
@@ -82,9 +84,21 @@ export interface AnswerShape {
   strict: boolean;
 }
 
-/** The success answer of a request whose events were all valid, shared copies for the reference's shapes. */
-export function accepted(shape: AnswerShape, imported: number): Response {
-  if (!shape.strict) return shape.verbose ? verboseOk() : plainOk();
+/**
+ * The success answer of a request whose events were all valid, shared copies
+ * for the reference's shapes. Not verbose, events sent in Mixpanel's shape
+ * (`viaData`: a `data` parameter or form field) get Mixpanel's `1`, which its
+ * clients check for; a bare JSON body gets the reference's empty body, as
+ * Seldon's Go receiver answers `curl -d '{"event":…}'`.
+ */
+export function accepted(
+  shape: AnswerShape,
+  imported: number,
+  viaData = true,
+): Response {
+  if (!shape.strict) {
+    return shape.verbose ? verboseOk() : viaData ? plainOk() : emptyOk();
+  }
   return jsonAnswer(200, {
     code: 200,
     num_records_imported: imported,

@@ -227,12 +227,17 @@ export class Ingestion {
     if (!shape.strict && valid.length < checked.length) {
       return this.refuse(req, route, shape, invalidBatch(checked));
     }
-    if (valid.length === 0) return this.#answer(checked, valid, shape);
-    const receivedAt = this.#o.now();
+    const batch = {
+      checked,
+      valid,
+      receivedAt: this.#o.now(),
+      viaData: decoded.viaData === true,
+    };
+    if (valid.length === 0) return this.#answer(batch, shape);
     if (route === "/import") {
-      stampImported(valid, receivedAt, this.#o.retentionMs);
+      stampImported(valid, batch.receivedAt, this.#o.retentionMs);
     }
-    return this.#record(req, route, shape, { checked, valid, receivedAt });
+    return this.#record(req, route, shape, batch);
   }
 
   /** Adds the valid events to the store and answers once it has them. */
@@ -245,7 +250,7 @@ export class Ingestion {
     const recorded = (result: AddResult) => {
       this.#o.health.succeeded();
       this.#o.onAccepted(batch.valid, result, batch.receivedAt);
-      return this.#answer(batch.checked, batch.valid, shape);
+      return this.#answer(batch, shape);
     };
     const failed = (err: unknown) => {
       // Busy is not failing: the refusal is logged (and counted) as any.
@@ -267,12 +272,11 @@ export class Ingestion {
 
   /** The success answer, or Mixpanel's strict one. */
   #answer(
-    checked: readonly Checked[],
-    valid: readonly AcceptedEvent[],
+    { checked, valid, viaData }: Batch,
     shape: AnswerShape,
   ): Response {
     if (!shape.strict || valid.length === checked.length) {
-      return accepted(shape, valid.length);
+      return accepted(shape, valid.length, viaData);
     }
     this.#o.onRejected("invalid_event");
     return partlyAccepted(checked, valid.length);
@@ -284,4 +288,6 @@ interface Batch {
   checked: readonly Checked[];
   valid: AcceptedEvent[];
   receivedAt: number;
+  /** In Mixpanel's shape (decodeEvents' `viaData`). */
+  viaData: boolean;
 }

@@ -27,9 +27,13 @@ export type Checked =
   | { ok: true; event: AcceptedEvent }
   | { ok: false; problems: Problem[]; insertId: string | null };
 
-/** The events of one request, each checked; or why the request as a whole is refused. */
+/**
+ * The events of one request, each checked, and whether they came in Mixpanel's
+ * shape (a `data` parameter or form field) rather than the reference's (a bare
+ * JSON body); or why the request as a whole is refused.
+ */
 export type Decoded =
-  | { ok: true; events: Checked[] }
+  | { ok: true; events: Checked[]; viaData?: true }
   | { ok: false; rejection: Rejection };
 
 /** What decodeEvents reads of a request to /track or /import. */
@@ -101,7 +105,9 @@ export function decodeEvents(input: TrackInput): Decoded {
   const limits = input.limits ?? EVENT_LIMITS;
   const fallback = input.fallbackToken;
   if (input.data !== null) {
-    return decodeDataValue(input.data, "data parameter", limits, fallback);
+    return viaData(
+      decodeDataValue(input.data, "data parameter", limits, fallback),
+    );
   }
   const text = utf8(input.body);
   if (text === null) return invalid("the body is not valid UTF-8 text");
@@ -110,12 +116,17 @@ export function decodeEvents(input: TrackInput): Decoded {
   if (isFormBody(mime, text)) {
     const data = queryParam(text, "data");
     if (data === null) return noEvent();
-    return decodeDataValue(data, "form field data", limits, fallback);
+    return viaData(decodeDataValue(data, "form field data", limits, fallback));
   }
   if (mime === "application/x-ndjson" || isNdjson(text)) {
     return parseNdjson(text, limits, fallback);
   }
   return parseEvents(text, "the body", limits, fallback);
+}
+
+function viaData(decoded: Decoded): Decoded {
+  if (decoded.ok) decoded.viaData = true;
+  return decoded;
 }
 
 /** The media type of a Content-Type header (`text/plain; charset=x` → `text/plain`). */

@@ -22,7 +22,7 @@ export function fixedAnswer(
  * less than half of building it anew, as Deno checks every header of an init.
  */
 export function fixedAnswerCopies(
-  body: string,
+  body: string | null,
   init: ResponseInit,
 ): () => Response {
   const original = new Response(body, init);
