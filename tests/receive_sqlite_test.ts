@@ -85,6 +85,31 @@ Deno.test("sqlite: events and their de-duplication survive reopening; the schema
   });
 });
 
+Deno.test("sqlite: of a cluster's events received in the same millisecond, the last added is its latest, as while running", async () => {
+  await withDir(async (dir) => {
+    const store = open({ path: `${dir}/events.db`, now: () => 5000 });
+    try {
+      for (const n of [1, 2, 3, 4, 5]) {
+        await store.add([sampleAccepted(n, { distinct_id: "a" })]);
+      }
+      await store.add([sampleAccepted(9, { distinct_id: "b" })]);
+      await store.add([
+        sampleAccepted(6, { distinct_id: "a" }),
+        sampleAccepted(7, { distinct_id: "a" }),
+      ]);
+      assertEquals(
+        store.latestPerCluster(10).map((l) => [
+          l.distinctId,
+          l.values.model_count,
+        ]).sort(),
+        [["a", 7], ["b", 9]],
+      );
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("sqlite: the last received event per cluster (the sender's clock decides nothing), values of bounded size", async () => {
   await withDir(async (dir) => {
     let clock = 5000;

@@ -206,14 +206,19 @@ export class SqliteReads {
 
   /** See SqliteStore.latestPerCluster. */
   latestPerCluster(max: number): LatestOfCluster[] {
-    // Per cluster, hodometer's event seen last (SQLite gives the bare id
-    // of the row with the max), the most recently seen clusters first.
+    // Per cluster, hodometer's event seen last, the later row of two seen
+    // in the same millisecond (as observe() keeps it while running; a bare
+    // id beside max() would be either); the most recently seen clusters first.
     const rows = this.#db.prepare(
       `SELECT e.distinct_id, e.received_at, latest.seen, e.event_time,
          ${FIELD_COLUMNS}
        FROM events e JOIN (
-         SELECT id, max(coalesce(seen_at, received_at)) AS seen
-         FROM events WHERE event = ? GROUP BY distinct_id
+         SELECT id, seen FROM (
+           SELECT id, coalesce(seen_at, received_at) AS seen,
+             row_number() OVER (PARTITION BY distinct_id
+               ORDER BY coalesce(seen_at, received_at) DESC, id DESC) AS nth
+           FROM events WHERE event = ?
+         ) WHERE nth = 1
        ) latest ON e.id = latest.id
        ORDER BY latest.seen DESC LIMIT ?`,
     ).all(EVENT_NAME, max) as Row[];
