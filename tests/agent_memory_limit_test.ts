@@ -4,6 +4,7 @@
 import { assertEquals, assertMatch } from "./assert.ts";
 import {
   BESIDES_HEAP_BYTES,
+  COLD_START_BYTES,
   limitAdvice,
   limitWatch,
   memoryNeed,
@@ -57,7 +58,7 @@ Deno.test("limit watch: warns once, and again only when a later cycle needs more
   assertEquals(roomy.lines, []);
 });
 
-Deno.test("the limit at start: said with where it came from; none and unknown at debug level", async () => {
+Deno.test("the limit at start: said with where it came from, a warning below a cold start's need; none and unknown at debug level", async () => {
   const { log, lines } = linesLogger();
   assertEquals(
     await startWithLimit(
@@ -84,10 +85,26 @@ Deno.test("the limit at start: said with where it came from; none and unknown at
     ),
     undefined,
   );
-  assertEquals(lines, [
+  await startWithLimit(
+    log,
+    () =>
+      Promise.resolve({
+        limit: { bytes: COLD_START_BYTES, source: "runtime" },
+      }),
+  );
+  assertEquals(lines.length, 6);
+  assertEquals(
+    lines[0],
     "info memory limit 32.0 MiB (from the cgroup, read by the runtime)",
+  );
+  assertMatch(
+    lines[1] ?? "",
+    /^warn the memory limit \(32\.0 MiB\) is below the 40 MiB a start may need while the runtime's code is not yet resident on the node .* Give the pod 40 MiB \(docs\/performance\.md\)$/,
+  );
+  assertEquals(lines.slice(2), [
     "info memory limit 48.0 MiB (from /sys/fs/cgroup/memory.max)",
     "debug no memory limit (no cgroup limit found)",
     "debug memory limit unknown: not permitted",
+    "info memory limit 40.0 MiB (from the cgroup, read by the runtime)",
   ]);
 });

@@ -69,6 +69,11 @@ Deno.test({
         run.stderr,
         "memory limit 32.0 MiB (from the cgroup, read by the runtime)",
       );
+      // And that a start before the runtime's code is resident needs more.
+      assertStringIncludes(
+        run.stderr,
+        "the memory limit (32.0 MiB) is below the 40 MiB a start may need",
+      );
       assertEquals(sink.requests.length, 1);
       const props = sink.requests[0]?.event?.properties ?? {};
       const want = scaledCounts(SCALE);

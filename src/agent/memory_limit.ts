@@ -21,11 +21,21 @@ export interface LimitLog {
 /**
  * What the agent needs besides its JavaScript heap: the runtime's own memory
  * (Rust and C++ allocations, the executable's data, the kernel's share, the
- * code pages it keeps resident) with Deno and grpc-js loaded. Measured
- * (`deno task bench --only limit`, docs/performance.md): 100 000 models hold
- * from a 29 MiB limit up, cache-cold, with the heap holding up to 16 MiB.
+ * code pages it keeps resident) with Deno and grpc-js loaded, once its code
+ * is resident on the node. Measured (docs/performance.md): 100 000 models
+ * peak at 26–29 MiB in a 32 MiB cgroup with the heap holding up to 16 MiB.
+ * A start before the code is resident needs more: COLD_START_BYTES.
  */
 export const BESIDES_HEAP_BYTES: number = 13 * MiB;
+
+/**
+ * What a start needs when the runtime's code is not yet resident on the node
+ * (a pod's first start, or after the page cache was dropped), at 100 000
+ * models: 33 MiB cache cold, 36–40 MiB a node's first start (`deno task bench
+ * --only limit`, docs/performance.md). Below it such a start may be
+ * OOM-killed or thrash; once the code is resident, 32 MiB holds.
+ */
+export const COLD_START_BYTES: number = 40 * MiB;
 
 /** MiB, one decimal. */
 function mib(bytes: number): string {
@@ -73,12 +83,19 @@ export async function startWithLimit(
 ): Promise<number | undefined> {
   const reading = await read();
   if (reading.limit) {
+    const limit = mib(reading.limit.bytes);
     log.info("memory limit {limit} MiB (from {source})", {
-      limit: mib(reading.limit.bytes),
+      limit,
       source: reading.limit.source === "runtime"
         ? "the cgroup, read by the runtime"
         : reading.limit.source,
     });
+    if (reading.limit.bytes < COLD_START_BYTES) {
+      log.warn(
+        "the memory limit ({limit} MiB) is below the {cold} MiB a start may need while the runtime's code is not yet resident on the node (a pod's first start): such a start may be killed (OOM) or slowed by re-reading its own code. Give the pod {cold} MiB (docs/performance.md)",
+        { limit, cold: COLD_START_BYTES / MiB },
+      );
+    }
     return reading.limit.bytes;
   }
   if (reading.unknown) {
